@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: lint, format, types, layering, then the tests.
+# GPU tests (marker `gpu`) are skipped here; run them on a GPU machine with `pytest -m gpu`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export QT_QPA_PLATFORM=offscreen
+echo "== ruff"; ruff check trtgui tests bench
+echo "== ruff format"; ruff format --check trtgui tests bench
+echo "== mypy (strict on trtgui/core)"; mypy trtgui/core
+echo "== import-linter"; lint-imports
+echo "== pytest"; python -m pytest -m "not gpu" -p no:cacheprovider "$@"

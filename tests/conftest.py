@@ -1,0 +1,46 @@
+"""Shared test setup: offscreen Qt, the real-model folder, and a guard against stray QThreads."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests import onnx_factory  # noqa: E402
+
+SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    """../shared/models with the real trained models and photos, or skip."""
+    if not (SHARED_MODELS / "onnx").is_dir():
+        pytest.skip(f"real models not present at {SHARED_MODELS}")
+    return SHARED_MODELS
+
+
+@pytest.fixture(scope="session")
+def made_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx_factory.MadeModel]:
+    """Every generated test model, by factory name."""
+    tmp = tmp_path_factory.mktemp("models")
+    return {f.__name__: f(tmp) for f in onnx_factory.ALL_FACTORIES}
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads():  # type: ignore[no-untyped-def]
+    """Fail a test that leaves a new non-daemon Python thread running.
+
+    tests/gui/conftest.py adds the same guard for QThreads.
+    """
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and not t.daemon
+    ]
+    assert not left, f"test left threads running: {[t.name for t in left]}"

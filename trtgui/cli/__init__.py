@@ -1,0 +1,1 @@
+"""`trtgui-cli`: the headless twin of the app, over trtgui.core."""

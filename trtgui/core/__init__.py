@@ -1,0 +1,1 @@
+"""GUI-independent core: everything trtgui does, without Qt. The CLI and the GUI call this."""
