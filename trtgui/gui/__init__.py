@@ -1,0 +1,1 @@
+"""PySide6 desktop app over trtgui.core."""
