@@ -1,0 +1,376 @@
+"""Runners: one `run(feeds) -> outputs` interface over ONNX Runtime and TensorRT.
+
+`OrtRunner` runs an ONNX model with ONNX Runtime (CPU, or its CUDA provider when present): the
+reference for accuracy checks and the way to run a model on a machine without a GPU.
+`TrtRunner` runs a TensorRT engine through `trtgui.core.cuda` buffers and streams.
+
+Both are context managers keyed by tensor name; they raise `ModelLoadError`,
+`EngineLoadError`, `BackendUnavailable` or `InferenceError`, never raw library exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import numpy as np
+
+from trtgui.core.errors import (
+    BackendUnavailable,
+    InferenceError,
+    ModelLoadError,
+)
+
+Dim = int | str | None
+
+
+@dataclass(frozen=True)
+class IoTensor:
+    """One input or output as a runner sees it (same field names as onnx_model.TensorInfo).
+
+    shape: int = static, str = symbolic name, None = unknown (TensorRT's -1 becomes None).
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[Dim, ...] | None
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.shape is None or any(not isinstance(d, int) or d < 0 for d in self.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "shape": None if self.shape is None else list(self.shape),
+        }
+
+
+class Runner(Protocol):
+    """What OrtRunner and TrtRunner share."""
+
+    @property
+    def input_infos(self) -> tuple[IoTensor, ...]: ...
+
+    @property
+    def output_infos(self) -> tuple[IoTensor, ...]: ...
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Feed checking shared by both runners.
+
+
+def check_feeds(
+    feeds: Mapping[str, np.ndarray], inputs: Sequence[IoTensor]
+) -> dict[str, np.ndarray]:
+    """Check names, dtypes, ranks and static dims; return C-contiguous arrays by name.
+
+    Raises InferenceError naming the tensor and what to change.
+    """
+    if not isinstance(feeds, Mapping):
+        raise InferenceError("Inputs must be given as a mapping of tensor name to array.")
+    expected = {t.name: t for t in inputs}
+    missing = [n for n in expected if n not in feeds]
+    extra = [n for n in feeds if n not in expected]
+    if missing:
+        raise InferenceError(
+            f"Missing input {missing[0]!r}: the model needs "
+            f"{', '.join(repr(n) for n in expected)}.",
+            details=f"missing: {missing}; given: {list(feeds)}",
+        )
+    if extra:
+        raise InferenceError(
+            f"Unknown input {extra[0]!r}: the model's inputs are "
+            f"{', '.join(repr(n) for n in expected)}.",
+            details=f"unknown: {extra}; given: {list(feeds)}",
+        )
+    checked: dict[str, np.ndarray] = {}
+    for name, info in expected.items():
+        value = feeds[name]
+        if not isinstance(value, np.ndarray):
+            raise InferenceError(
+                f"Input {name!r} must be a numpy array, got {type(value).__name__}."
+            )
+        if info.dtype not in ("unknown", "") and str(value.dtype) != info.dtype:
+            raise InferenceError(
+                f"Input {name!r} has dtype {value.dtype}, the model expects {info.dtype}: "
+                f"convert it with .astype(np.{info.dtype}).",
+            )
+        if info.shape is not None:
+            if value.ndim != len(info.shape):
+                raise InferenceError(
+                    f"Input {name!r} has {value.ndim} dimensions {list(value.shape)}, the model "
+                    f"expects {len(info.shape)}: {format_shape(info.shape)}.",
+                )
+            for axis, (want, got) in enumerate(zip(info.shape, value.shape, strict=True)):
+                if isinstance(want, int) and want >= 0 and want != got:
+                    raise InferenceError(
+                        f"Input {name!r} has shape {list(value.shape)}, the model expects "
+                        f"{format_shape(info.shape)} (dimension {axis} must be {want}).",
+                    )
+        checked[name] = np.ascontiguousarray(value)
+    return checked
+
+
+def format_shape(shape: Sequence[Dim] | None) -> str:
+    """[1, 'batch', ?] style text for messages."""
+    if shape is None:
+        return "[unknown rank]"
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX Runtime
+
+
+_ORT_DTYPES: dict[str, str] = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(bfloat16)": "bfloat16",
+    "tensor(double)": "float64",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
+    "tensor(string)": "str",
+}
+
+_IR_RE = re.compile(r"max supported IR version:\s*(\d+)", re.IGNORECASE)
+# Providers that make sense for local inference, best first.
+_PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def _import_ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:  # a core dependency, but say what to do if it is gone
+        raise BackendUnavailable(
+            "ONNX Runtime is not installed: pip install onnxruntime", details=str(exc)
+        ) from exc
+    return onnxruntime
+
+
+def default_ort_providers() -> list[str]:
+    """CUDA provider when this ONNX Runtime has it, then the CPU provider."""
+    ort = _import_ort()
+    available = set(ort.get_available_providers())
+    return [p for p in _PREFERRED_PROVIDERS if p in available] or ["CPUExecutionProvider"]
+
+
+class OrtRunner:
+    """Run an ONNX model with ONNX Runtime.
+
+    Models whose IR version is newer than this ONNX Runtime accepts (onnx 1.23 writes IR 14,
+    ONNX Runtime 1.31 reads at most 13) are loaded with a lowered IR version in memory; their
+    external weights are read relative to the model's folder.
+    """
+
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        providers: Sequence[str] | None = None,
+        intra_op_threads: int | None = None,
+    ) -> None:
+        self.path = Path(onnx_path)
+        self.ir_lowered_from: int | None = None  # original IR version when it was lowered
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()  # one run at a time keeps outputs and timings coherent
+        ort = _import_ort()
+        if not self.path.is_file():
+            raise ModelLoadError(f"ONNX model not found: {self.path}")
+        wanted = list(providers) if providers else default_ort_providers()
+        unknown = [p for p in wanted if p not in ort.get_available_providers()]
+        if unknown:
+            raise BackendUnavailable(
+                f"ONNX Runtime here has no {unknown[0]}: use one of "
+                f"{', '.join(ort.get_available_providers())}."
+            )
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only; warnings about providers are noise here
+        if intra_op_threads:
+            options.intra_op_num_threads = intra_op_threads
+        try:
+            self._session = ort.InferenceSession(str(self.path), options, providers=wanted)
+        except Exception as exc:  # ORT raises its own pybind exception types
+            text = str(exc)
+            match = _IR_RE.search(text)
+            if match is None:
+                raise ModelLoadError(
+                    f"ONNX Runtime cannot load {self.path.name}: {_first_line(text)}",
+                    details=text,
+                ) from exc
+            self._session = self._load_lowered_ir(ort, options, wanted, int(match.group(1)), text)
+        self.providers: tuple[str, ...] = tuple(self._session.get_providers())
+        self._inputs = tuple(_ort_io(a) for a in self._session.get_inputs())
+        self._outputs = tuple(_ort_io(a) for a in self._session.get_outputs())
+        self.last_run_ms: float | None = None
+
+    def _load_lowered_ir(
+        self, ort: Any, options: Any, providers: list[str], max_ir: int, error: str
+    ) -> Any:
+        """Reload the model with ir_version lowered to what this ONNX Runtime accepts."""
+        import onnx
+
+        try:
+            # Loads external data relative to the model folder.
+            model = onnx.load(str(self.path))
+        except Exception as exc:
+            raise ModelLoadError(
+                f"Cannot read {self.path.name} (or its external weight files) to adapt its IR "
+                f"version: {_first_line(str(exc))}",
+                details=f"{error}\n{exc}",
+            ) from exc
+        self.ir_lowered_from = int(model.ir_version)
+        # Opset, not IR version, decides which operators exist; IR 10 covers opsets up to 21,
+        # so lowering the container version keeps the graph meaning (seen: opset 17, IR 14→10).
+        model.ir_version = min(int(model.ir_version), max_ir)
+        try:
+            if model.ByteSize() < 2**31 - 1:
+                return ort.InferenceSession(model.SerializeToString(), options, providers=providers)
+            # Protobuf cannot hold > 2 GB: write a temporary copy with its weights beside it.
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="trtgui-ort-")
+            tmp_model = Path(self._tmpdir.name) / self.path.name
+            onnx.save(
+                model,
+                str(tmp_model),
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=self.path.name + ".data",
+            )
+            return ort.InferenceSession(str(tmp_model), options, providers=providers)
+        except Exception as exc:
+            self._cleanup_tmp()
+            raise ModelLoadError(
+                f"ONNX Runtime cannot load {self.path.name} even after lowering its IR version "
+                f"from {self.ir_lowered_from} to {max_ir}: {_first_line(str(exc))}",
+                details=f"{error}\n{exc}",
+            ) from exc
+
+    # -- interface ------------------------------------------------------------------------------
+
+    @property
+    def input_infos(self) -> tuple[IoTensor, ...]:
+        return self._inputs
+
+    @property
+    def output_infos(self) -> tuple[IoTensor, ...]:
+        return self._outputs
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run once; outputs by name, in the model's output order."""
+        session = getattr(self, "_session", None)
+        if session is None:
+            raise InferenceError("This ONNX Runtime session is closed; open the model again.")
+        checked = check_feeds(feeds, self._inputs)
+        names = [t.name for t in self._outputs]
+        with self._lock:
+            start = time.perf_counter()
+            try:
+                values = session.run(names, checked)
+            except Exception as exc:
+                raise InferenceError(
+                    f"ONNX Runtime failed to run {self.path.name}: {_first_line(str(exc))}",
+                    details=str(exc),
+                ) from exc
+            self.last_run_ms = (time.perf_counter() - start) * 1000.0
+        return {name: np.asarray(v) for name, v in zip(names, values, strict=True)}
+
+    def close(self) -> None:
+        self._session = None
+        self._cleanup_tmp()
+
+    def _cleanup_tmp(self) -> None:
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _ort_io(arg: Any) -> IoTensor:
+    shape = arg.shape
+    dims: tuple[Dim, ...] | None
+    if shape is None:
+        dims = None
+    else:
+        dims = tuple(
+            d if isinstance(d, int) and d >= 0 else (d if isinstance(d, str) and d else None)
+            for d in shape
+        )
+    return IoTensor(str(arg.name), _ORT_DTYPES.get(str(arg.type), "unknown"), dims)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line[:300]
+
+
+def random_feeds(
+    inputs: Sequence[IoTensor],
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Random inputs with a fixed seed: floats in [0, 1), integers in [0, 10), bools.
+
+    Dynamic dims must be given in `shapes`; otherwise InferenceError names the input.
+    """
+    rng = np.random.default_rng(seed)
+    shapes = shapes or {}
+    feeds: dict[str, np.ndarray] = {}
+    for info in inputs:
+        if info.name in shapes:
+            shape = tuple(int(d) for d in shapes[info.name])
+        elif info.is_dynamic or info.shape is None:
+            raise InferenceError(
+                f"Input {info.name!r} has dynamic shape {format_shape(info.shape)}: give a "
+                f"concrete shape, e.g. --shape {info.name}:"
+                + "x".join(
+                    str(d) if isinstance(d, int) and d >= 0 else "1" for d in (info.shape or (1,))
+                )
+            )
+        else:
+            shape = tuple(int(d) for d in info.shape if isinstance(d, int))
+        feeds[info.name] = _random_array(rng, info.dtype, shape)
+    return feeds
+
+
+def _random_array(rng: np.random.Generator, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    if dtype == "bool":
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if dtype in ("float32", "float16", "float64"):
+        return rng.random(size=shape, dtype=np.float32).astype(dtype)
+    if dtype == "bfloat16":
+        raise InferenceError("Random bfloat16 inputs are not supported: give the input as a file.")
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError as exc:
+        raise InferenceError(f"Cannot make random inputs of type {dtype}.") from exc
+    if np.issubdtype(np_dtype, np.integer):
+        return rng.integers(0, 10, size=shape).astype(np_dtype)
+    raise InferenceError(f"Cannot make random inputs of type {dtype}.")
