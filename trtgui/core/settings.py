@@ -55,7 +55,9 @@ class PreprocessSpec:
     """How an image becomes an input tensor.
 
     resize: "stretch" | "short_side_crop" (resize the short side to `resize_short`, then
-    center-crop to height x width) | "letterbox" (keep aspect, pad with `pad_value`).
+    center-crop to height x width) | "letterbox" (keep aspect, pad with `pad_value`) |
+    "fit" (keep aspect, long side at most `limit_side`, each side rounded to `multiple`; the
+    tensor size follows the image, for models with dynamic height and width).
     Normalisation: x = (pixel * scale - mean) / std, per channel, in `channel_order`.
     """
 
@@ -71,6 +73,8 @@ class PreprocessSpec:
     std: tuple[float, ...] = (1.0, 1.0, 1.0)
     dtype: str = "float32"
     preset: str = "custom"
+    limit_side: int | None = None  # "fit": longest side cap (None = keep the image size)
+    multiple: int = 1  # "fit": height and width rounded to a multiple of this
 
 
 @dataclass(frozen=True)
