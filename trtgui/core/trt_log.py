@@ -1,0 +1,152 @@
+"""TensorRT's logger → stdlib `logging` and per-build listeners.
+
+TensorRT wants one logger object for the life of the process (builders, parsers and runtimes
+keep a pointer to it), so there is one per backend: `get_trt_logger(backend, trt)`. It sends
+every message to the stdlib logger `trtgui.tensorrt` (when that level is enabled) and to the
+listeners attached with `capture(...)` - one per build - which count warnings and errors and
+keep the error lines for the `EngineBuildError` details. Thread-safe; `log()` never raises
+into TensorRT.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+LOGGER_NAME = "trtgui.tensorrt"
+_log = logging.getLogger(LOGGER_NAME)
+
+LogCallback = Callable[[int, str], None]
+
+# TensorRT severity name -> stdlib level. VERBOSE maps below DEBUG.
+VERBOSE = 5
+logging.addLevelName(VERBOSE, "VERBOSE")
+SEVERITY_LEVELS: dict[str, int] = {
+    "INTERNAL_ERROR": logging.CRITICAL,
+    "ERROR": logging.ERROR,
+    "WARNING": logging.WARNING,
+    "INFO": logging.INFO,
+    "VERBOSE": VERBOSE,
+}
+
+
+def severity_level(severity: Any) -> int:
+    """stdlib level of a TensorRT `ILogger.Severity` (or its name)."""
+    name = getattr(severity, "name", None) or str(severity).rsplit(".", 1)[-1]
+    return SEVERITY_LEVELS.get(name, logging.INFO)
+
+
+class LogCapture:
+    """One build's view of the log: forwards to `on_log` and counts; bounded memory."""
+
+    def __init__(self, on_log: LogCallback | None, level: int, keep: int = 200) -> None:
+        self.on_log = on_log
+        self.level = level
+        self.warning_count = 0
+        self.error_count = 0
+        self.errors: deque[str] = deque(maxlen=keep)
+        self.warnings: deque[str] = deque(maxlen=keep)
+        self.callback_errors: list[BaseException] = []
+        self._lock = threading.Lock()
+
+    def handle(self, level: int, message: str) -> None:
+        if level >= logging.WARNING:
+            with self._lock:
+                if level >= logging.ERROR:
+                    self.error_count += 1
+                    self.errors.append(message)
+                else:
+                    self.warning_count += 1
+                    self.warnings.append(message)
+        if self.on_log is not None and level >= self.level:
+            try:
+                self.on_log(level, message)
+            except BaseException as exc:  # never into TensorRT; reported after the build
+                with self._lock:
+                    if len(self.callback_errors) < 10:
+                        self.callback_errors.append(exc)
+
+
+class TrtLogHub:
+    """The Python side of the process-wide logger of one backend."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._captures: tuple[LogCapture, ...] = ()
+        self.min_level = logging.WARNING  # lowest level anybody listens to right now
+        self.dropped = 0  # messages that could not be delivered (should stay 0)
+
+    def _recompute(self) -> None:
+        levels = [c.level for c in self._captures]
+        levels.append(logging.WARNING)  # always counted
+        if _log.isEnabledFor(VERBOSE):
+            levels.append(VERBOSE)
+        elif _log.isEnabledFor(logging.INFO):
+            levels.append(logging.INFO)
+        self.min_level = min(levels)
+
+    def attach(self, capture: LogCapture) -> None:
+        with self._lock:
+            self._captures = (*self._captures, capture)
+            self._recompute()
+
+    def detach(self, capture: LogCapture) -> None:
+        with self._lock:
+            self._captures = tuple(c for c in self._captures if c is not capture)
+            self._recompute()
+
+    def dispatch(self, level: int, message: str) -> None:
+        if level < self.min_level:
+            return  # cheap exit for the thousands of VERBOSE lines nobody asked for
+        try:
+            if _log.isEnabledFor(level):
+                _log.log(level, "%s", message, extra={"trt_backend": self.backend})
+            for capture in self._captures:  # a tuple: safe to read without the lock
+                capture.handle(level, message)
+        except BaseException:  # never into TensorRT
+            self.dropped += 1
+
+
+@contextmanager
+def capture(hub: TrtLogHub, on_log: LogCallback | None, level: int) -> Iterator[LogCapture]:
+    """Attach a `LogCapture` to `hub` for the duration of one build."""
+    cap = LogCapture(on_log, level)
+    hub.attach(cap)
+    try:
+        yield cap
+    finally:
+        hub.detach(cap)
+
+
+_loggers: dict[str, tuple[Any, TrtLogHub]] = {}
+_loggers_lock = threading.Lock()
+
+
+def get_trt_logger(backend: str, trt: Any) -> tuple[Any, TrtLogHub]:
+    """The process-wide `trt.ILogger` of `backend` and the hub it reports to."""
+    with _loggers_lock:
+        found = _loggers.get(backend)
+        if found is not None:
+            return found
+        hub = TrtLogHub(backend)
+        levels = {sev: severity_level(sev) for sev in trt.ILogger.Severity.__members__.values()}
+
+        class _Logger(trt.ILogger):  # type: ignore[misc]
+            def __init__(self) -> None:
+                trt.ILogger.__init__(self)
+
+            def log(self, severity: Any, msg: str) -> None:
+                try:
+                    hub.dispatch(levels.get(severity, logging.INFO), msg)
+                except BaseException:  # never into TensorRT
+                    hub.dropped += 1
+
+        _Logger.__name__ = "TrtGuiLogger"
+        found = (_Logger(), hub)
+        _loggers[backend] = found
+        return found
