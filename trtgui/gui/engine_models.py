@@ -1,0 +1,417 @@
+"""Table models for the Engine panel: I/O tensors with their profiles, layers, precision summary.
+
+The models hold neutral row records (`IoRow`, `LayerRow`) built from whatever core result is at
+hand — an `EngineInfo` from `trtgui.core.engine.inspect_engine`, the network I/O a build
+recorded (`NetworkTensor` in `BuildResult` or the sidecar JSON) — so one table renders all of
+them. Converters read core records by attribute name and tolerate missing fields, because an
+engine inspected without details (profiling verbosity "none") has fewer of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+Index = QModelIndex | QPersistentModelIndex
+ShapeLike = Sequence[int | str | None] | None
+
+# One colour per precision, used in the layer table and the summary bar.
+PRECISION_COLOURS: dict[str, str] = {
+    "FP32": "#4e79a7",
+    "TF32": "#76b7b2",
+    "FP16": "#59a14f",
+    "BF16": "#8cd17d",
+    "FP8": "#f28e2b",
+    "INT8": "#e15759",
+    "INT4": "#b07aa1",
+    "FP4": "#ff9da7",
+    "INT32": "#9c755f",
+    "INT64": "#bab0ac",
+    "BOOL": "#bab0ac",
+    "UINT8": "#edc948",
+    "Mixed": "#a0a0a0",
+    "Unknown": "#c8c8c8",
+}
+
+
+def format_shape(shape: ShapeLike) -> str:
+    """(1, 3, -1, None, "h") -> "1×3×?×?×h"; None -> "unknown"."""
+    if shape is None:
+        return "unknown"
+    if len(shape) == 0:
+        return "scalar"
+    parts = []
+    for dim in shape:
+        if dim is None or (isinstance(dim, int) and dim < 0):
+            parts.append("?")
+        else:
+            parts.append(str(dim))
+    return "×".join(parts)
+
+
+def format_bytes(n: int | None) -> str:
+    """1536 -> "1.5 KiB"."""
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """First present attribute (or mapping key) of `names` — core records or sidecar dicts."""
+    for name in names:
+        if isinstance(obj, Mapping):
+            if name in obj and obj[name] is not None:
+                return obj[name]
+        else:
+            value = getattr(obj, name, None)
+            if value is not None:
+                return value
+    return default
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    name = getattr(value, "name", None)  # enums (TensorIOMode.INPUT, Precision.FP16)
+    if isinstance(name, str) and not isinstance(value, str):
+        return name
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# I/O tensors
+
+
+@dataclass(frozen=True)
+class ProfileShapes:
+    """min/opt/max of one tensor in one optimization profile."""
+
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+
+    def text(self) -> str:
+        if self.min == self.opt == self.max:
+            return format_shape(self.min)
+        return f"{format_shape(self.min)}  ·  {format_shape(self.opt)}  ·  {format_shape(self.max)}"
+
+
+@dataclass(frozen=True)
+class IoRow:
+    name: str
+    is_input: bool
+    dtype: str
+    shape: ShapeLike
+    format: str = ""
+    location: str = ""
+    profiles: tuple[ProfileShapes | None, ...] = ()
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.shape is None or any(
+            d is None or isinstance(d, str) or (isinstance(d, int) and d < 0) for d in self.shape
+        )
+
+
+def _is_input(obj: Any) -> bool:
+    flag = _get(obj, "is_input")
+    if isinstance(flag, bool):
+        return flag
+    mode = _text(_get(obj, "mode", "io_mode", default="")).lower()
+    return "input" in mode
+
+
+def _profile_shapes(obj: Any) -> tuple[ProfileShapes | None, ...]:
+    raw = _get(obj, "profiles", "profile_shapes", default=())
+    out: list[ProfileShapes | None] = []
+    for item in raw or ():
+        if item is None:
+            out.append(None)
+            continue
+        if isinstance(item, Mapping) or hasattr(item, "min"):
+            lo, mid, hi = _get(item, "min"), _get(item, "opt"), _get(item, "max")
+        else:
+            lo, mid, hi = item  # a (min, opt, max) triple
+        if lo is None:
+            out.append(None)
+        else:
+            out.append(ProfileShapes(tuple(lo), tuple(mid), tuple(hi)))
+    return tuple(out)
+
+
+def io_rows_from_tensors(tensors: Iterable[Any]) -> list[IoRow]:
+    """Rows from engine I/O tensors (EngineInfo), NetworkTensor records or sidecar dicts."""
+    rows = []
+    for t in tensors:
+        shape = _get(t, "shape")
+        rows.append(
+            IoRow(
+                name=str(_get(t, "name", default="?")),
+                is_input=_is_input(t),
+                dtype=_text(_get(t, "dtype", default="")),
+                shape=tuple(shape) if shape is not None else None,
+                format=_text(_get(t, "format", "tensor_format", default="")),
+                location=_text(_get(t, "location", default="")),
+                profiles=_profile_shapes(t),
+            )
+        )
+    # Inputs first, then outputs, each in engine order: people read a network left to right.
+    return [r for r in rows if r.is_input] + [r for r in rows if not r.is_input]
+
+
+class IoTableModel(QAbstractTableModel):
+    """Name | I/O | Data type | Shape | Format | Location | Profile 0 (min · opt · max) | …"""
+
+    BASE_COLUMNS = ("Name", "I/O", "Data type", "Shape", "Format", "Location")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[IoRow] = []
+        self._num_profiles = 0
+
+    def set_rows(self, rows: Sequence[IoRow], num_profiles: int | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        most = max((len(r.profiles) for r in self._rows), default=0)
+        self._num_profiles = max(most, num_profiles or 0) if most else 0
+        self.endResetModel()
+
+    def rows(self) -> list[IoRow]:
+        return list(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.BASE_COLUMNS) + self._num_profiles
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if section < len(self.BASE_COLUMNS):
+                return self.BASE_COLUMNS[section]
+            return f"Profile {section - len(self.BASE_COLUMNS)}  (min · opt · max)"
+        if role == Qt.ItemDataRole.ToolTipRole and section >= len(self.BASE_COLUMNS):
+            return "Shapes this optimization profile accepts: minimum · optimum · maximum"
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if col == 0:
+                return row.name
+            if col == 1:
+                return "Input" if row.is_input else "Output"
+            if col == 2:
+                return row.dtype
+            if col == 3:
+                return format_shape(row.shape)
+            if col == 4:
+                return row.format
+            if col == 5:
+                return row.location
+            k = col - len(self.BASE_COLUMNS)
+            if k < len(row.profiles) and row.profiles[k] is not None:
+                prof = row.profiles[k]
+                assert prof is not None
+                return prof.text()
+            return "—" if row.is_input else ""
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QBrush(QColor("#2a7ab0" if row.is_input else "#b5651d"))
+        if role == Qt.ItemDataRole.FontRole and col == 0:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.FontRole and (col == 3 or col >= len(self.BASE_COLUMNS)):
+            font = QFont("monospace")
+            font.setStyleHint(QFont.StyleHint.Monospace)
+            return font
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers and the precision summary
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    name: str
+    type: str
+    precision: str
+    tactic: str
+    inputs: tuple[str, ...] = field(default_factory=tuple)
+    outputs: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise_precision(text: str) -> str:
+    """ "Half" / "kHALF" / "Row major linear FP16 format" -> "FP16"; "" -> "Unknown"."""
+    t = (text or "").upper()
+    for key, label in (
+        ("BF16", "BF16"),
+        ("FP16", "FP16"),
+        ("HALF", "FP16"),
+        ("TF32", "TF32"),
+        ("FP32", "FP32"),
+        ("FLOAT", "FP32"),
+        ("FP8", "FP8"),
+        ("E4M3", "FP8"),
+        ("FP4", "FP4"),
+        ("INT64", "INT64"),
+        ("INT32", "INT32"),
+        ("INT8", "INT8"),
+        ("INT4", "INT4"),
+        ("UINT8", "UINT8"),
+        ("BOOL", "BOOL"),
+        ("MIXED", "Mixed"),
+    ):
+        if key in t:
+            return label
+    return "Unknown" if not t.strip() else text.strip()
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(_get(v, "name", "Name", default=v)) for v in value)
+
+
+def layer_rows_from(layers: Iterable[Any]) -> list[LayerRow]:
+    """Rows from EngineInfo layers (or EngineInspector-like dicts)."""
+    rows = []
+    for i, layer in enumerate(layers):
+        rows.append(
+            LayerRow(
+                index=i,
+                name=str(_get(layer, "name", "Name", default="")),
+                type=_text(_get(layer, "layer_type", "type", "kind", "LayerType", default="")),
+                precision=normalise_precision(
+                    _text(_get(layer, "precision", "Precision", default=""))
+                ),
+                tactic=_text(_get(layer, "tactic", "tactic_name", "TacticName", default="")),
+                inputs=_names(_get(layer, "inputs", "Inputs", default=())),
+                outputs=_names(_get(layer, "outputs", "Outputs", default=())),
+            )
+        )
+    return rows
+
+
+def precision_summary(rows: Iterable[LayerRow]) -> dict[str, int]:
+    """Layer count per precision, largest first (ties by name, so the order is stable)."""
+    counts = Counter(r.precision for r in rows)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class LayerTableModel(QAbstractTableModel):
+    """# | Name | Type | Precision | Tactic"""
+
+    COLUMNS = ("#", "Name", "Type", "Precision", "Tactic")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LayerRow] = []
+
+    def set_rows(self, rows: Sequence[LayerRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[LayerRow]:
+        return list(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (row.index, row.name, row.type, row.precision, row.tactic)[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == 1:
+                lines = [row.name]
+                if row.inputs:
+                    lines.append("in:  " + ", ".join(row.inputs))
+                if row.outputs:
+                    lines.append("out: " + ", ".join(row.outputs))
+                return "\n".join(lines)
+            return str((row.index, row.name, row.type, row.precision, row.tactic)[col])
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return (row.index, row.name, row.type, row.precision, row.tactic)[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == 3:
+            return QBrush(QColor(PRECISION_COLOURS.get(row.precision, "#666666")).darker(130))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class PrecisionSummaryModel(QAbstractTableModel):
+    """Precision | Layers | Share — one row per precision, largest first."""
+
+    COLUMNS = ("Precision", "Layers", "Share")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[tuple[str, int]] = []
+        self._total = 0
+
+    def set_summary(self, summary: Mapping[str, int]) -> None:
+        self.beginResetModel()
+        self._items = sorted(summary.items(), key=lambda kv: (-kv[1], kv[0]))
+        self._total = sum(summary.values())
+        self.endResetModel()
+
+    def summary(self) -> dict[str, int]:
+        return dict(self._items)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        name, count = self._items[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return name
+            if col == 1:
+                return count
+            return f"{100.0 * count / self._total:.1f} %" if self._total else "—"
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return QColor(PRECISION_COLOURS.get(name, "#666666"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

@@ -1,0 +1,158 @@
+"""A zoomable image view that fits the picture to the window, and PIL → QImage conversion.
+
+`ImageView` shows one picture (the annotated prediction or the plain photo): it fits the
+window until the user zooms (wheel with Ctrl, or +/-/0/F keys), then keeps the zoom. It does
+not accept drops itself, so a drop lands on the panel that owns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+
+def pil_to_qimage(image: Image.Image) -> QImage:
+    """A deep copy of `image` as a QImage (RGB888 or RGBA8888), safe after `image` is freed."""
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    fmt = QImage.Format.Format_RGBA8888 if image.mode == "RGBA" else QImage.Format.Format_RGB888
+    channels = 4 if image.mode == "RGBA" else 3
+    data = image.tobytes()
+    qimage = QImage(data, image.width, image.height, image.width * channels, fmt)
+    return qimage.copy()  # QImage does not own `data`
+
+
+class ImageView(QGraphicsView):
+    """Shows one image, fitted to the view until the user zooms; Ctrl+wheel zooms at the mouse."""
+
+    zoom_changed = Signal(float)  # current scale factor (1.0 = one image pixel per screen pixel)
+
+    MIN_ZOOM = 0.02
+    MAX_ZOOM = 32.0
+
+    def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._scene.addItem(self._item)
+        self._fit = True
+        self._placeholder = placeholder
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QColor("#2b2d31"))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumSize(160, 120)
+        # Drops belong to the owning panel: let them travel up the parent chain.
+        self.setAcceptDrops(False)
+        self.viewport().setAcceptDrops(False)
+
+    # -- content ----------------------------------------------------------------------------
+
+    def set_image(self, image: QImage | QPixmap | Image.Image | None) -> None:
+        """Show `image` (None clears the view); fits it to the window."""
+        if image is None:
+            self._item.setPixmap(QPixmap())
+        else:
+            if isinstance(image, Image.Image):
+                image = pil_to_qimage(image)
+            pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
+            self._item.setPixmap(pixmap)
+        self._scene.setSceneRect(QRectF(self._item.pixmap().rect()))
+        self.fit_to_window()
+
+    def has_image(self) -> bool:
+        return not self._item.pixmap().isNull()
+
+    def image_size(self) -> tuple[int, int]:
+        pm = self._item.pixmap()
+        return (pm.width(), pm.height())
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.viewport().update()
+
+    # -- zoom -------------------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def fit_to_window(self) -> None:
+        self._fit = True
+        if self.has_image():
+            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+            # Never blow a small picture up past 4x: it only shows blur.
+            if self.zoom() > 4.0:
+                self.set_zoom(4.0, keep_fit=True)
+        self.zoom_changed.emit(self.zoom())
+
+    def set_zoom(self, factor: float, keep_fit: bool = False) -> None:
+        factor = max(self.MIN_ZOOM, min(self.MAX_ZOOM, factor))
+        self.resetTransform()
+        self.scale(factor, factor)
+        self._fit = keep_fit
+        self.zoom_changed.emit(self.zoom())
+
+    def zoom_by(self, step: float) -> None:
+        self.set_zoom(self.zoom() * step)
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier or not self._scrollable():
+            delta = event.angleDelta().y()
+            if delta:
+                self.zoom_by(1.25 if delta > 0 else 0.8)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def _scrollable(self) -> bool:
+        return self.horizontalScrollBar().maximum() > 0 or self.verticalScrollBar().maximum() > 0
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(0.8)
+        elif key == Qt.Key.Key_0:
+            self.actual_size()
+        elif key == Qt.Key.Key_F:
+            self.fit_to_window()
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit_to_window()
+
+    def drawForeground(self, painter: QPainter, rect: Any) -> None:
+        super().drawForeground(painter, rect)
+        if self.has_image() or not self._placeholder:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor("#9aa0a6"))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(
+            self.viewport().rect(),
+            int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+            self._placeholder,
+        )
+        painter.restore()
