@@ -1,0 +1,113 @@
+"""The `trtgui` entry point: `trtgui [FILE]`, `trtgui --demo`.
+
+Creates the QApplication, applies the palette, installs the exception hooks that route into
+the error funnel, shows the main window and opens FILE (by its extension) once the event loop
+runs. Keep imports here light: onnx, onnxruntime, numpy and TensorRT load only after the
+window is on screen (bench/startup.py measures it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+_T0 = time.perf_counter()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    from trtgui import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="trtgui",
+        description="Desktop app: turn ONNX models into TensorRT engines and check them.",
+    )
+    parser.add_argument("file", nargs="?", help="an ONNX model, engine, image or settings JSON")
+    parser.add_argument("--demo", action="store_true", help="open the bundled demo")
+    parser.add_argument(
+        "--theme", choices=("system", "light", "dark"), help="colour scheme (remembered)"
+    )
+    parser.add_argument("--version", action="version", version=f"trtgui {__version__}")
+    return parser.parse_args(list(argv) if argv is not None else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setOrganizationName("trtgui")
+    app.setApplicationName("trtgui")
+    app.setApplicationDisplayName("trtgui")
+    app.setDesktopFileName("io.github.trtgui.trtgui")
+
+    from trtgui.gui.errors import install_excepthooks
+    from trtgui.gui.main_window import MainWindow
+    from trtgui.gui.style import apply_theme
+
+    install_excepthooks()
+    window = MainWindow()
+    theme = args.theme or window.theme()
+    if args.theme:
+        window.set_theme(theme)
+    else:
+        apply_theme(app, theme)
+    window.show()
+    _report_startup(app, window)
+
+    def after_show() -> None:
+        window.probe_backends()
+        if args.demo:
+            window.open_demo()
+        elif args.file:
+            window.open_path(args.file)
+
+    QTimer.singleShot(0, after_show)
+    try:
+        from trtgui.gui import smoke
+
+        smoke.install(app, window)
+    except ImportError:
+        pass
+    return int(app.exec())
+
+
+def _report_startup(app: object, window: object) -> None:
+    """With TRTGUI_STARTUP_PROBE set, print when the window is shown and which heavy modules
+    were loaded by then, then quit (bench/startup.py)."""
+    if not os.environ.get("TRTGUI_STARTUP_PROBE"):
+        return
+    from PySide6.QtCore import QTimer
+
+    def shown() -> None:
+        import json
+
+        heavy = [
+            m
+            for m in ("onnx", "onnxruntime", "numpy", "tensorrt", "tensorrt_rtx", "PIL", "cuda")
+            if m in sys.modules
+        ]
+        print(
+            "trtgui-startup "
+            + json.dumps(
+                {
+                    "shown_s": time.perf_counter() - _T0,
+                    "heavy_modules": heavy,
+                    "visible": bool(window.isVisible()),
+                }  # type: ignore[attr-defined]
+            ),
+            flush=True,
+        )
+        app.quit()  # type: ignore[attr-defined]
+
+    QTimer.singleShot(0, shown)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

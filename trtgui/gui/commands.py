@@ -1,0 +1,141 @@
+"""Equivalent command lines for a `BuildSettings`: `trtgui-cli build …` and, where one exists,
+NVIDIA's `trtexec`. Pure functions (no Qt), used by "Copy as command line".
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+_GIB = 1 << 30
+_MIB = 1 << 20
+
+
+def _size(n: int) -> str:
+    if n % _GIB == 0:
+        return f"{n // _GIB}G"
+    if n % _MIB == 0:
+        return f"{n // _MIB}M"
+    return str(n)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def cli_command(settings: Any) -> str:
+    """The `trtgui-cli build` command that builds the same engine.
+
+    Options the CLI has no flag for (several profiles, timing cache, compatibility modes,
+    compute capability targets, …) travel in a settings file: the command then names
+    `--settings build-settings.json` and the caller saves that file beside it.
+    """
+    s = settings
+    args = [
+        "trtgui-cli",
+        "build",
+        s.onnx_path or "MODEL.onnx",
+        "-o",
+        s.output_path or "MODEL.engine",
+    ]
+    if s.backend:
+        args += ["--backend", s.backend]
+    precision = getattr(s.precision, "value", str(s.precision))
+    if precision != "fp32":
+        args += ["--precision", precision]
+    if len(s.profiles) == 1:
+        for shape in s.profiles[0].inputs:
+            args += [
+                "--shapes",
+                f"{shape.name}:{_dims(shape.min)}:{_dims(shape.opt)}:{_dims(shape.max)}",
+            ]
+    if s.calibration_dir and precision == "int8":
+        args += ["--calib-dir", s.calibration_dir]
+    if s.workspace_bytes:
+        args += ["--workspace", _size(s.workspace_bytes)]
+    if s.optimization_level != 3:
+        args += ["--opt-level", str(s.optimization_level)]
+    if needs_settings_file(s):
+        args += ["--settings", "build-settings.json"]
+    return shlex.join(args)
+
+
+def needs_settings_file(s: Any) -> bool:
+    """True when some setting has no `trtgui-cli build` flag."""
+    return bool(
+        len(s.profiles) > 1
+        or s.timing_cache_path
+        or s.version_compatible
+        or s.hardware_compatibility not in ("", "none")
+        or s.compute_capabilities
+        or s.profiling_verbosity != "detailed"
+        or s.keep_converted_onnx
+        or s.preprocess is not None
+        or s.calibration_max_images != 64
+    )
+
+
+_TRTEXEC_HW = {"ampere_plus": "ampere+", "same_compute_capability": "sameComputeCapability"}
+
+
+def trtexec_command(settings: Any) -> tuple[str | None, str]:
+    """(the equivalent `trtexec` command or None, a note saying why not / what differs).
+
+    trtexec belongs to NVIDIA TensorRT; TensorRT-RTX builds have no trtexec equivalent here.
+    FP16/BF16/INT8 in trtgui change the ONNX model first (strong typing), so trtexec can only
+    reproduce them from the converted model that "keep converted ONNX" saves.
+    """
+    s = settings
+    if s.backend == "rtx":
+        return None, "trtexec is part of NVIDIA TensorRT; this build uses TensorRT for RTX."
+    precision = getattr(s.precision, "value", str(s.precision))
+    onnx = s.onnx_path or "MODEL.onnx"
+    note = ""
+    if precision in ("fp16", "bf16", "int8"):
+        stem = onnx[:-5] if onnx.endswith(".onnx") else onnx
+        onnx = f"{stem}.{precision}.onnx"
+        note = (
+            f"trtgui converts the model to {precision.upper()} before building; this command "
+            f"uses the converted model ({onnx}) that 'Keep converted ONNX' saves."
+        )
+    args = ["trtexec", f"--onnx={onnx}", f"--saveEngine={s.output_path or 'MODEL.engine'}"]
+    if precision == "auto":
+        args += ["--fp16", "--int8"]
+    for name, key in (("min", "minShapes"), ("opt", "optShapes"), ("max", "maxShapes")):
+        if s.profiles:
+            parts = [f"{i.name}:{_dims(getattr(i, name))}" for i in s.profiles[0].inputs]
+            if parts:
+                args.append(f"--{key}={','.join(parts)}")
+    if len(s.profiles) > 1:
+        note += " Only the first shape profile is shown (trtexec's --profile syntax differs)."
+    if s.workspace_bytes:
+        args.append(f"--memPoolSize=workspace:{max(1, s.workspace_bytes // _MIB)}M")
+    args.append(f"--builderOptimizationLevel={s.optimization_level}")
+    verbosity = {"detailed": "detailed", "layer_names_only": "layer_names_only", "none": "none"}
+    args.append(f"--profilingVerbosity={verbosity.get(s.profiling_verbosity, 'detailed')}")
+    if s.timing_cache_path:
+        args.append(f"--timingCacheFile={s.timing_cache_path}")
+    if s.version_compatible:
+        args.append("--versionCompatible")
+    if s.hardware_compatibility not in ("", "none"):
+        level = _TRTEXEC_HW.get(s.hardware_compatibility, s.hardware_compatibility)
+        args.append(f"--hardwareCompatibilityLevel={level}")
+    return shlex.join(args), note.strip()
+
+
+def command_text(settings: Any) -> str:
+    """What "Copy as command line" puts on the clipboard."""
+    lines = [cli_command(settings)]
+    if needs_settings_file(settings):
+        lines.insert(
+            0, "# save the build settings as build-settings.json (Build > Export settings)"
+        )
+    trtexec, note = trtexec_command(settings)
+    if trtexec:
+        lines += ["", "# the same build with NVIDIA trtexec:"]
+        if note:
+            lines.append(f"# {note}")
+        lines.append(trtexec)
+    elif note:
+        lines += ["", f"# no trtexec equivalent: {note}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,256 @@
+"""The log panel: lines from any thread appear in a text view in batches.
+
+Producers (TensorRT's logger callback on its own thread, the `trtgui` stdlib loggers) only
+append to a `LogBuffer` (a lock-protected deque). A 50 ms timer in the GUI thread drains it
+and appends every new visible line to the QPlainTextEdit in ONE call. One signal or one append
+per line freezes the UI above ~5,000 lines/s (FACTS.md); TensorRT's VERBOSE log exceeds that.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QTextDocument
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_LINES = 20_000
+DRAIN_INTERVAL_MS = 50
+
+_TAGS = {logging.ERROR: "E", logging.WARNING: "W", logging.INFO: "I", logging.DEBUG: "V"}
+SEVERITIES: tuple[tuple[str, int], ...] = (
+    ("Errors", logging.ERROR),
+    ("Warnings", logging.WARNING),
+    ("Info", logging.INFO),
+    ("Verbose", logging.DEBUG),
+)
+
+
+def format_line(level: int, message: str) -> str:
+    tag = _TAGS.get(level) or (
+        "E"
+        if level >= logging.ERROR
+        else "W"
+        if level >= logging.WARNING
+        else "I"
+        if level >= logging.INFO
+        else "V"
+    )
+    return f"[{tag}] {message}"
+
+
+class LogBuffer:
+    """A thread-safe, bounded queue of (level, message). `append` is cheap and never raises."""
+
+    def __init__(self, maxlen: int = MAX_LINES) -> None:
+        self._lines: deque[tuple[int, str]] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.total = 0  # lines ever appended (lines dropped by the bound still count)
+
+    def append(self, level: int, message: str) -> None:
+        with self._lock:
+            self._lines.append((level, message))
+            self.total += 1
+
+    __call__ = append
+
+    def drain(self) -> list[tuple[int, str]]:
+        with self._lock:
+            lines = list(self._lines)
+            self._lines.clear()
+        return lines
+
+
+class BufferHandler(logging.Handler):
+    """A logging handler that only appends formatted records to a `LogBuffer`."""
+
+    def __init__(self, buffer: LogBuffer, level: int = logging.DEBUG) -> None:
+        super().__init__(level)
+        self.buffer = buffer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.buffer.append(record.levelno, record.getMessage())
+        except Exception:
+            self.handleError(record)
+
+
+class LogView(QWidget):
+    """Severity filter, find, copy, save, clear over a capped, batched QPlainTextEdit."""
+
+    lines_shown = Signal(int)  # number of lines appended in one drain (for benchmarks)
+
+    def __init__(self, parent: QWidget | None = None, max_lines: int = MAX_LINES) -> None:
+        super().__init__(parent)
+        self.buffer = LogBuffer(max_lines)
+        # Every line received, kept so a change of the severity filter can re-render.
+        self._records: deque[tuple[int, str]] = deque(maxlen=max_lines)
+        self._min_level = logging.INFO
+        self.lines_received = 0
+        self.lines_displayed = 0
+
+        self.severity = QComboBox()
+        for label, level in SEVERITIES:
+            self.severity.addItem(label, level)
+        self.severity.setCurrentIndex(2)
+        self.severity.setToolTip("Show messages of this severity and above")
+        self.severity.currentIndexChanged.connect(self._severity_changed)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find in log…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self.find_next)
+        self.find_button = _tool_button("Find next", "Find the next match (Enter)", self.find_next)
+        self.copy_button = _tool_button("Copy", "Copy the selection, or the whole log", self.copy)
+        self.save_button = _tool_button("Save…", "Save the log to a text file", self.save_dialog)
+        self.clear_button = _tool_button("Clear", "Clear the log", self.clear)
+        self.status = QLabel()
+
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setUndoRedoEnabled(False)  # the undo stack would copy every appended batch
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setMaximumBlockCount(max_lines)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setPlaceholderText("Build messages appear here.")
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.severity)
+        bar.addWidget(self.search, 1)
+        for button in (self.find_button, self.copy_button, self.save_button, self.clear_button):
+            bar.addWidget(button)
+        bar.addWidget(self.status)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.text, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(DRAIN_INTERVAL_MS)
+        self.timer.timeout.connect(self.drain)
+        self.timer.start()
+
+    # -- producers ----------------------------------------------------------------------------
+
+    def sink(self, level: int, message: str) -> None:
+        """Thread-safe: queue one line (call from any thread)."""
+        self.buffer.append(level, message)
+
+    def handler(self, level: int = logging.DEBUG) -> BufferHandler:
+        """A logging handler feeding this view; attach it to a logger."""
+        return BufferHandler(self.buffer, level)
+
+    # -- GUI thread ---------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Move queued lines into the view in one append; returns the lines shown."""
+        new = self.buffer.drain()
+        if not new:
+            return 0
+        self._records.extend(new)
+        self.lines_received += len(new)
+        visible = [format_line(lv, msg) for lv, msg in new if lv >= self._min_level]
+        if visible:
+            self._append_batch(visible)
+        return len(visible)
+
+    def _append_batch(self, lines: list[str]) -> None:
+        bar = self.text.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        # Keep what the user is reading in place unless they follow the tail.
+        self.text.appendPlainText("\n".join(lines))
+        if at_bottom:
+            bar.setValue(bar.maximum())
+        self.lines_displayed += len(lines)
+        self.lines_shown.emit(len(lines))
+
+    def set_min_level(self, level: int) -> None:
+        index = next((i for i, (_, lv) in enumerate(SEVERITIES) if lv == level), None)
+        if index is not None:
+            self.severity.setCurrentIndex(index)
+
+    def _severity_changed(self) -> None:
+        self._min_level = int(self.severity.currentData())
+        self.drain()
+        self.text.clear()
+        visible = [format_line(lv, msg) for lv, msg in self._records if lv >= self._min_level]
+        if visible:
+            self.text.appendPlainText("\n".join(visible))
+        self._set_status("")
+
+    def plain_text(self) -> str:
+        return self.text.toPlainText()
+
+    def find_next(self) -> bool:
+        """Select the next occurrence of the search text, wrapping around; False if none."""
+        needle = self.search.text()
+        if not needle:
+            return False
+        if self.text.find(needle):
+            self._set_status("")
+            return True
+        cursor = self.text.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Start)
+        self.text.setTextCursor(cursor)
+        found = self.text.find(needle, QTextDocument.FindFlag(0))
+        self._set_status("" if found else "not found")
+        return bool(found)
+
+    def copy(self) -> None:
+        cursor = self.text.textCursor()
+        text = cursor.selectedText().replace("\u2029", "\n") if cursor.hasSelection() else ""
+        QApplication.clipboard().setText(text or self.plain_text())
+
+    def save(self, path: str | Path) -> None:
+        """Write every line received (all severities) to `path`."""
+        self.drain()
+        text = "\n".join(format_line(lv, msg) for lv, msg in self._records)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save log",
+            f"trtgui-log-{time.strftime('%Y%m%d-%H%M%S')}.txt",
+            "Text files (*.txt *.log);;All files (*)",
+        )
+        if path:
+            try:
+                self.save(path)
+            except OSError as exc:
+                from trtgui.core.errors import TrtGuiError
+                from trtgui.gui.errors import show_error
+
+                show_error(self, TrtGuiError(f"Cannot save the log to {path}: {exc}"))
+
+    def clear(self) -> None:
+        self.buffer.drain()
+        self._records.clear()
+        self.text.clear()
+
+    def _set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+
+def _tool_button(text: str, tip: str, slot: object) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    return button

@@ -1,0 +1,320 @@
+"""Qt table models over core records (TensorInfo, op histograms, network tensors, profiles).
+
+`RecordTableModel` shows a sequence of immutable records through a list of `Column`s; the
+concrete models below only declare columns. Views get real data (sorting by number works),
+never strings pasted into widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Any], Any]  # display value
+    tooltip: Callable[[Any], str] | None = None
+    numeric: bool = False  # right-aligned; sorts by value
+
+
+def format_dim(dim: int | str | None) -> str:
+    if dim is None:
+        return "?"
+    return str(dim)
+
+
+def format_shape(shape: Sequence[int | str | None] | None) -> str:
+    """`[batch, 3, 224, 224]`: symbolic dims by name, unknown as ?, -1 as dynamic."""
+    if shape is None:
+        return "unknown rank"
+    return "[" + ", ".join("dyn" if d == -1 else format_dim(d) for d in shape) + "]"
+
+
+def format_bytes(n: int | float | None) -> str:
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def format_count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+class RecordTableModel(QAbstractTableModel):
+    """Read-only rows of records, one `Column` per column."""
+
+    columns: tuple[Column, ...] = ()
+
+    def __init__(self, records: Sequence[Any] = (), parent: Any = None) -> None:
+        super().__init__(parent)
+        self._records: list[Any] = list(records)
+
+    def set_records(self, records: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._records = list(records)
+        self.endResetModel()
+
+    def records(self) -> list[Any]:
+        return list(self._records)
+
+    def record(self, row: int) -> Any:
+        return self._records[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section].header
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
+            return section + 1
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self.columns[index.column()]
+        rec = self._records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = column.value(rec)
+            return value if isinstance(value, (int, float)) else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(rec)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def _dynamic_tip(t: Any) -> str:
+    if getattr(t, "shape", None) is None:
+        return "rank unknown: the model does not say"
+    dims = [d for d in t.shape if not isinstance(d, int) or d < 0]
+    if not dims:
+        return "static shape"
+    names = ", ".join(format_dim(d) for d in dims)
+    return f"dynamic dims: {names} — set them in the Build panel's shape profiles"
+
+
+class TensorTableModel(RecordTableModel):
+    """ONNX graph inputs/outputs (`TensorInfo`), with a Kind column ("input"/"output")."""
+
+    columns = (
+        Column("Kind", lambda r: r[0]),
+        Column("Name", lambda r: r[1].name, lambda r: r[1].name),
+        Column("Type", lambda r: r[1].dtype),
+        Column("Shape", lambda r: format_shape(r[1].shape), lambda r: _dynamic_tip(r[1])),
+        Column("Dynamic", lambda r: "yes" if r[1].is_dynamic else "no"),
+    )
+
+    def set_model_io(self, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+        self.set_records([("input", t) for t in inputs] + [("output", t) for t in outputs])
+
+
+class OpHistogramModel(RecordTableModel):
+    """(op type, count, share) rows, most frequent first."""
+
+    columns = (
+        Column("Operator", lambda r: r[0]),
+        Column("Count", lambda r: r[1], numeric=True),
+        Column("Share", lambda r: f"{r[2]:.1%}", numeric=True),
+    )
+
+    def set_histogram(self, histogram: dict[str, int]) -> None:
+        total = sum(histogram.values()) or 1
+        rows = sorted(histogram.items(), key=lambda kv: (-kv[1], kv[0]))
+        self.set_records([(op, n, n / total) for op, n in rows])
+
+
+class NetworkTensorModel(RecordTableModel):
+    """The built network's I/O tensors (`NetworkTensor`)."""
+
+    columns = (
+        Column("Kind", lambda r: "input" if r.is_input else "output"),
+        Column("Name", lambda r: r.name, lambda r: r.name),
+        Column("Type", lambda r: r.dtype),
+        Column("Shape", lambda r: format_shape(r.shape)),
+    )
+
+
+class ProfileRowsModel(RecordTableModel):
+    """Read-only (profile index, InputShape) rows for showing built profiles."""
+
+    columns = (
+        Column("Profile", lambda r: r[0], numeric=True),
+        Column("Input", lambda r: r[1].name),
+        Column("Min", lambda r: "x".join(map(str, r[1].min))),
+        Column("Opt", lambda r: "x".join(map(str, r[1].opt))),
+        Column("Max", lambda r: "x".join(map(str, r[1].max))),
+    )
+
+    def set_profiles(self, profiles: Sequence[Any]) -> None:
+        self.set_records([(i, s) for i, p in enumerate(profiles) for s in p.inputs])
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.lower().replace(",", "x").split("x")]
+    if not parts or any(not p.lstrip("-").isdigit() for p in parts):
+        raise ValueError(f"{text!r} is not a shape like 1x3x224x224")
+    return tuple(int(p) for p in parts)
+
+
+@dataclass
+class ProfileRow:
+    """One editable row: profile index, input name, min/opt/max as text."""
+
+    profile: int
+    name: str
+    min: str
+    opt: str
+    max: str
+    template: str = ""  # the model's shape, e.g. [batch, 3, 224, 224], for tooltips
+
+
+class ProfileEditModel(QAbstractTableModel):
+    """Editable min/opt/max shapes per dynamic input per profile ("1x3x224x224" text)."""
+
+    HEADERS = ("Profile", "Input", "Min", "Opt", "Max")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[ProfileRow] = []
+        self.bad_cells: set[tuple[int, int]] = set()
+
+    def set_rows(self, rows: Sequence[ProfileRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.bad_cells = set()
+        self.endResetModel()
+
+    def set_profiles(
+        self, profiles: Sequence[Any], templates: dict[str, str] | None = None
+    ) -> None:
+        templates = templates or {}
+        rows = [
+            ProfileRow(
+                i,
+                s.name,
+                "x".join(map(str, s.min)),
+                "x".join(map(str, s.opt)),
+                "x".join(map(str, s.max)),
+                templates.get(s.name, ""),
+            )
+            for i, p in enumerate(profiles)
+            for s in p.inputs
+        ]
+        self.set_rows(rows)
+
+    def profiles(self) -> tuple[Any, ...]:
+        """The rows as `ShapeProfile`s; raises ValueError naming the bad cell."""
+        from trtgui.core.settings import InputShape, ShapeProfile
+
+        by_profile: dict[int, list[InputShape]] = {}
+        bad: set[tuple[int, int]] = set()
+        first_error: ValueError | None = None
+        for r, row in enumerate(self.rows):
+            shapes = []
+            for c, text in ((2, row.min), (3, row.opt), (4, row.max)):
+                try:
+                    shapes.append(_parse_shape(text))
+                except ValueError as exc:
+                    bad.add((r, c))
+                    if first_error is None:
+                        first_error = ValueError(
+                            f"{row.name}, {self.HEADERS[c].lower()} of profile {row.profile}: {exc}"
+                        )
+            if len(shapes) == 3:
+                by_profile.setdefault(row.profile, []).append(InputShape(row.name, *shapes))
+        self._set_bad(bad)
+        if first_error is not None:
+            raise first_error
+        return tuple(ShapeProfile(tuple(v)) for _, v in sorted(by_profile.items()))
+
+    def mark_input_bad(self, name: str | None) -> None:
+        """Highlight every row of input `name` (after a ProfileError naming it)."""
+        bad = {(r, c) for r, row in enumerate(self.rows) if row.name == name for c in (2, 3, 4)}
+        self._set_bad(bad)
+
+    def _set_bad(self, bad: set[tuple[int, int]]) -> None:
+        if bad != self.bad_cells:
+            self.bad_cells = bad
+            if self.rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 4))
+
+    def add_profile(self) -> None:
+        """Append a copy of the last profile as a new one."""
+        if not self.rows:
+            return
+        last = max(r.profile for r in self.rows)
+        copies = [
+            ProfileRow(last + 1, r.name, r.min, r.opt, r.max, r.template)
+            for r in self.rows
+            if r.profile == last
+        ]
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(copies) - 1)
+        self.rows.extend(copies)
+        self.endInsertRows()
+
+    def remove_last_profile(self) -> None:
+        if not self.rows:
+            return
+        last = max(r.profile for r in self.rows)
+        if last == 0:
+            return
+        self.set_rows([r for r in self.rows if r.profile != last])
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() >= 2:
+            base |= Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        c = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return (row.profile, row.name, row.min, row.opt, row.max)[c]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = f"model shape {row.template}" if row.template else ""
+            return tip + ("\nFormat: 1x3x224x224" if c >= 2 else "")
+        if role == Qt.ItemDataRole.BackgroundRole and (index.row(), c) in self.bad_cells:
+            from PySide6.QtGui import QColor
+
+            return QColor(230, 80, 80, 90)
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() < 2:
+            return False
+        row = self.rows[index.row()]
+        text = str(value).strip()
+        setattr(row, ("min", "opt", "max")[index.column() - 2], text)
+        self.dataChanged.emit(index, index)
+        return True

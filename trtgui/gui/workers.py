@@ -1,0 +1,237 @@
+"""Long work off the GUI thread: a `Worker` QObject moved to a QThread, with typed signals.
+
+A job is a plain function `job(ctx: JobContext) -> result` that calls into `trtgui.core`
+with `ctx.on_log`, `ctx.on_progress` and `ctx.cancel`; it can be run and tested without Qt.
+`Worker` emits exactly one of `succeeded(result)`, `failed(exception)`, `cancelled()`, and
+then `finished()`, always last. Log lines never become one signal each: they go to a
+thread-safe sink (normally a `LogBuffer` drained by the log view's timer). Progress events
+are throttled before they become signals.
+
+Every QThread started here is kept in a registry until it has stopped, so tests can check
+that none is left running (`running_threads`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from trtgui.core.errors import BuildCancelled
+
+LogSink = Callable[[int, str], None]
+
+_PROGRESS_INTERVAL_S = 0.05
+
+
+@dataclass
+class JobContext:
+    """What a job gets: callbacks (cheap, thread-safe, never raise) and the cancel event."""
+
+    on_log: LogSink = lambda level, message: None
+    on_progress: Callable[[Any], None] = lambda event: None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+Job = Callable[[JobContext], Any]
+
+
+def build_job(settings: Any) -> Job:
+    """The body of a build: `trtgui.core.build.build_engine` with the context's callbacks."""
+
+    def job(ctx: JobContext) -> Any:
+        from trtgui.core.build import build_engine
+
+        return build_engine(
+            settings, on_log=ctx.on_log, on_progress=ctx.on_progress, cancel=ctx.cancel
+        )
+
+    return job
+
+
+def inspect_job(path: str) -> Job:
+    """The body of opening a model: `trtgui.core.onnx_model.inspect_onnx`."""
+
+    def job(ctx: JobContext) -> Any:
+        from trtgui.core.onnx_model import inspect_onnx
+
+        return inspect_onnx(path)
+
+    return job
+
+
+def call_job(fn: Callable[[], Any]) -> Job:
+    """A job that just calls `fn()` (for short core calls that ignore callbacks)."""
+    return lambda ctx: fn()
+
+
+class Worker(QObject):
+    """Runs one job in its thread. Signals are emitted from the worker thread (queued)."""
+
+    progress = Signal(object)  # the latest core progress event (throttled)
+    log = Signal(int, str)  # the worker's own few messages (start, outcome)
+    succeeded = Signal(object)  # the job's result
+    failed = Signal(object)  # the exception
+    cancelled = Signal()
+    finished = Signal()  # always last
+
+    def __init__(self, job: Job, log_sink: LogSink | None = None, name: str = "job") -> None:
+        super().__init__()
+        self.job = job
+        self.name = name
+        self.cancel_event = threading.Event()
+        self._log_sink = log_sink
+        self._last_progress = 0.0
+        self._last_phases: Any = None
+        self.started_at: float | None = None
+
+    def cancel(self) -> None:
+        """Ask the job to stop. Safe from any thread; the job sees `ctx.cancel`."""
+        self.cancel_event.set()
+
+    def context(self) -> JobContext:
+        sink = self._log_sink or (lambda level, message: None)
+        return JobContext(on_log=sink, on_progress=self._on_progress, cancel=self.cancel_event)
+
+    def _on_progress(self, event: Any) -> None:
+        # Called on TensorRT's thread, hundreds of times a second: emit only on a phase
+        # change or every 50 ms so the GUI thread is not flooded.
+        now = time.perf_counter()
+        phases = tuple(p.name for p in getattr(event, "phases", ()))
+        if phases != self._last_phases or now - self._last_progress >= _PROGRESS_INTERVAL_S:
+            self._last_phases = phases
+            self._last_progress = now
+            self.progress.emit(event)
+
+    @Slot()
+    def run(self) -> None:
+        self.started_at = time.perf_counter()
+        self.log.emit(logging.INFO, f"{self.name} started")
+        try:
+            result = self.job(self.context())
+        except BuildCancelled:
+            self.log.emit(logging.WARNING, f"{self.name} cancelled")
+            self.cancelled.emit()
+        except BaseException as exc:
+            if self.cancel_event.is_set() and not isinstance(exc, Exception):
+                self.cancelled.emit()
+            else:
+                self.log.emit(logging.ERROR, f"{self.name} failed: {exc}")
+                self.failed.emit(exc)
+        else:
+            if self.cancel_event.is_set() and result is None:
+                self.cancelled.emit()
+            else:
+                elapsed = time.perf_counter() - self.started_at
+                self.log.emit(logging.INFO, f"{self.name} finished in {elapsed:.2f} s")
+                self.succeeded.emit(result)
+        finally:
+            self.finished.emit()
+
+
+class WorkerHandle:
+    """A started worker and its thread. Keep it to cancel or wait."""
+
+    def __init__(self, worker: Worker, thread: QThread) -> None:
+        self.worker = worker
+        self.thread = thread
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    def is_running(self) -> bool:
+        return _is_running(self.thread)
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the thread has stopped; True when it has."""
+        try:
+            return bool(self.thread.wait(timeout_ms))
+        except RuntimeError:  # already deleted by Qt: it had stopped
+            return True
+
+
+_handles: list[WorkerHandle] = []
+
+
+def _is_running(thread: QThread) -> bool:
+    try:
+        return bool(thread.isRunning())
+    except RuntimeError:  # the C++ object is gone, so the thread is too
+        return False
+
+
+def _prune() -> None:
+    _handles[:] = [h for h in _handles if not h.started or h.is_running()]
+
+
+def running_threads() -> list[QThread]:
+    """QThreads started by `start_worker` that are still running."""
+    _prune()
+    return [h.thread for h in _handles if h.is_running()]
+
+
+def start_worker(
+    job: Job,
+    *,
+    log_sink: LogSink | None = None,
+    name: str = "job",
+    on_succeeded: Callable[[Any], None] | None = None,
+    on_failed: Callable[[BaseException], None] | None = None,
+    on_cancelled: Callable[[], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+    on_log: Callable[[int, str], None] | None = None,
+    start: bool = True,
+) -> WorkerHandle:
+    """Move a `Worker` for `job` to a new QThread, connect it and start it.
+
+    Pass bound methods of GUI-thread objects as `on_*` callbacks: Qt then queues them into the
+    GUI thread (a lambda would run in the worker thread). With `start=False` the caller may
+    connect more signals and then call `handle.start()`.
+    """
+    thread = QThread()
+    thread.setObjectName(f"trtgui-{name}")
+    worker = Worker(job, log_sink=log_sink, name=name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    for signal, slot in (
+        (worker.progress, on_progress),
+        (worker.log, on_log),
+        (worker.succeeded, on_succeeded),
+        (worker.failed, on_failed),
+        (worker.cancelled, on_cancelled),
+    ):
+        if slot is not None:
+            signal.connect(slot)
+    # quit() is thread-safe; connected after the user's slots so `finished` stays last for them.
+    worker.finished.connect(thread.quit)
+    if on_finished is not None:
+        worker.finished.connect(on_finished)
+    handle = WorkerHandle(worker, thread)
+    # The registry keeps the Python wrappers alive while the thread runs.
+    _prune()
+    _handles.append(handle)
+    if start:
+        handle.start()
+    return handle
+
+
+def stop_all(timeout_ms: int = 30000) -> list[QThread]:
+    """Cancel every running worker and wait; returns the threads that did not stop."""
+    for handle in list(_handles):
+        handle.cancel()
+    stuck = []
+    for handle in list(_handles):
+        if not handle.wait(timeout_ms):
+            stuck.append(handle.thread)
+    return stuck
