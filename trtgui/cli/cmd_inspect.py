@@ -1,0 +1,146 @@
+"""`trtgui-cli inspect MODEL [--json] [--check]`: what is inside an ONNX model.
+
+Text for people by default, the stable `ModelInfo.to_dict()` JSON with --json. With --check
+the ONNX checker runs too and its findings make the exit code 1. onnx is imported only in
+`run()` so `trtgui-cli --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trtgui.core.onnx_model import ModelInfo, TensorInfo
+
+TOP_OPS = 10
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "inspect",
+        help="show what is inside an ONNX model (I/O, opsets, operators, weights)",
+        description="Show what is inside an ONNX model without loading its weights.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="path of the .onnx file")
+    parser.add_argument("--json", action="store_true", help="print stable JSON instead of text")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also run the ONNX checker; exit status 1 when it finds problems",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtgui.core.onnx_model import check_onnx, inspect_onnx
+
+    info = inspect_onnx(args.model)
+    findings = check_onnx(args.model) if args.check else None
+    if args.json:
+        data = info.to_dict()
+        if findings is not None:
+            data["check"] = {"ok": not findings, "findings": findings}
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_model(info, findings))
+    if findings:
+        print(
+            f"error: the ONNX checker found {len(findings)} problem(s) in {info.path.name}: "
+            "fix the export (details above)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _size(nbytes: int) -> str:
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{nbytes} B"  # unreachable; keeps type checkers content
+
+
+def _io_table(title: str, tensors: tuple[TensorInfo, ...]) -> list[str]:
+    lines = [f"{title} ({len(tensors)})"]
+    if not tensors:
+        return [*lines, "  (none)"]
+    rows = [("NAME", "TYPE", "SHAPE")] + [(t.name, t.dtype, t.shape_text()) for t in tensors]
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    lines += [f"  {r[0].ljust(w0)}  {r[1].ljust(w1)}  {r[2]}".rstrip() for r in rows]
+    return lines
+
+
+def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
+    """The readable summary printed by `trtgui-cli inspect`."""
+    opsets = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in info.opsets.items()) or "none"
+    producer = " ".join(p for p in (info.producer_name, info.producer_version) if p) or "-"
+    lines = [
+        f"Model          {info.path.name}  ({_size(info.file_size)})",
+        f"Path           {info.path}",
+        f"Format         IR {info.ir_version}; opsets: {opsets}",
+        f"Producer       {producer}",
+        f"Graph          {info.graph_name or '-'}",
+    ]
+    if info.doc_string:
+        first = info.doc_string.strip().splitlines()[0] if info.doc_string.strip() else ""
+        lines.append(f"Description    {first[:100]}")
+    for key, value in info.metadata.items():
+        lines.append(f"Metadata       {key} = {value[:100]}")
+    lines += [
+        f"Parameters     {info.parameter_count:,} ({_size(info.parameter_bytes)}); "
+        f"{info.initializer_count} initializers",
+        f"Nodes          {info.node_count}",
+        "",
+        *_io_table("Inputs", info.inputs),
+        *_io_table("Outputs", info.outputs),
+        "",
+    ]
+    top = list(info.op_histogram.items())[:TOP_OPS]
+    more = len(info.op_histogram) - len(top)
+    entries = [f"{op} {n}" for op, n in top] or ["none"]
+    if more > 0:
+        entries.append(f"... ({more} more kinds)")
+    # Wrap between entries, never inside "Op count".
+    row = "Operators      "
+    for k, entry in enumerate(entries):
+        piece = entry + ("," if k < len(entries) - 1 else "")
+        if len(row) + len(piece) > 100 and row.strip() != "Operators":
+            lines.append(row.rstrip())
+            row = " " * 15
+        row += piece + " "
+    lines.append(row.rstrip())
+    if info.custom_ops:
+        lines.append(
+            f"Custom ops     {', '.join(info.custom_ops)}  (TensorRT needs a plugin for these)"
+        )
+    else:
+        lines.append("Custom ops     none")
+    if info.external_data:
+        for i, f in enumerate(info.external_data):
+            label = "External data" if i == 0 else ""
+            if not f.exists:
+                state = "MISSING: put it next to the model"
+            elif f.truncated:
+                state = f"INCOMPLETE: {_size(f.actual_bytes or 0)} on disk"
+            else:
+                state = "present"
+            lines.append(f"{label:<15}{f.location}  {_size(f.expected_bytes)}  {state}")
+    else:
+        lines.append("External data  none (weights inside the model file)")
+    if info.shape_inference_ok:
+        lines.append("Shape check    ONNX shape inference ok")
+    else:
+        lines.append(f"Shape check    ONNX shape inference failed: {info.shape_inference_error}")
+    if findings is not None:
+        if findings:
+            lines.append("ONNX checker   problems found:")
+            lines += [f"  {f}" for f in findings]
+        else:
+            lines.append("ONNX checker   valid")
+    return "\n".join(lines)
