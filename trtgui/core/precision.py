@@ -16,8 +16,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ EXTERNAL_DATA_THRESHOLD = 1 << 30
 
 # Steps reported through `on_phase` / `on_step`: (phase name, number of steps).
 PhaseCallback = Callable[[str, int], None]
-StepCallback = Callable[[str, int], None]
+StepCallback = Callable[[str, int], object]  # the return value is ignored
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,12 @@ def convert_float(source: Path, workdir: Path, precision: Precision) -> tuple[Pa
     try:
         from onnxconverter_common.float16 import convert_float_to_float16
 
-        converted = convert_float_to_float16(model, keep_io_types=True)
+        # It warns once per clamped weight (thousands of lines): count them instead.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            converted = convert_float_to_float16(model, keep_io_types=True)
+        if caught:
+            log.info("%s: %d value(s) clamped to the FP16 range", source.name, len(caught))
     except Exception as exc:  # third-party converter: report in plain words
         raise ModelLoadError(
             f"The model could not be converted to {kind.upper()} (onnxconverter-common failed).",
@@ -267,7 +274,7 @@ def quantize_int8(
     source = Path(settings.onnx_path)
     model = _load(source, with_weights=True)
     input_name, input_shape, input_dtype = _image_input(model)
-    spec = _calibration_spec(settings, source, input_shape, input_dtype)
+    spec = _calibration_spec(settings, source, input_name, input_shape, input_dtype)
     batch = _calibration_batch(input_shape, settings.profiles, input_name)
     ort_ready = workdir / f"{source.stem}.ort.onnx"
     lower_ir_version(model)
@@ -281,22 +288,23 @@ def quantize_int8(
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     try:
-        quantize_static(
-            str(ort_ready),
-            str(out),
-            reader,
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=False,
-            use_external_data_format=ort_ready.stat().st_size > EXTERNAL_DATA_THRESHOLD,
-            # TensorRT takes symmetric INT8 only, and rejects quantized (INT32) biases.
-            extra_options={
-                "ActivationSymmetric": True,
-                "WeightSymmetric": True,
-                "QuantizeBias": False,
-            },
-        )
+        with _quiet_root_logger():
+            quantize_static(
+                str(ort_ready),
+                str(out),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=False,
+                use_external_data_format=ort_ready.stat().st_size > EXTERNAL_DATA_THRESHOLD,
+                # TensorRT takes symmetric INT8 only, and rejects quantized (INT32) biases.
+                extra_options={
+                    "ActivationSymmetric": True,
+                    "WeightSymmetric": True,
+                    "QuantizeBias": False,
+                },
+            )
     except BuildCancelled:
         raise
     except Exception as exc:  # onnxruntime raises many kinds; say it in plain words
@@ -306,6 +314,25 @@ def quantize_int8(
         ) from exc
     _check_cancel(cancel)
     return out, reader.count
+
+
+class _DemoteToDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        log.debug("onnxruntime: %s", record.getMessage())
+        return False
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime.quantization logs advice on the root logger ("consider pre-processing"),
+    which a CLI would print: demote it to our debug log while quantizing."""
+    root = logging.getLogger()
+    quiet = _DemoteToDebug()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
 
 
 def lower_ir_version(model: onnx.ModelProto) -> bool:
@@ -347,6 +374,7 @@ def _image_input(model: onnx.ModelProto) -> tuple[str, tuple[int | str | None, .
 def _calibration_spec(
     settings: BuildSettings,
     source: Path,
+    input_name: str,
     shape: tuple[int | str | None, ...],
     dtype: str,
 ) -> PreprocessSpec:
@@ -360,19 +388,13 @@ def _calibration_spec(
         spec = imaging.guess_preprocess(inspect_onnx(source))
     spec = imaging.resolve_spec(spec, shape, dtype)
     # Dynamic height/width: calibrate at the profile's opt shape when one is given.
-    for profile in settings.profiles[:1]:
-        for item in profile.inputs:
-            if len(item.opt) == 4:
-                h, w = (item.opt[1], item.opt[2]) if spec.layout == "NHWC" else item.opt[2:]
-                if not isinstance(shape[2 if spec.layout == "NCHW" else 1], int):
-                    spec = _replace_size(spec, h, w)
+    item = settings.profiles[0].get(input_name) if settings.profiles else None
+    if item is not None and len(item.opt) == 4:
+        hi, wi = (1, 2) if spec.layout == "NHWC" else (2, 3)
+        if not (isinstance(shape[hi], int) and isinstance(shape[wi], int)):
+            resize = "stretch" if spec.resize == "fit" else spec.resize
+            spec = replace(spec, height=item.opt[hi], width=item.opt[wi], resize=resize)
     return spec
-
-
-def _replace_size(spec: PreprocessSpec, height: int, width: int) -> PreprocessSpec:
-    from dataclasses import replace
-
-    return replace(spec, height=height, width=width)
 
 
 def _calibration_batch(
