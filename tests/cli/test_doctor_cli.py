@@ -43,3 +43,20 @@ def test_doctor_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["doctor", "--nope"])
     assert exc.value.code == 2
+
+
+def test_doctor_exit_1_when_required_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trtgui.core import doctor
+
+    broken = doctor.DoctorReport(
+        (doctor.DoctorItem("onnx", False, None, "onnx is not installed", "pip install onnx"),)
+    )
+    monkeypatch.setattr(doctor, "doctor_report", lambda: broken)
+    code = main(["doctor"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "onnx: pip install onnx" in out
+    assert err.startswith("error: required components are missing or broken: onnx")
+    assert err.count("\n") == 1
