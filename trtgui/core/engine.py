@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+import logging
 import re
 import struct
 import threading
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trtgui.core import backends
+from trtgui.core import backends, trt_log
 from trtgui.core.errors import BackendUnavailable, EngineLoadError
 
 # -- the plan header -----------------------------------------------------------------------------
@@ -596,54 +596,23 @@ def trt_dtype_name(dtype: Any) -> str:
     return TRT_DTYPES.get(key, key.lower())
 
 
-class _CapturingLogger:
-    """Factory for a TensorRT logger that keeps recent error lines (for error details)."""
-
-    @staticmethod
-    def make(trt: Any) -> Any:
-        class Logger(trt.ILogger):  # type: ignore[misc]
-            def __init__(self) -> None:
-                trt.ILogger.__init__(self)
-                self.lines: list[str] = []
-                self.lock = threading.Lock()
-
-            def log(self, severity: Any, msg: str) -> None:
-                try:
-                    if severity <= trt.ILogger.Severity.WARNING:
-                        with self.lock:
-                            self.lines.append(str(msg))
-                            del self.lines[:-50]
-                except Exception:  # never raise into TensorRT
-                    return
-
-        return Logger()
+_runtimes: dict[str, Any] = {}
+_runtimes_lock = threading.Lock()
 
 
-@functools.cache
-def _runtime_for(module_name: str) -> tuple[Any, Any]:
-    trt = _module_by_name(module_name)
-    logger = _CapturingLogger.make(trt)
-    return trt.Runtime(logger), logger
-
-
-def _module_by_name(module_name: str) -> Any:
-    for name in backends.BACKEND_NAMES:
-        mod = backends.load_trt(name) if backends.probe_backend(name).available else None
-        if mod is not None and mod.__name__ == module_name:
-            return mod
-    raise BackendUnavailable(f"{module_name} is not usable here.")
+def _backend_of(trt: Any) -> str:
+    return "rtx" if "rtx" in str(getattr(trt, "__name__", "")) else "tensorrt"
 
 
 def _runtime(trt: Any) -> Any:
-    return _runtime_for(trt.__name__)[0]
-
-
-def _logged_errors(trt: Any) -> list[str]:
-    logger = _runtime_for(trt.__name__)[1]
-    with logger.lock:
-        lines = list(logger.lines)
-        logger.lines.clear()
-    return lines
+    """One Runtime per backend, on the process-wide logger of trt_log."""
+    backend = _backend_of(trt)
+    with _runtimes_lock:
+        runtime = _runtimes.get(backend)
+        if runtime is None:
+            logger, _hub = trt_log.get_trt_logger(backend, trt)
+            runtime = _runtimes[backend] = trt.Runtime(logger)
+        return runtime
 
 
 def deserialize(path: str | Path, backend: str | None = None) -> tuple[Any, Any, PlanHeader]:
@@ -680,15 +649,16 @@ def deserialize(path: str | Path, backend: str | None = None) -> tuple[Any, Any,
         data = Path(path).read_bytes()
     except OSError as exc:
         raise EngineLoadError(f"Cannot read {Path(path).name}: {exc}") from exc
-    _logged_errors(trt)  # drop old lines
-    try:
-        engine = runtime.deserialize_cuda_engine(data)
-    except Exception as exc:
-        raise EngineLoadError(
-            f"{info.title} could not load {Path(path).name}: {exc}", details=str(exc)
-        ) from exc
+    _logger, hub = trt_log.get_trt_logger(name, trt)
+    with trt_log.capture(hub, None, logging.ERROR) as cap:
+        try:
+            engine = runtime.deserialize_cuda_engine(data)
+        except Exception as exc:
+            raise EngineLoadError(
+                f"{info.title} could not load {Path(path).name}: {exc}", details=str(exc)
+            ) from exc
     if engine is None:
-        lines = _logged_errors(trt)
+        lines = list(cap.errors)
         text = "\n".join(lines)
         if "cudaError 35" in text or "driver version is insufficient" in text:
             raise BackendUnavailable(
