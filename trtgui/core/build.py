@@ -434,7 +434,7 @@ _PROFILE_RE = re.compile(
     r"(?P<reason>.*?)(?:\s*Condition|\s*In operator|$)",
     re.S,
 )
-_SAME_NAME_RE = re.compile(r"(?P<name>\S+): Input dimensions with this name have different")
+_SAME_NAME_RE = re.compile(r"(?P<name>[^\s(]+): Input dimensions with this name have different")
 _NAMED_EQUAL_RE = re.compile(
     r"Profile k(?P<which>MIN|OPT|MAX) values are not self-consistent\.\s*Dimensions with name "
     r"(?P<name>\S+) must be equal"
@@ -461,8 +461,9 @@ def explain_profile_message(line: str) -> str | None:
     match = _SAME_NAME_RE.search(line)
     if match:
         return (
-            f"dimensions named {match['name']} must be equal in every profile, but the min/max "
-            "shapes give them different values: give them equal values"
+            f"the model gives several input dimensions the same name ('{match['name']}'), so "
+            "TensorRT requires them to be equal (e.g. height = width), but the profile gives "
+            "them different values: use equal values for them"
         )
     return None
 

@@ -19,6 +19,9 @@ from typing import Any
 
 LOGGER_NAME = "trtgui.tensorrt"
 _log = logging.getLogger(LOGGER_NAME)
+# A library's logger gets a NullHandler, so unconfigured programs do not have TensorRT's
+# warnings printed by logging's last-resort handler (the app decides where they go).
+_log.addHandler(logging.NullHandler())
 
 LogCallback = Callable[[int, str], None]
 
