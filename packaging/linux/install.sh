@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-app_id=io.github.trtgui.Trtgui
+app_id=io.github.trtgui.trtgui
 prefix="${XDG_DATA_HOME:-$HOME/.local/share}"
 prefix=${prefix%/share}
 exec_path=""
