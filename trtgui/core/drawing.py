@@ -205,5 +205,6 @@ def _segmentation_caption(prediction: Prediction) -> str:
         n = prediction.region_count
         what = prediction.boxes[0].label if prediction.boxes else "region"
         plural = "s" if n != 1 else ""
-        return f"{n} {what} region{plural} (p > {prediction.threshold:g})"
+        noun = f"region{plural}" if what == "region" else f"{what} region{plural}"
+        return f"{n} {noun} (p > {prediction.threshold:g})"
     return prediction.summary()

@@ -136,7 +136,10 @@ class Prediction:
         if self.kind == "segmentation":
             if self.region_count is not None:
                 n = self.region_count
-                return f"{n} region{'s' if n != 1 else ''} above {self.threshold:g}"
+                what = self.boxes[0].label if self.boxes else "region"
+                noun = f"region{'s' if n != 1 else ''}"
+                noun = noun if what == "region" else f"{what} {noun}"
+                return f"{n} {noun} above {self.threshold:g}"
             if self.classes:
                 return "classes: " + ", ".join(c.label for c in self.classes[:5])
             return "segmentation map"

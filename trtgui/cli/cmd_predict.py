@@ -1,0 +1,239 @@
+"""`trtgui-cli predict MODEL_OR_ENGINE IMAGE`: run one image and show what the model sees.
+
+Prints the top-k classes, the detections or the map regions, the runner used, the timings
+and, for an engine that runs here, the TensorRT vs ONNX Runtime comparison. `--save` writes
+the annotated picture, `--json` prints the report as JSON, `--demo` uses the shipped demo
+(resources/demo/demo.json). Core modules are imported in `run()` to keep `--help` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trtgui.core.inference import PredictionReport
+
+KIND_CHOICES = ("auto", "classification", "detection", "segmentation", "raw")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "predict",
+        help="run a model or engine on one image and show the result",
+        description="Run an ONNX model or a TensorRT engine on one image: top-k classes, "
+        "boxes or text regions, timings, and the TensorRT vs ONNX Runtime comparison when "
+        "both can run. Example: trtgui-cli predict --demo",
+    )
+    parser.add_argument(
+        "model", metavar="MODEL_OR_ENGINE", nargs="?", help="an .onnx model or an engine file"
+    )
+    parser.add_argument("image", metavar="IMAGE", nargs="?", help="PNG, JPEG, BMP, WebP or TIFF")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the shipped demo model, labels and preprocessing (IMAGE defaults to its "
+        "first photo; a single positional argument is taken as the image)",
+    )
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="preprocessing preset (imagenet, tflite, yolo, yolo-stretch, paddleocr-det, "
+        "paddleocr-cls, mtcnn, unit); default: guessed from the model",
+    )
+    parser.add_argument(
+        "--preprocess",
+        metavar="JSON",
+        help='preprocessing as JSON, e.g. \'{"preset": "yolo", "height": 512}\'',
+    )
+    parser.add_argument(
+        "--size", metavar="WxH", help="tensor size for inputs whose height/width are dynamic"
+    )
+    parser.add_argument("--labels", metavar="FILE", help="class names, one per line")
+    parser.add_argument("--top-k", type=int, default=5, metavar="K", help="classes to show (5)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="detection score threshold (0.25) or map threshold (0.3)",
+    )
+    parser.add_argument(
+        "--kind", choices=KIND_CHOICES, default="auto", help="how to read the outputs (auto)"
+    )
+    parser.add_argument(
+        "--onnx", metavar="FILE", help="for an engine: the ONNX model it was built from"
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true", help="do not run ONNX Runtime beside TensorRT"
+    )
+    parser.add_argument("--save", metavar="PNG", help="write the annotated picture here")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    from trtgui.core.errors import InferenceError
+
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
+        raise InferenceError(f"--size wants WIDTHxHEIGHT such as 640x480, got {text!r}.")
+    return int(m.group(1)), int(m.group(2))
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtgui.core.errors import InferenceError
+    from trtgui.core.imaging import get_preset, spec_from_dict
+    from trtgui.core.inference import load_demo, run_prediction
+
+    model, image, labels = args.model, args.image, args.labels
+    spec = None
+    if args.demo:
+        demo = load_demo()
+        if model is not None and image is None:
+            model, image = None, model  # `predict --demo photo.jpg`
+        model = model or str(demo.model)
+        image = image or str(demo.images[0])
+        labels = labels or (str(demo.labels) if demo.labels else None)
+        spec = demo.spec
+    if model is None or image is None:
+        raise InferenceError(
+            "predict needs a model (or engine) and an image: "
+            "trtgui-cli predict MODEL_OR_ENGINE IMAGE, or trtgui-cli predict --demo."
+        )
+    if args.preset:
+        spec = get_preset(args.preset)
+    if args.preprocess:
+        try:
+            data = json.loads(args.preprocess)
+        except json.JSONDecodeError as exc:
+            raise InferenceError(f"--preprocess is not valid JSON: {exc}") from exc
+        if isinstance(data, dict) and spec is not None and "preset" not in data:
+            data = {**{"preset": spec.preset}, **data}
+        spec = spec_from_dict(data)
+    if args.size:
+        from trtgui.core.imaging import PRESETS
+
+        w, h = _parse_size(args.size)
+        base = spec or PRESETS["unit"]
+        spec = replace(base, width=w, height=h, limit_side=max(w, h))
+    if args.top_k < 1:
+        raise InferenceError("--top-k must be at least 1.")
+    report = run_prediction(
+        model,
+        image,
+        spec=spec,
+        labels=labels,
+        top_k=args.top_k,
+        threshold=args.threshold,
+        kind=None if args.kind == "auto" else args.kind,
+        compare=not args.no_compare,
+        onnx_path=args.onnx,
+    )
+    saved = None
+    if args.save:
+        saved = _save(report, Path(args.save))
+    if args.json:
+        data = report.to_dict()
+        data["saved"] = str(saved) if saved else None
+        print(json.dumps(_finite(data), indent=2))
+    else:
+        print(format_report(report))
+        if saved:
+            print(f"saved     {saved}")
+    return 0
+
+
+def _save(report: PredictionReport, path: Path) -> Path:
+    from trtgui.core.errors import InferenceError
+
+    picture = report.annotated()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(path)
+    except (OSError, ValueError) as exc:  # ValueError: unknown file extension
+        raise InferenceError(
+            f"Cannot save the annotated picture to {path}: {exc} (use a .png or .jpg name).",
+            details=repr(exc),
+        ) from exc
+    return path
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: write null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def format_report(report: PredictionReport) -> str:
+    from trtgui.core.imaging import describe_spec
+
+    p = report.prediction
+    lines: list[str] = []
+    if p.kind == "classification":
+        width = max((len(c.label) for c in p.classes), default=10)
+        for c in p.classes:
+            lines.append(f"{c.label:<{width}}  {c.score:7.2%}  (class {c.index})")
+    elif p.kind in ("detection", "segmentation") and p.boxes:
+        lines.append(p.summary())
+        for b in p.boxes[:50]:
+            lines.append(
+                f"  {b.label:<16} {b.score:5.2f}  "
+                f"x1={b.x1:.0f} y1={b.y1:.0f} x2={b.x2:.0f} y2={b.y2:.0f}"
+            )
+        if len(p.boxes) > 50:
+            lines.append(f"  … {len(p.boxes) - 50} more (use --json for all)")
+    else:
+        lines.append(p.summary())
+        if p.classes:
+            for c in p.classes:
+                lines.append(f"  {c.label:<16} {c.score:6.1%} of the picture")
+    if p.kind == "raw" or (not p.classes and not p.boxes):
+        for s in p.stats:
+            lines.append(
+                f"  {s.name} {list(s.shape)} {s.dtype}: min {s.min:.4g} max {s.max:.4g} "
+                f"mean {s.mean:.4g} std {s.std:.4g}"
+            )
+    lines.append("")
+    lines.append(f"model     {report.model_path}")
+    if report.engine_path and report.onnx_path:
+        lines.append(f"onnx      {report.onnx_path}")
+    lines.append(f"runner    {report.runner_detail}")
+    origin = "guessed from the model" if report.spec_guessed else "as given"
+    lines.append(
+        f"input     {report.input_name} {list(report.input_tensor.shape)} "
+        f"{report.input_tensor.dtype}"
+    )
+    lines.append(f"preprocess {describe_spec(report.spec)} ({origin})")
+    if report.labels_source:
+        lines.append(f"labels    {report.labels_source}")
+    t = report.timings
+    timing = (
+        f"timings   load {t.load_ms:.1f} ms · preprocess {t.preprocess_ms:.1f} ms · "
+        f"inference {t.inference_ms:.1f} ms · postprocess {t.postprocess_ms:.1f} ms"
+    )
+    if t.reference_inference_ms is not None:
+        timing += f" · ONNX Runtime {t.reference_inference_ms:.1f} ms"
+    lines.append(timing)
+    if report.comparison is not None:
+        lines.append(f"compare   {_comparison_line(report.comparison)}")
+    for note in report.notes:
+        lines.append(f"note      {note}")
+    return "\n".join(lines)
+
+
+def _comparison_line(comparison: Any) -> str:
+    passed = getattr(comparison, "passed", None)
+    verdict = "PASS" if passed else "FAIL" if passed is not None else ""
+    summary = getattr(comparison, "summary", None)
+    text = summary() if callable(summary) else summary if isinstance(summary, str) else ""
+    return f"{verdict} TensorRT vs ONNX Runtime {text}".strip()
