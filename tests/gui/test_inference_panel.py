@@ -1,0 +1,194 @@
+"""The Inference panel with qtbot: the demo (or the shared EfficientNet-Lite0) on a real photo →
+Run → "espresso" on top; a bad image → the error funnel, and the panel still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from trtgui.core import imaging
+from trtgui.core.resources import resource_path
+from trtgui.core.settings import PreprocessSpec
+from trtgui.gui import errors
+from trtgui.gui.inference_panel import (
+    InferencePanel,
+    format_number,
+    parse_number,
+    parse_vector,
+    runner_text,
+    tensor_preview,
+    timing_rows,
+)
+
+
+@pytest.fixture
+def demo() -> tuple[Path, Path]:
+    """(model, coffee photo) of the shipped demo."""
+    model = resource_path("demo", "model.onnx")
+    images = sorted(resource_path("demo").glob("coffee.*"))
+    if not model.is_file() or not images:
+        pytest.skip("the demo is not in resources/demo")
+    return model, images[0]
+
+
+@pytest.fixture
+def panel(qtbot) -> InferencePanel:  # type: ignore[no-untyped-def]
+    widget = InferencePanel()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    return widget
+
+
+def _run(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(panel.run_finished, timeout=60000):
+        panel.run_button.click()
+    panel.wait()
+
+
+def _close_error_box() -> None:
+    if errors.last_box is not None:
+        errors.last_box.close()
+
+
+def test_demo_image_run_shows_espresso(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
+    model, photo = demo
+    panel.set_model(model)
+    assert not panel.run_button.isEnabled()  # no image yet
+    assert panel.open_image(photo)
+    assert panel.run_button.isEnabled()
+    # the preprocessing form is pre-filled by the model's guess, and the tensor is previewed
+    assert panel.form.preset.currentText() == "tflite"
+    tensor = panel.input_tensor()
+    assert tensor is not None and tensor.shape == (1, 3, 224, 224)
+    assert "1×3×224×224" in panel.tensor_label.text()
+    assert panel.thumbnail.pixmap() is not None and not panel.thumbnail.pixmap().isNull()
+
+    with qtbot.waitSignal(panel.prediction_finished, timeout=60000) as done:
+        _run(qtbot, panel)
+    report = done.args[0]
+    assert panel.class_model.labels()[0] == "espresso"
+    assert panel.result_stack.currentWidget() is panel.class_view
+    assert "espresso" in panel.summary_label.text()
+    assert panel.runner_label.text().startswith("ONNX Runtime (CPU)")
+    assert [r[0] for r in panel.timing_model.rows()][:2] == [
+        "Load (image, session or engine)",
+        "Preprocess",
+    ]
+    assert panel.view.has_image()
+    assert report.prediction.top.label == "espresso"
+    assert not panel.is_busy()
+
+
+def test_shared_model_on_coffee(qtbot, panel: InferencePanel, shared_models: Path) -> None:  # type: ignore[no-untyped-def]
+    panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
+    panel.open_image(shared_models / "images" / "coffee.png")
+    panel.labels_edit.setText(str(shared_models / "imagenet_labels.txt"))
+    _run(qtbot, panel)
+    assert panel.class_model.labels()[0] == "espresso"
+
+
+def test_bad_image_goes_to_error_funnel_and_panel_still_works(  # type: ignore[no-untyped-def]
+    qtbot, panel: InferencePanel, demo, tmp_path: Path
+) -> None:
+    model, photo = demo
+    panel.set_model(model)
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 4)
+    assert not panel.open_image(bad)
+    assert errors.last_box is not None
+    assert "broken.png" in errors.last_box.text() or "image" in errors.last_box.text().lower()
+    _close_error_box()
+    assert panel.image_path() is None
+    assert not panel.run_button.isEnabled()
+
+    # dropping a good image afterwards works, and so does a run
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(panel.image_loaded):
+        panel.dropEvent(drop)
+    assert panel.image_path() == photo
+    _run(qtbot, panel)
+    assert panel.class_model.labels()[0] == "espresso"
+
+
+def test_failed_run_reports_and_recovers(
+    qtbot, panel: InferencePanel, demo, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _, photo = demo
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x07garbage")
+    panel.set_model(broken)
+    panel.open_image(photo)
+    with qtbot.waitSignal(panel.prediction_failed, timeout=60000):
+        _run(qtbot, panel)
+    assert errors.last_box is not None
+    _close_error_box()
+    assert panel.run_button.isEnabled()
+    assert panel.report() is None
+
+
+def test_preset_form_edits(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    form = panel.form
+    form.choose_preset("imagenet")
+    assert form.spec().preset == "imagenet"
+    assert form.scale.text() == "1/255"
+    assert not form._form.isRowVisible(form.pad_value)
+    with qtbot.waitSignal(form.spec_changed):
+        form.mean.setText("0.5, 0.5, 0.5")
+        form.mean.textEdited.emit("0.5, 0.5, 0.5")
+    assert form.spec().mean == (0.5, 0.5, 0.5)
+    assert form.preset.currentText() == "custom"
+    form.std.setText("abc")
+    form.std.textEdited.emit("abc")
+    assert form.error()
+    assert form.spec().std == (0.229, 0.224, 0.225)  # the last valid spec is kept
+    form.resize_mode.setCurrentText("letterbox")
+    assert form._form.isRowVisible(form.pad_value)
+
+
+def test_helpers() -> None:
+    assert parse_number("1/255") == pytest.approx(1 / 255)
+    assert format_number(1 / 255) == "1/255"
+    assert format_number(127.0) == "127"
+    assert parse_vector("(0.485, 0.456 0.406)") == (0.485, 0.456, 0.406)
+    with pytest.raises(ValueError):
+        parse_vector("")
+    # the preview undoes the normalisation: a BGR ImageNet tensor of a red picture looks red
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    spec = PreprocessSpec(
+        height=8,
+        width=8,
+        scale=1 / 255,
+        channel_order="BGR",
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+    )
+    tensor, _ = imaging.preprocess(red, spec)
+    pixel = tensor_preview(tensor, spec).getpixel((4, 4))
+    assert pixel[0] > 250 and pixel[1] < 5 and pixel[2] < 5
+    rows = timing_rows({"inference_ms": 1.5, "reference_inference_ms": None})
+    assert rows == [("Inference", "1.50 ms")]
+    text = runner_text(
+        {
+            "runner": "ONNX Runtime",
+            "runner_detail": "ONNX Runtime (CPUExecutionProvider)",
+            "engine_path": "x.engine",
+            "notes": ["TensorRT not used: Loading an engine needs an NVIDIA GPU, and none"],
+        }
+    )
+    assert text == "ONNX Runtime (CPU) — no GPU for the engine"
