@@ -444,18 +444,24 @@ def parse_shape_arg(text: str) -> InputShape:
     """ "NAME:1x3x224x224:4x3x224x224:8x3x224x224" -> InputShape; "NAME:1x3x224x224" fixes
     min = opt = max. The name may itself contain ':' (the shapes are taken from the right)."""
     parts = text.rsplit(":", 3)
-    # With only one shape given, a name containing ':' is split wrongly: retry from the right.
-    if len(parts) == 4 and not all(_looks_like_dims(p) for p in parts[1:]):
-        parts = text.rsplit(":", 1)
-    if len(parts) == 2 and parts[0] and _looks_like_dims(parts[1]):
-        dims = _parse_dims(parts[1], f"The shape of {parts[0]!r}")
-        return InputShape(parts[0], dims, dims, dims)
-    if len(parts) != 4 or not parts[0]:
-        raise SettingsError(
-            f"Cannot read the shape {text!r}: write NAME:MIN:OPT:MAX with dimensions joined by "
-            "'x', e.g. input:1x3x224x224:4x3x224x224:8x3x224x224."
-        )
-    name, low, opt, high = parts
+    if len(parts) == 4 and parts[0] and all(_looks_like_dims(p) for p in parts[1:]):
+        name, low, opt, high = parts
+    else:
+        name, _, only = text.rpartition(":")
+        if not name or not only.strip():
+            raise SettingsError(
+                f"Cannot read the shape {text!r}: write NAME:MIN:OPT:MAX with dimensions joined "
+                "by 'x', e.g. input:1x3x224x224:4x3x224x224:8x3x224x224."
+            )
+        if len(parts) == 4 and (
+            _looks_like_dims(parts[1]) or _looks_like_dims(parts[2]) or not _looks_like_dims(only)
+        ):
+            name, low, opt, high = parts  # report the bad shape below
+        else:
+            dims = _parse_dims(only, f"The shape of {name!r}")
+            return InputShape(name, dims, dims, dims)
+    if not name:
+        raise SettingsError(f"The shape {text!r} has no input name: write NAME:MIN:OPT:MAX.")
     return InputShape(
         name,
         _parse_dims(low, f"The min shape of {name!r}"),

@@ -1,0 +1,163 @@
+"""Shape-profile suggestion and validation, and the CLI's shape/size parsers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trtgui.core.errors import ProfileError, SettingsError
+from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.settings import (
+    BuildSettings,
+    InputShape,
+    ShapeProfile,
+    format_shape,
+    parse_shape_arg,
+    parse_size,
+    suggest_profiles,
+    validate_profiles,
+)
+
+
+@dataclass(frozen=True)
+class T:
+    name: str
+    shape: tuple[int | str | None, ...] | None
+
+
+@dataclass(frozen=True)
+class M:
+    inputs: tuple[T, ...]
+
+
+def profile(*items: InputShape) -> tuple[ShapeProfile, ...]:
+    return (ShapeProfile(items),)
+
+
+def test_suggest_static_model_gives_nothing(made_models) -> None:  # type: ignore[no-untyped-def]
+    assert suggest_profiles(inspect_onnx(made_models["static_conv"].path)) == ()
+
+
+def test_suggest_dynamic_batch(made_models) -> None:  # type: ignore[no-untyped-def]
+    model = inspect_onnx(made_models["dynamic_batch"].path)
+    (prof,) = suggest_profiles(model)
+    item = prof.get("input")
+    assert item is not None
+    assert (item.min, item.opt, item.max) == ((1, 3, 16, 16), (1, 3, 16, 16), (8, 3, 16, 16))
+    validate_profiles(model, (prof,))
+
+
+def test_suggest_dynamic_spatial_is_valid(made_models) -> None:  # type: ignore[no-untyped-def]
+    model = inspect_onnx(made_models["dynamic_spatial"].path)
+    profiles = suggest_profiles(model)
+    item = profiles[0].get("input")
+    assert item is not None and item.min[2] == item.min[3] and item.max[2] % 32 == 0
+    validate_profiles(model, profiles)
+
+
+def test_suggest_shares_values_of_same_named_dims() -> None:
+    model = M((T("a", ("n", 3, "s", "s")), T("b", ("n", "k"))))
+    (prof,) = suggest_profiles(model)
+    a, b = prof.get("a"), prof.get("b")
+    assert a is not None and b is not None
+    assert a.max[0] == b.max[0]
+    validate_profiles(model, (prof,))
+
+
+def test_suggest_shared_models_are_valid(shared_models) -> None:  # type: ignore[no-untyped-def]
+    for path in sorted((shared_models / "onnx").glob("*.onnx")):
+        model = inspect_onnx(path)
+        validate_profiles(model, suggest_profiles(model))
+
+
+MODEL = M((T("input", ("batch", 3, 224, 224)),))
+
+
+@pytest.mark.parametrize(
+    ("shapes", "words"),
+    [
+        (
+            InputShape("input", (1, 3, 224), (1, 3, 224), (1, 3, 224)),
+            ["'input'", "4 dimensions", "gives 3"],
+        ),
+        (
+            InputShape("input", (1, 3, 224, 224), (1, 3, 224, 224), (4, 3, 224, 200)),
+            ["'input'", "dimension 3", "fixed at 224"],
+        ),
+        (
+            InputShape("input", (0, 3, 224, 224), (1, 3, 224, 224), (4, 3, 224, 224)),
+            ["'input'", "dimension 0", "'batch'", "1 or more"],
+        ),
+        (
+            InputShape("input", (4, 3, 224, 224), (2, 3, 224, 224), (8, 3, 224, 224)),
+            ["'input'", "dimension 0", "min <= opt <= max", "4 / 2 / 8"],
+        ),
+        (InputShape("image", (1,), (1,), (1,)), ["'image'", "no input"]),
+    ],
+)
+def test_validation_names_input_and_dimension(shapes: InputShape, words: list[str]) -> None:
+    with pytest.raises(ProfileError) as info:
+        validate_profiles(MODEL, profile(shapes))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_dynamic_input_without_profile_is_rejected() -> None:
+    with pytest.raises(ProfileError, match="'input'"):
+        validate_profiles(MODEL, ())
+    with pytest.raises(ProfileError, match="'b' is dynamic"):
+        validate_profiles(
+            M((T("a", (1, 2)), T("b", ("n", 2)))),
+            profile(InputShape("a", (1, 2), (1, 2), (1, 2))),
+        )
+
+
+def test_shared_name_must_match() -> None:
+    model = M((T("x", ("n", 3, "s", "s")),))
+    bad = InputShape("x", (1, 3, 32, 32), (1, 3, 64, 32), (1, 3, 64, 64))
+    with pytest.raises(ProfileError, match="share the name 's'"):
+        validate_profiles(model, profile(bad))
+
+
+def test_static_model_needs_no_profile() -> None:
+    validate_profiles(M((T("a", (1, 4)),)), ())
+
+
+def test_parse_shape_arg() -> None:
+    item = parse_shape_arg("input:1x3x224x224:4x3x224x224:8x3x224x224")
+    assert item == InputShape("input", (1, 3, 224, 224), (4, 3, 224, 224), (8, 3, 224, 224))
+    assert parse_shape_arg("ns:x:2x3") == InputShape("ns:x", (2, 3), (2, 3), (2, 3))
+    assert parse_shape_arg("a:b:1:2:3").name == "a:b"
+    assert parse_shape_arg("input:1:2") == InputShape("input:1", (2,), (2,), (2,))
+    for bad in ("input", "input:1x3:2xA:3x3", ":1:1:1", "input:", "input:1x3:2x3:"):
+        with pytest.raises(SettingsError):
+            parse_shape_arg(bad)
+
+
+@given(st.lists(st.integers(1, 4096), min_size=1, max_size=5))
+def test_shape_text_round_trip(dims: list[int]) -> None:
+    text = format_shape(dims)
+    assert parse_shape_arg(f"t:{text}:{text}:{text}").opt == tuple(dims)
+
+
+def test_parse_size() -> None:
+    assert parse_size("2G") == 2 * 1024**3
+    assert parse_size("512M") == 512 * 1024**2
+    assert parse_size("1.5GiB") == int(1.5 * 1024**3)
+    assert parse_size("4096") == 4096
+    assert parse_size("64 kb") == 64 * 1024
+    for bad in ("", "G", "-1G", "2X", "two"):
+        with pytest.raises(SettingsError):
+            parse_size(bad)
+
+
+def test_settings_round_trip_with_profiles() -> None:
+    s = BuildSettings(
+        onnx_path="m.onnx",
+        profiles=profile(InputShape("input", (1, 3, 8, 8), (2, 3, 8, 8), (4, 3, 8, 8))),
+        compute_capabilities=("8.6",),
+    )
+    assert BuildSettings.from_json(s.to_json()) == s
