@@ -70,11 +70,13 @@ def about_report() -> str:
     """The full version report: the doctor report when available, else the basics."""
     basic = _basic_report()
     try:
-        from trtgui.core.doctor import doctor_report
+        from trtgui.core import doctor
     except ImportError:
         return basic
     try:
-        doctor = _as_text(doctor_report())
+        report = doctor.doctor_report()
+        fmt = getattr(doctor, "format_text", None)
+        doctor_text = fmt(report) if callable(fmt) else _as_text(report)
     except Exception as exc:
         return basic + f"\n\n(the full component report failed: {exc})"
     from PySide6 import __version__ as pyside_version
@@ -82,7 +84,7 @@ def about_report() -> str:
 
     header = basic.splitlines()[0]
     qt_line = f"PySide6 {pyside_version}, Qt {qVersion()}"
-    return f"{header}\n{qt_line}\n\n{doctor}"
+    return f"{header}\n{qt_line}\n\n{doctor_text}"
 
 
 class AboutDialog(QDialog):

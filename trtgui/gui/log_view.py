@@ -37,7 +37,7 @@ SEVERITIES: tuple[tuple[str, int], ...] = (
     ("Errors", logging.ERROR),
     ("Warnings", logging.WARNING),
     ("Info", logging.INFO),
-    ("Verbose", logging.DEBUG),
+    ("Verbose", 1),  # TensorRT's VERBOSE maps below logging.DEBUG (trt_log.VERBOSE = 5)
 )
 
 

@@ -608,15 +608,8 @@ class MainWindow(QMainWindow):
         return panel.settings() if panel is not None else None
 
     def copy_command_line(self) -> str:
-        from trtgui.gui.commands import command_text
-
-        settings = self.current_build_settings()
-        if settings is None:
-            return ""
-        text = command_text(settings)
-        QApplication.clipboard().setText(text)
-        self.statusBar().showMessage("Command line copied to the clipboard", 5000)
-        return text
+        panel = self.build_panel()
+        return panel.copy_command_line() if panel is not None else ""
 
     def import_settings(self, path: str | Path) -> None:
         from trtgui.core.settings import BuildSettings

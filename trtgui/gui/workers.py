@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from trtgui.core.errors import BuildCancelled
 
@@ -41,14 +41,21 @@ class JobContext:
 Job = Callable[[JobContext], Any]
 
 
-def build_job(settings: Any) -> Job:
-    """The body of a build: `trtgui.core.build.build_engine` with the context's callbacks."""
+def build_job(settings: Any, log_level: int = logging.INFO) -> Job:
+    """The body of a build: `trtgui.core.build.build_engine` with the context's callbacks.
+
+    `log_level`: the lowest TensorRT message level passed on (5 = VERBOSE, everything).
+    """
 
     def job(ctx: JobContext) -> Any:
         from trtgui.core.build import build_engine
 
         return build_engine(
-            settings, on_log=ctx.on_log, on_progress=ctx.on_progress, cancel=ctx.cancel
+            settings,
+            on_log=ctx.on_log,
+            on_progress=ctx.on_progress,
+            cancel=ctx.cancel,
+            log_level=log_level,
         )
 
     return job
@@ -213,8 +220,9 @@ def start_worker(
     ):
         if slot is not None:
             signal.connect(slot)
-    # quit() is thread-safe; connected after the user's slots so `finished` stays last for them.
-    worker.finished.connect(thread.quit)
+    # quit() is thread-safe: call it directly in the worker thread, so a GUI thread blocked in
+    # wait() (window close) still sees the thread end. Connected after the user's slots.
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     if on_finished is not None:
         worker.finished.connect(on_finished)
     handle = WorkerHandle(worker, thread)

@@ -1,0 +1,128 @@
+"""Workers: the job body runs without Qt; the QObject worker emits its signals in order,
+`finished` always last; threads are registered and stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from trtgui.core.errors import BuildCancelled, ModelLoadError
+from trtgui.core.settings import BuildSettings
+from trtgui.gui import workers
+from trtgui.gui.workers import JobContext, build_job, start_worker
+
+
+def test_build_job_runs_without_qt(made_models, tmp_path: Path) -> None:
+    pytest.importorskip("tensorrt_rtx")
+    lines: list[tuple[int, str]] = []
+    events: list[object] = []
+    settings = BuildSettings(
+        onnx_path=str(made_models["static_conv"].path), output_path=str(tmp_path / "m.engine")
+    )
+    ctx = JobContext(on_log=lambda lv, m: lines.append((lv, m)), on_progress=events.append)
+    result = build_job(settings)(ctx)
+    assert Path(result.engine_path).is_file()
+    assert lines and events
+
+
+def test_build_job_honours_cancel_without_qt(made_models, tmp_path: Path) -> None:
+    pytest.importorskip("tensorrt_rtx")
+    settings = BuildSettings(
+        onnx_path=str(made_models["static_conv"].path), output_path=str(tmp_path / "m.engine")
+    )
+    ctx = JobContext()
+    ctx.cancel.set()
+    with pytest.raises(BuildCancelled):
+        build_job(settings)(ctx)
+    assert not (tmp_path / "m.engine").exists()
+
+
+def test_signal_order_success(qtbot) -> None:
+    def job(ctx: JobContext) -> int:
+        ctx.on_log(logging.INFO, "hello")
+        return 42
+
+    handle = start_worker(job, name="ok", start=False)
+    results: list[object] = []
+    handle.worker.succeeded.connect(results.append)
+    with qtbot.waitSignals(
+        [handle.worker.succeeded, handle.worker.finished], order="strict", timeout=5000
+    ):
+        handle.start()
+    assert results == [42]
+    assert handle.wait(5000)
+    assert not workers.running_threads()
+
+
+def test_signal_order_failure(qtbot) -> None:
+    def job(ctx: JobContext) -> None:
+        raise ModelLoadError("cannot read", details="x")
+
+    handle = start_worker(job, name="fail", start=False)
+    errs: list[object] = []
+    handle.worker.failed.connect(errs.append)
+    with qtbot.waitSignals(
+        [handle.worker.failed, handle.worker.finished], order="strict", timeout=5000
+    ):
+        handle.start()
+    (err,) = errs
+    assert isinstance(err, ModelLoadError)
+    handle.wait()
+
+
+def test_signal_order_cancel(qtbot) -> None:
+    started = threading.Event()
+
+    def job(ctx: JobContext) -> None:
+        started.set()
+        assert ctx.cancel.wait(5)
+        raise BuildCancelled("cancelled")
+
+    handle = start_worker(job, name="cancel", start=False)
+    succeeded: list[object] = []
+    handle.worker.succeeded.connect(succeeded.append)
+    with qtbot.waitSignals(
+        [handle.worker.cancelled, handle.worker.finished], order="strict", timeout=5000
+    ):
+        handle.start()
+        assert started.wait(5)
+        handle.cancel()
+    assert not succeeded
+    handle.wait()
+
+
+def test_progress_is_throttled_and_logs_go_to_the_sink(qtbot) -> None:
+    from trtgui.core.progress import PhaseProgress, ProgressEvent
+
+    sink: list[tuple[int, str]] = []
+
+    def job(ctx: JobContext) -> None:
+        for i in range(2000):
+            ctx.on_progress(ProgressEvent((PhaseProgress("phase", i, 2000, 0),)))
+            ctx.on_log(logging.DEBUG, f"line {i}")
+
+    handle = start_worker(
+        job, name="spam", start=False, log_sink=lambda lv, m: sink.append((lv, m))
+    )
+    got: list[object] = []
+    handle.worker.progress.connect(got.append)
+    with qtbot.waitSignal(handle.worker.finished, timeout=5000):
+        handle.start()
+    handle.wait()
+    qtbot.wait(50)
+    assert len(sink) == 2000
+    assert 1 <= len(got) < 200  # one signal per 50 ms or phase change, never one per step
+
+
+def test_stop_all_cancels_and_joins(qtbot) -> None:
+    def job(ctx: JobContext) -> None:
+        ctx.cancel.wait(10)
+        raise BuildCancelled("stop")
+
+    handle = start_worker(job, name="long")
+    assert workers.stop_all(5000) == []
+    assert not handle.is_running()
+    assert not workers.running_threads()
