@@ -3,6 +3,7 @@ Run → "espresso" on top; a bad image → the error funnel, and the panel still
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,84 @@ def test_helpers() -> None:
         }
     )
     assert text == "ONNX Runtime (CPU) — no GPU for the engine"
+
+
+def test_open_demo_uses_its_preset_and_labels(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
+    assert panel.open_demo()
+    assert panel.model_path() == demo[0]
+    assert panel.image_path() is not None and panel.image_path().name.startswith("coffee")
+    assert panel.labels_edit.text().endswith("labels.txt")
+    assert panel.spec().preset == "tflite"
+
+
+def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyped-def]
+    qtbot, panel: InferencePanel, demo, tmp_path: Path
+) -> None:
+    """A real engine of the demo model, built by TensorRT-RTX on the CPU: on a machine
+    without a GPU the panel runs its ONNX model and says why."""
+    from trtgui.core import backends
+
+    if not backends.probe_backend("rtx").available:
+        pytest.skip("TensorRT for RTX is not installed")
+    if backends.gpu_report().has_gpu:
+        pytest.skip("this machine has a GPU; the fallback test is for machines without one")
+    from trtgui.core.build import build_engine
+    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.settings import BuildSettings, suggest_profiles
+
+    model, photo = demo
+    engine = tmp_path / "demo.engine"
+    settings = BuildSettings(
+        onnx_path=str(model),
+        output_path=str(engine),
+        backend="rtx",
+        profiles=suggest_profiles(inspect_onnx(model)),
+    )
+    result = build_engine(settings)
+    assert result.engine_path.is_file()
+    panel.set_model(engine)
+    assert panel.spec().preset == "tflite"  # guessed from the ONNX model its sidecar names
+    panel.open_image(photo)
+    _run(qtbot, panel)
+    assert panel.runner_label.text() == "ONNX Runtime (CPU) — no GPU for the engine"
+    assert panel.class_model.labels()[0] == "espresso"
+    assert not panel.verdict_label.isVisible()
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleOutputComparison:
+    """Sample data shaped like a per-output comparison record."""
+
+    name: str
+    max_abs: float
+    mean_abs: float
+    passed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleComparison:
+    passed: bool
+    outputs: tuple[SampleOutputComparison, ...]
+    summary: str
+
+
+def test_comparison_pass_and_fail(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
+    """A real report with a sample comparison attached: PASS and FAIL are shown plainly."""
+    from trtgui.core.inference import run_prediction
+
+    model, photo = demo
+    report = run_prediction(model, photo)
+    panel.show()
+    for passed in (True, False):
+        comparison = SampleComparison(
+            passed=passed,
+            outputs=(SampleOutputComparison("logits", 2e-4 if passed else 0.5, 1e-5, passed),),
+            summary="sample comparison",
+        )
+        panel.show_report(dataclasses.replace(report, comparison=comparison))
+        word = "PASS" if passed else "FAIL"
+        assert panel.verdict_label.isVisible()
+        assert panel.verdict_label.text() == word
+        assert panel.compare_model.rows()[0][0] == "logits"
+        assert panel.compare_model.rows()[0][3] == word
+        assert panel.result_tabs.tabText(2).endswith(word)

@@ -1043,18 +1043,35 @@ class InferencePanel(QWidget):
         self.runner_label.setToolTip("\n".join(notes))
         self.result_tabs.setCurrentIndex(0)
 
-    def load_demo(self) -> bool:
-        """The shipped demo: resources/demo model + first photo. False when not shipped."""
-        from trtgui.core.resources import resource_path
+    def set_model_path(self, path: str | Path) -> None:
+        """Alias of `set_model(path)` (the name the main window calls)."""
+        self.set_model(path)
 
-        demo = resource_path("demo")
-        models = sorted(demo.glob("*.onnx")) if demo.is_dir() else []
-        images = sorted(p for p in demo.glob("**/*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not models or not images:
+    def open_demo(self, folder: str | Path | None = None) -> bool:
+        """The shipped demo (resources/demo, or `folder` with a demo.json): its model, labels,
+        preprocessing and first photo. Errors go to the error funnel; False then."""
+        from trtgui.core.inference import load_demo
+
+        try:
+            if folder is None:
+                demo = load_demo()
+                model, labels, spec, images = demo.model, demo.labels, demo.spec, demo.images
+            else:
+                model, labels, spec, images = _demo_from_folder(Path(folder))
+        except TrtGuiError as exc:
+            self._report_error(exc)
             return False
-        self.set_model(models[0])
+        self.set_model(model)
+        self.labels_edit.setText(str(labels) if labels else "")
+        self.form.set_spec(imaging.resolve_spec(spec, self.form._shape, self.form._dtype))
+        if not images:
+            return False
         preferred = [p for p in images if "coffee" in p.name]
-        return self.open_image((preferred or images)[0])
+        return self.open_image((preferred or list(images))[0])
+
+    def load_demo(self) -> bool:
+        """Alias of `open_demo()`."""
+        return self.open_demo()
 
     # -- rendering helpers ------------------------------------------------------------------
 
@@ -1332,6 +1349,29 @@ def _as_dict(value: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return dict(vars(value))
+
+
+def _demo_from_folder(
+    folder: Path,
+) -> tuple[Path, Path | None, PreprocessSpec, tuple[Path, ...]]:
+    """(model, labels, spec, images) from `folder/demo.json` (same format as resources/demo)."""
+    import json
+
+    config = folder / "demo.json"
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+        model = folder / str(data["model"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InferenceError(
+            f"The demo description {config} is missing or malformed.", details=str(exc)
+        ) from exc
+    preset = data.get("preset", "imagenet")
+    spec = (
+        imaging.spec_from_dict(preset) if isinstance(preset, dict) else imaging.get_preset(preset)
+    )
+    labels = folder / str(data["labels"]) if data.get("labels") else None
+    images = tuple(folder / str(n) for n in data.get("images", ()) if (folder / str(n)).is_file())
+    return model, labels if labels and labels.is_file() else None, spec, images
 
 
 def _dropped_path(event: Any) -> Path | None:
