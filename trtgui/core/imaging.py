@@ -402,10 +402,9 @@ def validate_spec(spec: PreprocessSpec) -> None:
             f"The short side ({spec.resize_short}) is smaller than the crop "
             f"({spec.width}x{spec.height}): make it at least {min(spec.height, spec.width)}."
         )
-    channels = 1 if spec.channel_order == "GRAY" else 3
     for what, values in (("mean", spec.mean), ("std", spec.std)):
-        if len(values) not in (1, channels):
-            raise InferenceError(f"The {what} needs 1 or {channels} values, got {len(values)}.")
+        if len(values) not in (1, 3):
+            raise InferenceError(f"The {what} needs 1 or 3 values, got {len(values)}.")
     if any(s == 0 for s in spec.std):
         raise InferenceError("A std value is 0: it divides the pixels, use a non-zero value.")
 
@@ -489,11 +488,18 @@ def _array_to_image(arr: np.ndarray) -> Image.Image:
     raise InferenceError(f"Image arrays must be HxW, HxWx3 or HxWx4 (got {arr.shape}).")
 
 
+def _per_channel(values: Sequence[float], channels: int) -> np.ndarray:
+    v = np.asarray(values, np.float64)
+    if channels == 1 and v.size > 1:  # a grayscale input with RGB statistics: their average
+        v = np.asarray([v.mean()])
+    return np.broadcast_to(v, (channels,))
+
+
 def _normalise(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """HxWxC uint8 → 1xCxHxW / 1xHxWxC in `spec.dtype`: x = (p * scale - mean) / std."""
     h, w, c = pixels.shape
-    mean = np.broadcast_to(np.asarray(spec.mean, np.float64), (c,))
-    std = np.broadcast_to(np.asarray(spec.std, np.float64), (c,))
+    mean = _per_channel(spec.mean, c)
+    std = _per_channel(spec.std, c)
     # (p * scale - mean) / std == p * a + b, one multiply-add per pixel
     a = (spec.scale / std).astype(np.float32)
     b = (-mean / std).astype(np.float32)
