@@ -122,6 +122,7 @@ class BuildPanel(QWidget):
         self._handle: Any = None
         self._pending: BuildSettings | None = None
         self._profile_error = ""
+        self._validating = False
         self._elapsed = QElapsedTimer()
         self._last_event: Any = None
         self.steps_seen = 0
@@ -542,7 +543,9 @@ class BuildPanel(QWidget):
     # -- validation ---------------------------------------------------------------------------
 
     def _profiles_edited(self, *_args: object) -> None:
-        self.validate()
+        # Highlighting bad cells emits dataChanged again: do not re-enter.
+        if not self._validating:
+            self.validate()
 
     def validate(self) -> str:
         """Check the profiles now; shows the problem inline and returns it ("" = fine)."""
@@ -553,26 +556,40 @@ class BuildPanel(QWidget):
         self.remove_profile_button.setVisible(has_rows)
         self.reset_profile_button.setVisible(has_rows)
         self.profile_note.setVisible(not has_rows and self.model_info is not None)
+        bad: set[tuple[int, int]] = set()
         if self.model_info is not None:
             from trtgui.core.settings import validate_profiles
 
             try:
-                profiles = self.profile_model.profiles()
+                profiles = self.profile_model.profiles(mark=False)
                 validate_profiles(self.model_info, profiles)
             except ValueError as exc:
                 error = str(exc)
+                bad = self.profile_model.unparsable_cells()
             except ProfileError as exc:
                 error = exc.message
-                self.profile_model.mark_input_bad(self._input_named_in(error))
+                bad = self._cells_named_in(error)
+        self._validating = True
+        try:
+            self.profile_model.set_bad_cells(bad)
+        finally:
+            self._validating = False
         self._profile_error = error
         self.profile_error.setText(error)
         self.profile_error.setVisible(bool(error))
         self._update_state()
         return error
 
-    def _input_named_in(self, message: str) -> str | None:
-        names = [r.name for r in self.profile_model.rows]
-        return next((n for n in names if f"'{n}'" in message or f'"{n}"' in message), None)
+    def _cells_named_in(self, message: str) -> set[tuple[int, int]]:
+        """The cells of the input (and min/opt/max column, when named) a ProfileError names."""
+        rows = self.profile_model.rows
+        name = next(
+            (r.name for r in rows if f"'{r.name}'" in message or f'"{r.name}"' in message), None
+        )
+        lower = message.lower()
+        columns = [c for c, word in ((2, "min"), (3, "opt"), (4, "max")) if word in lower]
+        columns = columns or [2, 3, 4]
+        return {(r, c) for r, row in enumerate(rows) if row.name == name for c in columns}
 
     # -- building -----------------------------------------------------------------------------
 

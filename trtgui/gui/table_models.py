@@ -219,8 +219,11 @@ class ProfileEditModel(QAbstractTableModel):
         ]
         self.set_rows(rows)
 
-    def profiles(self) -> tuple[Any, ...]:
-        """The rows as `ShapeProfile`s; raises ValueError naming the bad cell."""
+    def profiles(self, mark: bool = True) -> tuple[Any, ...]:
+        """The rows as `ShapeProfile`s; raises ValueError naming the bad cell.
+
+        With `mark`, unparsable cells are highlighted (and earlier highlights cleared).
+        """
         from trtgui.core.settings import InputShape, ShapeProfile
 
         by_profile: dict[int, list[InputShape]] = {}
@@ -239,7 +242,8 @@ class ProfileEditModel(QAbstractTableModel):
                         )
             if len(shapes) == 3:
                 by_profile.setdefault(row.profile, []).append(InputShape(row.name, *shapes))
-        self._set_bad(bad)
+        if mark:
+            self._set_bad(bad)
         if first_error is not None:
             raise first_error
         return tuple(ShapeProfile(tuple(v)) for _, v in sorted(by_profile.items()))
@@ -248,6 +252,19 @@ class ProfileEditModel(QAbstractTableModel):
         """Highlight every row of input `name` (after a ProfileError naming it)."""
         bad = {(r, c) for r, row in enumerate(self.rows) if row.name == name for c in (2, 3, 4)}
         self._set_bad(bad)
+
+    def set_bad_cells(self, bad: set[tuple[int, int]]) -> None:
+        self._set_bad(bad)
+
+    def unparsable_cells(self) -> set[tuple[int, int]]:
+        bad = set()
+        for r, row in enumerate(self.rows):
+            for c, text in ((2, row.min), (3, row.opt), (4, row.max)):
+                try:
+                    _parse_shape(text)
+                except ValueError:
+                    bad.add((r, c))
+        return bad
 
     def _set_bad(self, bad: set[tuple[int, int]]) -> None:
         if bad != self.bad_cells:
