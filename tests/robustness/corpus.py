@@ -33,6 +33,28 @@ class BadCase:
     path: Path
     stage: str
     why: str
+    # The TrtGuiError subclasses (names joined by "|") accepted for this case; "" = the
+    # stage's usual class.
+    error: str = ""
+
+
+STAGE_ERRORS = {
+    "inspect": "ModelLoadError",
+    "build": "OnnxParseError",
+    "engine": "EngineLoadError",
+    "image": "InferenceError",
+    "profile": "ProfileError",
+    "settings": "SettingsError",
+}
+
+
+# Semantically broken models may be caught by the inspector, the parser or the builder.
+ANY_BUILD_ERROR = "ModelLoadError|OnnxParseError|EngineBuildError|ProfileError"
+
+
+def expected_errors(case: BadCase) -> tuple[str, ...]:
+    """Names of the error classes `case` may raise."""
+    return tuple((case.error or STAGE_ERRORS[case.stage]).split("|"))
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -69,8 +91,8 @@ def broken_onnx(folder: Path) -> list[BadCase]:
     good = onnx_factory.static_conv(folder).path.read_bytes()
     cases: list[BadCase] = []
 
-    def add(name: str, data: bytes, stage: str, why: str) -> None:
-        cases.append(BadCase(name, _write(folder / f"{name}.onnx", data), stage, why))
+    def add(name: str, data: bytes, stage: str, why: str, error: str = "") -> None:
+        cases.append(BadCase(name, _write(folder / f"{name}.onnx", data), stage, why, error))
 
     add("empty", b"", "inspect", "an empty file")
     rng = np.random.default_rng(7)
@@ -86,7 +108,8 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         cut = max(1, int(len(good) * frac))
         add(f"truncated_{int(frac * 100):02d}", good[:cut], "inspect", f"truncated at {cut} bytes")
     # Byte flips that break the protobuf framing (a field tag turned into an invalid wire type).
-    for offset in (0, 2, 10):
+    # (Offsets checked against the factory model: byte 10 sits inside a name and still parses.)
+    for offset in (0, 2, 14):
         data = bytearray(good)
         data[offset] = 0xFF
         add(f"flipped_{offset}", bytes(data), "inspect", f"byte {offset} overwritten")
@@ -111,7 +134,11 @@ def broken_onnx(folder: Path) -> list[BadCase]:
     ext_dir.mkdir(exist_ok=True)
     ext = onnx_factory.external_data(ext_dir)
     (ext_dir / "external_data.bin").unlink()
-    cases.append(BadCase("missing_external_data", ext.path, "build", "weights file missing"))
+    cases.append(
+        BadCase(
+            "missing_external_data", ext.path, "build", "weights file missing", "ModelLoadError"
+        )
+    )
 
     f32 = TensorProto.FLOAT
     vi = helper.make_tensor_value_info
@@ -148,6 +175,7 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         ).SerializeToString(),
         "build",
         "input dims of 2^40 x 2^40",
+        ANY_BUILD_ERROR,
     )
     add(
         "negative_dims",
@@ -158,6 +186,7 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         ).SerializeToString(),
         "build",
         "a negative input dimension",
+        ANY_BUILD_ERROR,
     )
     add(
         "unknown_op",
@@ -176,6 +205,7 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         ).SerializeToString(),
         "build",
         "a graph with no outputs",
+        ANY_BUILD_ERROR,
     )
     bad_opset = _model(
         [helper.make_node("Relu", ["x"], ["y"], name="r")],
@@ -183,7 +213,7 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         [vi("y", f32, [1, 4])],
     )
     bad_opset.opset_import[0].version = 999
-    add("opset_999", bad_opset.SerializeToString(), "build", "opset 999")
+    add("opset_999", bad_opset.SerializeToString(), "build", "opset 999", ANY_BUILD_ERROR)
     wrong_attr = _model(
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[9, 9])],
         [vi("x", f32, [1, 3, 4, 4]), vi("w", f32, [8, 3, 3, 3])],
