@@ -24,6 +24,7 @@ from PySide6.QtCore import QAbstractItemModel, QObject, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QTabWidget,
@@ -77,7 +78,7 @@ def visible_texts(window: QWidget) -> tuple[list[str], dict[str, int]]:
         texts.extend(tabs.tabText(i) for i in range(tabs.count()))
     for i, view in enumerate(window.findChildren(QAbstractItemView)):
         model = view.model()
-        if model is None:
+        if model is None or isinstance(view, QHeaderView):  # a header shows its table's model
             continue
         key = view.objectName() or f"{type(view).__name__}#{i}"
         rows[key] = model.rowCount()
