@@ -17,7 +17,7 @@ from PySide6.QtGui import QDropEvent
 from trtgui.core import imaging
 from trtgui.core.resources import resource_path
 from trtgui.core.settings import PreprocessSpec
-from trtgui.gui import errors
+from trtgui.gui import errors, workers
 from trtgui.gui.inference_panel import (
     InferencePanel,
     format_number,
@@ -51,6 +51,7 @@ def _run(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(panel.run_finished, timeout=60000):
         panel.run_button.click()
     panel.wait()
+    assert not workers.running_threads()
 
 
 def _close_error_box() -> None:

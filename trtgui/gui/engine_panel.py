@@ -416,8 +416,9 @@ class EnginePanel(QWidget):
         layer_split.setStretchFactor(1, 1)
         layer_split.setSizes([800, 260])
         layers_tab = QWidget()
-        QVBoxLayout(layers_tab).addWidget(layer_split)
-        layers_tab.layout().setContentsMargins(4, 4, 4, 4)
+        layers_box = QVBoxLayout(layers_tab)
+        layers_box.setContentsMargins(4, 4, 4, 4)
+        layers_box.addWidget(layer_split)
 
         # -- Sidecar tab: the raw JSON
         self.sidecar_text = QPlainTextEdit()

@@ -378,9 +378,9 @@ class PreprocessForm(QWidget):
         self.preset = QComboBox()
         self.preset.addItems([*imaging.PRESETS, CUSTOM])
         self.preset.setToolTip("A known preprocessing recipe; editing any field makes it custom")
-        self.height = QSpinBox()
-        self.width = QSpinBox()
-        for spin in (self.height, self.width):
+        self.height_spin = QSpinBox()
+        self.width_spin = QSpinBox()
+        for spin in (self.height_spin, self.width_spin):
             spin.setRange(1, 8192)
             spin.setSuffix(" px")
         self.resize_mode = QComboBox()
@@ -412,9 +412,9 @@ class PreprocessForm(QWidget):
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         size_row = QHBoxLayout()
-        size_row.addWidget(self.height)
+        size_row.addWidget(self.height_spin)
         size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self.width)
+        size_row.addWidget(self.width_spin)
         size = QWidget()
         size.setLayout(size_row)
         size_row.setContentsMargins(0, 0, 0, 0)
@@ -431,6 +431,7 @@ class PreprocessForm(QWidget):
         form.setVerticalSpacing(4)
         form.addRow("Preset", self.preset)
         form.addRow("Size (H × W)", size)
+        self._size_row = size
         form.addRow("Resize", self.resize_mode)
         form.addRow("Short side", self.resize_short)
         form.addRow("Pad value", self.pad_value)
@@ -444,7 +445,13 @@ class PreprocessForm(QWidget):
         self._form = form
 
         self.preset.currentTextChanged.connect(self._preset_chosen)
-        for spin in (self.height, self.width, self.resize_short, self.limit_side, self.multiple):
+        for spin in (
+            self.height_spin,
+            self.width_spin,
+            self.resize_short,
+            self.limit_side,
+            self.multiple,
+        ):
             spin.valueChanged.connect(self._edited)
         self.pad_value.valueChanged.connect(self._edited)
         for combo in (self.resize_mode, self.channel_order, self.layout_combo, self.dtype):
@@ -484,8 +491,8 @@ class PreprocessForm(QWidget):
         try:
             name = spec.preset if spec.preset in imaging.PRESETS else CUSTOM
             self.preset.setCurrentText(name)
-            self.height.setValue(spec.height)
-            self.width.setValue(spec.width)
+            self.height_spin.setValue(spec.height)
+            self.width_spin.setValue(spec.width)
             self.resize_mode.setCurrentText(spec.resize)
             self.resize_short.setValue(spec.resize_short or 0)
             self.pad_value.setValue(spec.pad_value)
@@ -506,6 +513,7 @@ class PreprocessForm(QWidget):
 
     def _update_visibility(self, mode: str) -> None:
         rows = {
+            self._size_row: mode != "fit",  # "fit" follows the image, capped by the long side
             self.resize_short: mode == "short_side_crop",
             self.pad_value: mode == "letterbox",
             self.limit_side: mode == "fit",
@@ -527,8 +535,8 @@ class PreprocessForm(QWidget):
             return
         self._update_visibility(self.resize_mode.currentText())
         fields: dict[str, Any] = {
-            "height": self.height.value(),
-            "width": self.width.value(),
+            "height": self.height_spin.value(),
+            "width": self.width_spin.value(),
             "resize": self.resize_mode.currentText(),
             "resize_short": self.resize_short.value() or None,
             "pad_value": self.pad_value.value(),
@@ -799,6 +807,7 @@ class InferencePanel(QWidget):
         self.box_model = BoxModel(self)
         self.box_view = _table(self.box_model)
         self.box_view.setItemDelegateForColumn(2, ScoreBarDelegate(self.box_view))
+        self.box_view.horizontalHeader().setStretchLastSection(False)
         self.result_note = _muted("Run the model to see its answer here.")
         self.result_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result_stack = QStackedWidget()
@@ -1021,6 +1030,11 @@ class InferencePanel(QWidget):
         elif boxes:
             self.result_stack.setCurrentWidget(self.box_view)
             self.box_view.resizeColumnsToContents()
+            header = self.box_view.horizontalHeader()
+            header.resizeSection(1, max(header.sectionSize(1), 160))
+            header.resizeSection(2, max(header.sectionSize(2), 120))
+            for col in range(3, 7):
+                header.resizeSection(col, max(header.sectionSize(col) + 12, 56))
         else:
             notes = list(_get(prediction, "notes", default=()) or ())
             self.result_note.setText(_html("\n".join([summary, *notes])))
@@ -1166,7 +1180,7 @@ class InferencePanel(QWidget):
 
     @Slot()
     def _ask_model(self) -> None:
-        if self.receivers(self.open_model_requested) > 0:  # the main window chooses
+        if self.receivers("2open_model_requested()") > 0:  # the main window chooses
             self.open_model_requested.emit()
             return
         start = str(self._model_path.parent) if self._model_path else ""
@@ -1308,7 +1322,7 @@ def timing_rows(timings: Any) -> list[tuple[str, str]]:
 
 
 def stats_rows(stats: Sequence[Any]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for s in stats:
         shape = "×".join(str(d) for d in _get(s, "shape", default=()))
         rows.append(
@@ -1329,7 +1343,7 @@ def comparison_rows(comparison: Any) -> list[tuple[str, ...]]:
     outputs = _get(comparison, "outputs", "per_output", default=()) or ()
     if isinstance(outputs, Mapping):
         outputs = [{**(_as_dict(v)), "name": k} for k, v in outputs.items()]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for o in outputs:
         passed = _get(o, "passed", "ok")
         rows.append(
