@@ -330,9 +330,18 @@ def _parse(parser: Any, path: Path, original: Path) -> None:
             where = f" at node {node} '{name}' ({op})" if node >= 0 else f" at '{name}' ({op})"
     count = len(errors)
     more = f" (and {count - 1} more error{'s' if count > 2 else ''})" if count > 1 else ""
+    desc = str(_safe(lambda: first.desc(), "") if first else errors[0])
+    code = str(_safe(lambda: first.code().name, "") if first else "")
+    if first is not None and (code == "UNSUPPORTED_NODE" or "Plugin not found" in desc):
+        op = _safe(lambda: first.node_operator(), "?")
+        reason = (
+            f"TensorRT has no layer or plugin for the operator {op}: change the export to "
+            "avoid it, or load a plugin that implements it"
+        )
+    else:
+        reason = _first_sentence(desc)
     raise OnnxParseError(
-        f"TensorRT cannot read the model {original.name}{where}{more}: "
-        f"{_first_sentence(_safe(lambda: first.desc(), '') if first else errors[0])}",
+        f"TensorRT cannot read the model {original.name}{where}{more}: {reason}.",
         errors=errors,
     )
 
