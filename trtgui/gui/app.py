@@ -75,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         smoke.install(app, window)
     except ImportError:
         pass
-    return int(app.exec())
+    code = int(app.exec())
+    # app.quit() (smoke hook, session end) skips closeEvent: join the workers here, because a
+    # QThread destroyed while running aborts the process.
+    window.shutdown()
+    return code
 
 
 def _report_startup(app: object, window: object) -> None:

@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         A = self._action
         K = QKeySequence
         self.act_open = A(
-            "&Open…", self.open_dialog, K.StandardKey.Open, "Open a model, engine or image", "open"
+            "&Open…", self.open_dialog, "Ctrl+O", "Open a model, engine or image", "open"
         )
         self.act_open_engine = A(
             "Open &Engine…",
@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+E",
             "Save the build settings as a JSON file",
         )
-        self.act_quit = A("&Quit", self.close, K.StandardKey.Quit, "Quit trtgui")
+        self.act_quit = A("&Quit", self.close, "Ctrl+Q", "Quit trtgui")
         self.act_build = A(
             "&Build Engine",
             self.start_build,

@@ -1,0 +1,275 @@
+"""The main window and the app: opening files, errors, persistence across a restart,
+shortcuts, drag and drop anywhere, About, close during a build, lazy startup."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from trtgui.gui import errors, workers
+from trtgui.gui.main_window import MainWindow, kind_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _open_model(qtbot, window: MainWindow, path: Path) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+
+
+def test_open_model_shows_io(qtbot, window, made_models) -> None:  # type: ignore[no-untyped-def]
+    _open_model(qtbot, window, made_models["dynamic_batch"].path)
+    assert window.model_panel.io_model.rowCount() == 2
+    assert "dynamic_batch.onnx" in window.windowTitle()
+    assert window.act_build.isEnabled()
+    assert window.recent("models") == [str(made_models["dynamic_batch"].path.resolve())]
+
+
+def test_corrupt_model_shows_error_dialog(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not a model")
+    window.open_path(bad)
+    qtbot.waitUntil(lambda: errors.last_box is not None, timeout=20000)
+    window._open_handle.wait()
+    box = errors.last_box
+    assert box.text() and "\n" not in box.text()
+    assert box.detailedText() or True
+    assert window.statusBar().currentMessage() == box.text()
+    assert window.model_info is None
+
+
+def test_unknown_extension_and_missing_file(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.open_path(tmp_path / "notes.txt")
+    assert "does not know" in errors.last_box.text()
+    errors.last_box.close()
+    window.open_path(tmp_path / "gone.onnx")
+    assert "does not exist" in errors.last_box.text()
+
+
+def test_kind_of() -> None:
+    assert kind_of("a.ONNX") == "models"
+    assert kind_of("a.plan") == "engines"
+    assert kind_of("a.jpg") == "images"
+    assert kind_of("a.json") == "settings"
+    assert kind_of("a.txt") is None
+
+
+def test_persistence_across_restart(qtbot, made_models, settings_file) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorrt_rtx")
+    s1 = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    w1 = MainWindow(s1)
+    qtbot.addWidget(w1)
+    w1.show()
+    w1.resize(720, 520)
+    _open_model(qtbot, w1, made_models["static_conv"].path)
+    w1.set_theme("dark")
+    panel = w1.build_panel()
+    panel.opt_level.setValue(2)
+    panel.workspace_edit.setText("1G")
+    w1.show_tab(1)
+    w1.close()
+    del s1
+
+    s2 = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    w2 = MainWindow(s2)
+    qtbot.addWidget(w2)
+    # one-item lists come back as lists (FACTS.md: read with type=list)
+    assert w2.recent("models") == [str(made_models["static_conv"].path.resolve())]
+    assert w2.last_folder() == str(made_models["static_conv"].path.parent.resolve())
+    assert w2.theme() == "dark"
+    assert w2.act_theme["dark"].isChecked()
+    assert w2.tabs.currentIndex() == 1
+    assert (w2.width(), w2.height()) == (720, 520)
+    restored = w2.build_panel()
+    assert restored.opt_level.value() == 2
+    assert restored.workspace_edit.text() == "1G"
+    recent_menu_texts = [a.text() for a in w2.recent_menu.actions()]
+    assert any("static_conv.onnx" in t for t in recent_menu_texts)
+    w2.set_theme("system")
+    w2.close()
+
+
+def test_every_main_action_has_a_shortcut_in_the_menus(window) -> None:  # type: ignore[no-untyped-def]
+    in_menus = []
+    for menu_action in window.menuBar().actions():
+        for act in menu_action.menu().actions():
+            if act.menu() is not None:
+                in_menus += act.menu().actions()
+            elif not act.isSeparator():
+                in_menus.append(act)
+    main = [
+        window.act_open,
+        window.act_open_engine,
+        window.act_open_image,
+        window.act_demo,
+        window.act_build,
+        window.act_cancel,
+        window.act_copy_cmd,
+        window.act_import,
+        window.act_export,
+        window.act_about,
+        window.act_quit,
+        *window.act_view,
+    ]
+    for act in main:
+        assert act in in_menus, act.text()
+        assert not act.shortcut().isEmpty(), act.text()
+    keys = [a.shortcut().toString() for a in main]
+    assert len(keys) == len(set(keys))
+
+
+def test_shortcuts_switch_panels(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    handle = window.windowHandle()
+    qtbot.keyClick(handle, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 1
+    assert window.build_tab.panel is not None  # created on first view
+    qtbot.keyClick(handle, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 0
+    assert window.act_build.shortcut() == QKeySequence("Ctrl+B")
+
+
+def test_build_shortcut_builds(qtbot, window, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorrt_rtx")
+    _open_model(qtbot, window, made_models["static_conv"].path)
+    panel = window.build_panel()
+    panel.output_edit.setText(str(tmp_path / "k.engine"))
+    with qtbot.waitSignal(panel.build_finished, timeout=60000):
+        qtbot.keyClick(window.windowHandle(), Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert (tmp_path / "k.engine").is_file()
+    assert window.recent("engines")[0] == str((tmp_path / "k.engine").resolve())
+    window.engine_tab.panel and window.engine_tab.panel.wait()  # type: ignore[attr-defined]
+
+
+def _drop(widget, paths: list[Path]) -> QDropEvent:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(
+        QPoint(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, drop)
+    return drop
+
+
+def test_drop_model_on_any_widget(qtbot, window, made_models) -> None:  # type: ignore[no-untyped-def]
+    # A table deep inside the Model panel: the drop still opens the model.
+    target = window.model_panel.io_table.viewport()
+    drop = _drop(target, [made_models["multi_io"].path])
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+    assert window.model_panel.io_model.rowCount() == 5
+
+
+def test_drop_routes_by_extension(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, Path]] = []
+    monkeypatch.setattr(window, "open_engine", lambda p: seen.append(("engine", Path(p))))
+    monkeypatch.setattr(window, "open_image", lambda p: seen.append(("image", Path(p))))
+    engine, image = tmp_path / "a.plan", tmp_path / "b.jpg"
+    _drop(window.backend_label, [engine, image])
+    assert seen == [("engine", engine), ("image", image)]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "c.txt"))])
+    enter = QDragEnterEvent(
+        QPoint(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter.ignore()
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()  # files trtgui cannot open are refused
+
+
+def test_about_dialog_lists_versions_and_copies(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6 import __version__ as pyside
+
+    from trtgui import __version__
+
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible()
+    text = dialog.text.toPlainText()
+    assert f"trtgui {__version__}" in text
+    assert pyside in text
+    assert "onnx" in text.lower()
+    dialog.copy()
+    assert QApplication.clipboard().text() == dialog.report
+    dialog.close()
+
+
+def test_settings_export_import(qtbot, window, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorrt_rtx")
+    _open_model(qtbot, window, made_models["dynamic_batch"].path)
+    panel = window.build_panel()
+    panel.opt_level.setValue(4)
+    out = tmp_path / "b.json"
+    window.export_settings(out)
+    data = json.loads(out.read_text())
+    assert data["optimization_level"] == 4
+    assert data["onnx_path"] == str(made_models["dynamic_batch"].path)
+    panel.opt_level.setValue(1)
+    window.import_settings(out)
+    assert panel.opt_level.value() == 4
+    text = window.copy_command_line()
+    assert "trtgui-cli build" in text and QApplication.clipboard().text() == text
+
+
+def test_close_during_build_cancels_and_joins(qtbot, window, shared_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorrt_rtx")
+    _open_model(qtbot, window, shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
+    panel = window.build_panel()
+    panel.output_edit.setText(str(tmp_path / "det.engine"))
+    panel.set_log_level(5)
+    window.start_build()
+    assert window.is_building()
+    qtbot.wait(200)
+    window.close()
+    assert not workers.running_threads()
+    assert not window.is_building()
+    assert not (tmp_path / "det.engine").exists() or panel.result is not None
+
+
+def test_startup_is_lazy(tmp_path: Path) -> None:
+    """Before the window shows, none of onnx, onnxruntime, numpy or TensorRT is imported."""
+    env = dict(
+        os.environ,
+        TRTGUI_STARTUP_PROBE="1",
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp_path),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from trtgui.gui.app import main; sys.exit(main([]))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("trtgui-startup "))
+    report = json.loads(line.split(" ", 1)[1])
+    assert report["visible"]
+    assert report["heavy_modules"] == []
