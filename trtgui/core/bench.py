@@ -1,0 +1,168 @@
+"""Latency statistics for a runner: warm-up, iterations or a duration, and trtexec's names.
+
+`measure_latency(run, ...)` calls `run()` repeatedly and times each call on the host
+("Latency"); when a `phases` callable is given (TrtRunner: `lambda: runner.last_timings
+.as_phases()`), the per-run CUDA-event times are summarised too under the names trtexec
+prints: "H2D Latency", "GPU Compute Time", "D2H Latency". Percentiles and the median are
+computed the way trtexec computes them, so the numbers can be set side by side.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trtgui.core.errors import InferenceError
+
+PERCENTILES = (90, 95, 99)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of a list of times in milliseconds."""
+
+    count: int
+    min: float
+    max: float
+    mean: float
+    median: float
+    p90: float
+    p95: float
+    p99: float
+    std: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "count": self.count,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "median": self.median,
+            "percentile(90%)": self.p90,
+            "percentile(95%)": self.p95,
+            "percentile(99%)": self.p99,
+            "std": self.std,
+        }
+
+    def line(self, name: str) -> str:
+        """trtexec's layout: 'Latency: min = ... ms, max = ..., mean = ..., median = ...'."""
+        return (
+            f"{name}: min = {self.min:.5g} ms, max = {self.max:.5g} ms, "
+            f"mean = {self.mean:.5g} ms, median = {self.median:.5g} ms, "
+            f"percentile(90%) = {self.p90:.5g} ms, percentile(95%) = {self.p95:.5g} ms, "
+            f"percentile(99%) = {self.p99:.5g} ms"
+        )
+
+
+def trtexec_percentile(sorted_values: Sequence[float], percentile: float) -> float:
+    """trtexec's findPercentile: drop the top (100 - p)% (rounded down), take the largest left."""
+    if not sorted_values:
+        return math.nan
+    if not 0 <= percentile <= 100:
+        raise ValueError("percentile must be within 0..100")
+    n = len(sorted_values)
+    # (100 - p) * n / 100 in exact steps: 1 - 0.9 in binary floating point is below 0.1.
+    exclude = math.floor(round((100 - percentile) * n, 9) / 100)
+    return float(sorted_values[max(n - 1 - exclude, 0)])
+
+
+def summarize(values_ms: Sequence[float]) -> Stats:
+    """Stats of `values_ms` (milliseconds). Empty input gives NaNs and count 0."""
+    v = sorted(float(x) for x in values_ms)
+    n = len(v)
+    if n == 0:
+        nan = math.nan
+        return Stats(0, nan, nan, nan, nan, nan, nan, nan, nan)
+    mean = sum(v) / n
+    median = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    std = math.sqrt(sum((x - mean) ** 2 for x in v) / n)
+    return Stats(
+        count=n,
+        min=v[0],
+        max=v[-1],
+        mean=mean,
+        median=median,
+        p90=trtexec_percentile(v, 90),
+        p95=trtexec_percentile(v, 95),
+        p99=trtexec_percentile(v, 99),
+        std=std,
+    )
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    latency: Stats  # host wall time per run() ("Latency")
+    throughput_qps: float  # runs per second over the timed loop ("Throughput")
+    iterations: int
+    warmup: int
+    total_s: float  # "Total Host Walltime"
+    phases: dict[str, Stats] = field(default_factory=dict)  # "H2D Latency", ...
+    batch: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Throughput qps": self.throughput_qps,
+            "Latency": self.latency.to_dict(),
+            **{name: s.to_dict() for name, s in self.phases.items()},
+            "Total Host Walltime s": self.total_s,
+            "iterations": self.iterations,
+            "warmup": self.warmup,
+            "batch": self.batch,
+        }
+
+    def lines(self) -> list[str]:
+        """trtexec-style report lines."""
+        out = [f"Throughput: {self.throughput_qps:.5g} qps", self.latency.line("Latency")]
+        out += [s.line(name) for name, s in self.phases.items()]
+        out.append(f"Total Host Walltime: {self.total_s:.5g} s ({self.iterations} iterations)")
+        return out
+
+
+def measure_latency(
+    run: Callable[[], object],
+    warmup: int = 10,
+    iterations: int = 100,
+    duration: float | None = None,
+    phases: Callable[[], Mapping[str, float] | None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    batch: int = 1,
+) -> LatencyStats:
+    """Warm up, then time `iterations` calls of `run` (or as many as fit in `duration` s).
+
+    `phases`, called after each timed run, returns that run's named times in ms.
+    """
+    if warmup < 0 or iterations < 1:
+        raise InferenceError("Use warmup >= 0 and at least one iteration.")
+    if duration is not None and duration <= 0:
+        raise InferenceError("The duration must be a positive number of seconds.")
+    for _ in range(warmup):
+        run()
+    times: list[float] = []
+    phase_times: dict[str, list[float]] = {}
+    start = clock()
+    while True:
+        t0 = clock()
+        run()
+        t1 = clock()
+        times.append((t1 - t0) * 1000.0)
+        if phases is not None:
+            for name, ms in (phases() or {}).items():
+                phase_times.setdefault(name, []).append(float(ms))
+        if duration is not None:
+            if t1 - start >= duration:
+                break
+        elif len(times) >= iterations:
+            break
+    total = clock() - start
+    return LatencyStats(
+        latency=summarize(times),
+        throughput_qps=len(times) / total if total > 0 else math.inf,
+        iterations=len(times),
+        warmup=warmup,
+        total_s=total,
+        phases={name: summarize(v) for name, v in phase_times.items()},
+        batch=batch,
+    )
