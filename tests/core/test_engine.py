@@ -235,7 +235,8 @@ def test_verdict_rtx_ok_on_ada_and_old_rtx_rebuild() -> None:
 def test_verdict_no_gpu() -> None:
     v = compatibility(_header((1, 7, 1, 116)), [RTX17], [], "no NVIDIA GPU driver found")
     assert v.status == "needs_gpu"
-    assert "no NVIDIA GPU driver found" in v.message
+    assert "no usable NVIDIA GPU" in v.message
+    assert v.notes == ("no NVIDIA GPU driver found",)
 
 
 # -- check_engine and the sidecar -------------------------------------------------------------

@@ -317,11 +317,12 @@ def compatibility(
     elif have[:2] != want[:2]:
         return Verdict("rebuild", f"{built}, {here}: rebuild it from the ONNX model.", False)
     if not gpus:
-        reason = gpu_reason or "no NVIDIA GPU was found"
+        if gpu_reason:
+            notes.append(gpu_reason)
         return Verdict(
             "needs_gpu",
-            f"{built}, matching the installed version, but {reason}: the engine can be "
-            "checked here, not loaded or run.",
+            f"{built}, matching the installed version, but this machine has no usable NVIDIA "
+            "GPU: the engine can be checked here, not loaded or run.",
             False,
             tuple(notes),
         )
@@ -633,8 +634,8 @@ def deserialize(path: str | Path, backend: str | None = None) -> tuple[Any, Any,
     report = backends.gpu_report()
     if not report.has_gpu:
         raise BackendUnavailable(
-            f"Loading an engine needs an NVIDIA GPU, and {report.reason or 'none was found'}. "
-            "The header, build record and build-time I/O are still shown.",
+            "Loading or running an engine needs an NVIDIA GPU, and this machine has none "
+            f"usable: {report.reason or 'the CUDA driver lists no GPU'}.",
             details=report.reason,
         )
     if name == "rtx" and not any(rtx_supports(g.compute_capability) for g in report.gpus):

@@ -1,0 +1,135 @@
+"""`trtgui-cli engine ENGINE [--json] [--layers]`: check an engine file, and inspect it on a GPU.
+
+Without a GPU (or with a GPU the backend refuses) it still prints the plan header, the
+compatibility verdict, the build record (`<engine>.json`) and the I/O recorded at build time.
+Exit status 0 when the file is a readable engine, 1 when it is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trtgui.core.engine import EngineCheck, EngineInfo
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "engine",
+        help="check a TensorRT engine file (version, compatibility, I/O, layers)",
+        description="Check a TensorRT engine file: which TensorRT built it, whether this "
+        "machine can load it, its build record, and (with a GPU) its I/O, profiles and layers.",
+    )
+    parser.add_argument("engine", metavar="ENGINE", help="path of the engine (.engine/.plan)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--layers", action="store_true", help="list every layer (needs a GPU)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtgui.core.engine import check_engine, inspect_engine
+    from trtgui.core.errors import BackendUnavailable, EngineLoadError
+
+    check = check_engine(args.engine)
+    info: EngineInfo | None = None
+    inspect_problem = ""
+    if check.verdict.loadable_here:
+        try:
+            info = inspect_engine(args.engine)
+        except (BackendUnavailable, EngineLoadError) as err:
+            inspect_problem = err.message
+    if args.json:
+        data: dict[str, Any] = {"check": check.to_dict()}
+        data["engine"] = info.to_dict() if info is not None else None
+        data["inspect_problem"] = inspect_problem
+        print(json.dumps(data, indent=2))
+        return 0
+    print(format_check(check))
+    if inspect_problem:
+        print(f"\nCould not inspect it: {inspect_problem}")
+    if info is not None:
+        print()
+        print(format_info(info, layers=args.layers))
+    return 0
+
+
+def _shape(shape: Any) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def format_check(check: EngineCheck) -> str:
+    h = check.header
+    lines = [
+        f"Engine       {h.path} ({h.file_size:,} bytes)",
+        f"Built with   {h.backend_title} {h.version_str} (plan tag {h.tag!r})",
+        "Installed    "
+        + "; ".join(
+            f"{b.title} {b.version if b.available else 'not installed'}" for b in check.installed
+        ),
+    ]
+    if check.gpus:
+        lines.append(
+            "GPU          "
+            + "; ".join(
+                f"{g.name} (compute capability {g.compute_capability_str})" for g in check.gpus
+            )
+        )
+    else:
+        lines.append(f"GPU          none ({check.gpu_reason})")
+    lines.append(f"Verdict      {check.verdict.message}")
+    lines += [f"             note: {n}" for n in check.verdict.notes]
+    if check.validity:
+        extra = f" ({', '.join(check.validity_problems)})" if check.validity_problems else ""
+        lines.append(f"Validity     {check.validity}{extra}")
+    if check.sidecar is not None:
+        s = check.sidecar
+        settings = s.get("settings") if isinstance(s.get("settings"), dict) else {}
+        facts = [
+            f"backend {s.get('backend', '?')} {s.get('backend_version', '')}".strip(),
+            f"precision {settings.get('precision', '?')}",
+        ]
+        if s.get("onnx_sha256"):
+            facts.append(f"ONNX sha256 {str(s['onnx_sha256'])[:16]}…")
+        if s.get("onnx_path") or settings.get("onnx_path"):
+            facts.append(f"from {s.get('onnx_path') or settings.get('onnx_path')}")
+        lines.append(f"Build record {check.sidecar_path.name}: " + ", ".join(facts))
+    elif check.sidecar_problem:
+        lines.append(f"Build record {check.sidecar_problem}")
+    else:
+        lines.append("Build record none (no .json beside the engine)")
+    if check.build_io:
+        lines.append("I/O recorded at build time:")
+        for t in check.build_io:
+            kind = "input " if t.is_input else "output"
+            lines.append(f"  {kind} {t.name:<24} {t.dtype:<9} {_shape(t.shape)}")
+    return "\n".join(lines)
+
+
+def format_info(info: EngineInfo, layers: bool = False) -> str:
+    lines = [
+        f"Loaded with  {info.backend} {info.backend_version}",
+        f"Profiles     {info.num_profiles}",
+        f"Device memory {info.device_memory_bytes / 2**20:.1f} MiB",
+        f"Layers       {info.num_layers}",
+        "I/O tensors:",
+    ]
+    for t in info.tensors:
+        fmt = t.format_desc or t.format
+        lines.append(f"  {t.mode:<6} {t.name:<24} {t.dtype:<9} {_shape(t.shape)}  {fmt}")
+        for i, p in enumerate(t.profiles):
+            lines.append(
+                f"         profile {i}: min {_shape(p.min)} opt {_shape(p.opt)} max {_shape(p.max)}"
+            )
+    if info.precision_summary:
+        lines.append(
+            "Precisions   " + ", ".join(f"{k} {v}" for k, v in info.precision_summary.items())
+        )
+    if info.layer_note:
+        lines.append(f"Note         {info.layer_note}")
+    if layers:
+        lines.append("Layers:")
+        for la in info.layers:
+            lines.append(f"  {la.type:<18} {la.precision:<6} {la.name}  [{la.tactic}]")
+    return "\n".join(lines)
