@@ -225,6 +225,27 @@ def broken_onnx(folder: Path) -> list[BadCase]:
         "build",
         "a Conv whose kernel_shape disagrees with its weights",
     )
+    # Invalid UTF-8 inside protobuf string fields (same length, so the framing stays intact).
+    relu = _model(
+        [
+            helper.make_node("Relu", ["qqqq_in"], ["qqqq_mid"], name="r"),
+            helper.make_node("Identity", ["qqqq_mid"], ["qqqq_out"], name="i"),
+        ],
+        [vi("qqqq_in", f32, [1, 4])],
+        [vi("qqqq_out", f32, [1, 4])],
+    ).SerializeToString()
+    add(
+        "utf8_op_type",
+        relu.replace(b'"\x04Relu', b'"\x04R\xc1lu'),
+        "inspect",
+        "an operator name that is not valid UTF-8",
+    )
+    add(
+        "utf8_tensor_name",
+        relu.replace(b"qqqq", b"\xc1\xc1qq"),
+        "inspect",
+        "tensor names that are not valid UTF-8",
+    )
     return cases
 
 
