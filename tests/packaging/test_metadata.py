@@ -99,8 +99,8 @@ def test_desktop_entry_metainfo_and_app_agree() -> None:
     assert declared == entry_types
 
     # The running app announces the same id (Wayland app_id, desktop file matching).
-    app_py = (ROOT / "trtgui" / "gui" / "app.py").read_text(encoding="utf-8")
-    assert f'setDesktopFileName("{APP_ID}")' in app_py
+    gui_code = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "trtgui/gui").glob("*.py"))
+    assert "setDesktopFileName" in gui_code and f'"{APP_ID}"' in gui_code
 
 
 def test_install_script_puts_everything_in_place(tmp_path: Path) -> None:
