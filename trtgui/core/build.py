@@ -179,13 +179,20 @@ def build_engine(
 
         raise SettingsError(reasons[settings.precision.value] + ".")
 
-    model_info = _inspect(source)
-    validate_profiles(model_info, settings.profiles)
+    # Converting (FP16/BF16/INT8) is slow: check the profiles against the ONNX file first.
+    # Otherwise check them against the parsed network, which costs nothing extra.
+    converting = settings.precision not in (Precision.FP32, Precision.AUTO)
+    if converting:
+        validate_profiles(_inspect(source), settings.profiles)
     _check_cancel(cancel_event)
+    # The ONNX hash and the GPU list (slow without a GPU: the driver probe fails) are only
+    # needed for the sidecar: get them while TensorRT builds (it releases the GIL).
+    extras = _Background(lambda: (file_sha256(source), backends.gpu_report()))
 
     logger, hub = trt_log.get_trt_logger(backend_name, trt)
     notes: list[str] = []
     with (
+        extras,
         trt_log.capture(hub, on_log, log_level) as capture,
         tempfile.TemporaryDirectory(prefix="trtgui-build-") as workdir,
     ):
@@ -207,14 +214,18 @@ def build_engine(
         network = builder.create_network(flags)
         parser = trt.OnnxParser(network, logger)
         _parse(parser, prepared.path, source)
+        if not converting:
+            validate_profiles(_NetworkInputs(network), settings.profiles)
         tracker.step_complete(PARSE_PHASE, 0)
         tracker.phase_finish(PARSE_PHASE)
         _check_cancel(cancel_event)
 
         io_tensors = network_io(network)
         config = builder.create_builder_config()
-        has_qdq = prepared.converted and settings.precision is Precision.INT8
-        has_qdq = has_qdq or (not prepared.converted and precision.has_qdq(prepared.path))
+        # Only TensorRT 10's weak typing ("auto") needs to know about Q/DQ nodes.
+        has_qdq = settings.precision is Precision.INT8 or (
+            settings.precision is Precision.AUTO and precision.has_qdq(prepared.path)
+        )
         notes += configure_builder(builder, network, config, trt, info, settings, has_qdq)
         monitor = make_progress_monitor(trt, tracker)
         config.progress_monitor = monitor
@@ -272,7 +283,8 @@ def build_engine(
             precision_method=prepared.method,
             engine_build_seconds=engine_seconds,
         )
-        sidecar = sidecar_dict(result, source, prepared, info)
+        onnx_sha256, gpus = extras.result()
+        sidecar = sidecar_dict(result, source, prepared, info, onnx_sha256, gpus)
         write_outputs(engine_path, serialized, sidecar, prepared.path, converted_keep)
     return result
 
@@ -283,6 +295,51 @@ def _tell(capture: trt_log.LogCapture, level: int, message: str) -> None:
     if capture.on_log is not None and level >= capture.level:
         with contextlib.suppress(Exception):
             capture.on_log(level, f"[trtgui] {message}")
+
+
+class _Background:
+    """Run `fn` in a helper thread; a context manager that always joins it on exit."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="trtgui-build-extras")
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def __enter__(self) -> _Background:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _NetworkInputs:
+    """The parsed network's inputs in the shape `validate_profiles` reads (-1 → None)."""
+
+    def __init__(self, network: Any) -> None:
+        self.inputs = tuple(
+            _Input(t.name, tuple(None if int(d) < 0 else int(d) for d in t.shape))
+            for t in (network.get_input(i) for i in range(network.num_inputs))
+        )
+
+
+@dataclass(frozen=True)
+class _Input:
+    name: str
+    shape: tuple[int | None, ...]
 
 
 def _check_cancel(cancel: threading.Event) -> None:
@@ -539,9 +596,10 @@ def sidecar_dict(
     source: Path,
     prepared: precision.PreparedModel,
     info: backends.BackendInfo,
+    onnx_sha256: str,
+    report: backends.GpuReport,
 ) -> dict[str, Any]:
     """The JSON written next to the engine."""
-    report = backends.gpu_report()
     gpus = [
         {
             "index": g.index,
@@ -556,7 +614,7 @@ def sidecar_dict(
         "trtgui_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "onnx_path": str(source.resolve()),
-        "onnx_sha256": file_sha256(source),
+        "onnx_sha256": onnx_sha256,
         "backend": result.backend,
         "backend_title": info.title,
         "backend_version": result.backend_version,

@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import onnx
-from onnx import TensorProto
+from typing import TYPE_CHECKING, Any
 
 from trtgui.core.errors import BuildCancelled, ModelLoadError, SettingsError
 from trtgui.core.settings import BuildSettings, Precision, PreprocessSpec, ShapeProfile
+
+if TYPE_CHECKING:  # numpy and onnx load lazily: an FP32 build needs neither
+    import numpy as np
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,9 @@ def convert_float(source: Path, workdir: Path, precision: Precision) -> tuple[Pa
 
 def _float_initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     """FP32 initializers by name, so BF16 is rounded from FP32 and not from FP16."""
+    import onnx
+    from onnx import TensorProto
+
     return {
         t.name: onnx.numpy_helper.to_array(t)
         for graph in _graphs(model.graph)
@@ -203,6 +206,8 @@ def _float_initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 
 def float_to_bf16_bits(values: np.ndarray) -> np.ndarray:
     """FP32 values → bfloat16 bit patterns (uint16), rounded to nearest even; NaN kept."""
+    import numpy as np
+
     f32 = np.ascontiguousarray(values, dtype=np.float32)
     bits = f32.view(np.uint32).astype(np.uint64)
     rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
@@ -212,7 +217,9 @@ def float_to_bf16_bits(values: np.ndarray) -> np.ndarray:
     return rounded
 
 
-def _bf16_tensor(name: str, values: np.ndarray) -> TensorProto:
+def _bf16_tensor(name: str, values: np.ndarray) -> onnx.TensorProto:
+    from onnx import TensorProto
+
     tensor = TensorProto()
     tensor.name = name
     tensor.data_type = TensorProto.BFLOAT16
@@ -224,8 +231,14 @@ def _bf16_tensor(name: str, values: np.ndarray) -> TensorProto:
 def retype_fp16_to_bf16(model: onnx.ModelProto, originals: dict[str, np.ndarray]) -> None:
     """Turn an FP16-converted model into BF16 in place: every FLOAT16 tensor, Cast target
     and value type becomes BFLOAT16, with weights rounded from their FP32 originals."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto
 
     def fix_tensor(t: TensorProto) -> None:
+        import onnx
+        from onnx import TensorProto
+
         if t.data_type != TensorProto.FLOAT16:
             return
         values = originals.get(t.name)
@@ -234,6 +247,8 @@ def retype_fp16_to_bf16(model: onnx.ModelProto, originals: dict[str, np.ndarray]
         t.CopyFrom(_bf16_tensor(t.name, values))
 
     def fix_type(tp: onnx.TypeProto) -> None:
+        from onnx import TensorProto
+
         if tp.HasField("tensor_type") and tp.tensor_type.elem_type == TensorProto.FLOAT16:
             tp.tensor_type.elem_type = TensorProto.BFLOAT16
 
@@ -337,6 +352,8 @@ def _quiet_root_logger() -> Iterator[None]:
 
 def lower_ir_version(model: onnx.ModelProto) -> bool:
     """Lower the IR version so ONNX Runtime accepts the model; True when changed."""
+    import onnx
+
     if model.ir_version <= ORT_SAFE_IR_VERSION:
         return False
     needed = onnx.helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
@@ -348,6 +365,8 @@ def lower_ir_version(model: onnx.ModelProto) -> bool:
 
 
 def _image_input(model: onnx.ModelProto) -> tuple[str, tuple[int | str | None, ...], str]:
+    import onnx
+
     initializers = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     if len(inputs) != 1:
@@ -432,6 +451,8 @@ class _ImageReader:
         self.count = 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:
+        import numpy as np
+
         from trtgui.core import imaging
 
         _check_cancel(self._cancel)
@@ -458,6 +479,8 @@ class _ImageReader:
 
 
 def _load(path: str | Path, with_weights: bool) -> onnx.ModelProto:
+    import onnx
+
     try:
         return onnx.load(str(path), load_external_data=with_weights)
     except Exception as exc:  # protobuf and file errors
@@ -466,6 +489,8 @@ def _load(path: str | Path, with_weights: bool) -> onnx.ModelProto:
 
 def save_model(model: onnx.ModelProto, path: Path) -> None:
     """Save, with weights in `<name>.data` beside it when the model is big."""
+    import onnx
+
     big = model.ByteSize() > EXTERNAL_DATA_THRESHOLD
     onnx.save(
         model,
@@ -477,6 +502,8 @@ def save_model(model: onnx.ModelProto, path: Path) -> None:
 
 
 def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    import onnx
+
     yield graph
     for node in graph.node:
         for attr in node.attribute:

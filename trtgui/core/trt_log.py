@@ -137,7 +137,11 @@ def get_trt_logger(backend: str, trt: Any) -> tuple[Any, TrtLogHub]:
         if found is not None:
             return found
         hub = TrtLogHub(backend)
-        levels = {sev: severity_level(sev) for sev in trt.ILogger.Severity.__members__.values()}
+        # Indexed by int(severity): cheaper than hashing the enum, and this runs per message.
+        members = list(trt.ILogger.Severity.__members__.values())
+        levels = [logging.INFO] * (max(int(m) for m in members) + 1)
+        for member in members:
+            levels[int(member)] = severity_level(member)
 
         class _Logger(trt.ILogger):  # type: ignore[misc]
             def __init__(self) -> None:
@@ -145,7 +149,9 @@ def get_trt_logger(backend: str, trt: Any) -> tuple[Any, TrtLogHub]:
 
             def log(self, severity: Any, msg: str) -> None:
                 try:
-                    hub.dispatch(levels.get(severity, logging.INFO), msg)
+                    level = levels[int(severity)]
+                    if level >= hub.min_level:  # most VERBOSE/INFO lines stop here
+                        hub.dispatch(level, msg)
                 except BaseException:  # never into TensorRT
                     hub.dropped += 1
 
