@@ -37,10 +37,26 @@ def test_one_batch_per_drain(qtbot) -> None:
     view.lines_shown.connect(batches.append)
     for i in range(5000):
         view.sink(logging.INFO, f"line {i}")
-    assert view.drain() == 5000
+    assert view.flush() == 5000
     assert batches == [5000]
     assert view.text.document().blockCount() == 5000
     assert view.plain_text().splitlines()[-1] == "[I] line 4999"
+
+
+def test_a_burst_is_appended_in_chunks_through_the_event_loop(qtbot) -> None:
+    from trtgui.gui.log_view import DRAIN_CHUNK
+
+    view = LogView()
+    qtbot.addWidget(view)
+    view.timer.stop()
+    batches: list[int] = []
+    view.lines_shown.connect(batches.append)
+    for i in range(5 * DRAIN_CHUNK + 7):
+        view.sink(logging.INFO, f"line {i}")
+    assert view.drain() == DRAIN_CHUNK
+    qtbot.waitUntil(lambda: view.lines_displayed == 5 * DRAIN_CHUNK + 7, timeout=2000)
+    assert max(batches) == DRAIN_CHUNK and len(batches) == 6
+    assert view.plain_text().splitlines()[-1] == f"[I] line {5 * DRAIN_CHUNK + 6}"
 
 
 def test_timer_drains_lines_from_another_thread(qtbot) -> None:
@@ -100,7 +116,7 @@ def test_line_cap(qtbot) -> None:
     qtbot.addWidget(view)
     for i in range(1000):
         view.sink(logging.INFO, f"{i}")
-    view.drain()
+    view.flush()
     assert view.text.document().blockCount() <= 100
     assert view.plain_text().splitlines()[-1] == "[I] 999"
 

@@ -31,6 +31,10 @@ from PySide6.QtWidgets import (
 
 MAX_LINES = 20_000
 DRAIN_INTERVAL_MS = 50
+# TensorRT emits bursts (thousands of lines in a few ms at the end of a VERBOSE build);
+# appending a burst in one go stalls the event loop for tens of ms. Append at most this many
+# lines per drain and come back through the event loop for the rest.
+DRAIN_CHUNK = 600
 
 _TAGS = {logging.ERROR: "E", logging.WARNING: "W", logging.INFO: "I", logging.DEBUG: "V"}
 SEVERITIES: tuple[tuple[str, int], ...] = (
@@ -69,11 +73,19 @@ class LogBuffer:
 
     __call__ = append
 
-    def drain(self) -> list[tuple[int, str]]:
+    def drain(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """Take (up to `limit`) queued lines, oldest first."""
         with self._lock:
-            lines = list(self._lines)
-            self._lines.clear()
+            if limit is None or len(self._lines) <= limit:
+                lines = list(self._lines)
+                self._lines.clear()
+            else:
+                popleft = self._lines.popleft
+                lines = [popleft() for _ in range(limit)]
         return lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
 
 
 class BufferHandler(logging.Handler):
@@ -101,6 +113,7 @@ class LogView(QWidget):
         # Every line received, kept so a change of the severity filter can re-render.
         self._records: deque[tuple[int, str]] = deque(maxlen=max_lines)
         self._min_level = logging.INFO
+        self._catching_up = False
         self.lines_received = 0
         self.lines_displayed = 0
 
@@ -158,11 +171,18 @@ class LogView(QWidget):
 
     # -- GUI thread ---------------------------------------------------------------------------
 
-    def drain(self) -> int:
-        """Move queued lines into the view in one append; returns the lines shown."""
-        new = self.buffer.drain()
+    def drain(self, limit: int | None = DRAIN_CHUNK) -> int:
+        """Move queued lines into the view in one append; returns the lines shown.
+
+        At most `limit` lines per call; when more are waiting another drain is queued right
+        behind the events already pending, so a burst never blocks the event loop for long.
+        """
+        new = self.buffer.drain(limit)
         if not new:
             return 0
+        if len(self.buffer) and not self._catching_up:
+            self._catching_up = True
+            QTimer.singleShot(0, self._catch_up)
         self._records.extend(new)
         self.lines_received += len(new)
         visible = [format_line(lv, msg) for lv, msg in new if lv >= self._min_level]
@@ -180,6 +200,14 @@ class LogView(QWidget):
         self.lines_displayed += len(lines)
         self.lines_shown.emit(len(lines))
 
+    def _catch_up(self) -> None:
+        self._catching_up = False
+        self.drain()
+
+    def flush(self) -> int:
+        """Show everything queued now (tests, saving, the end of a build)."""
+        return self.drain(None)
+
     def set_min_level(self, level: int) -> None:
         index = next((i for i, (_, lv) in enumerate(SEVERITIES) if lv == level), None)
         if index is not None:
@@ -187,7 +215,7 @@ class LogView(QWidget):
 
     def _severity_changed(self) -> None:
         self._min_level = int(self.severity.currentData())
-        self.drain()
+        self.flush()
         self.text.clear()
         visible = [format_line(lv, msg) for lv, msg in self._records if lv >= self._min_level]
         if visible:
@@ -219,7 +247,7 @@ class LogView(QWidget):
 
     def save(self, path: str | Path) -> None:
         """Write every line received (all severities) to `path`."""
-        self.drain()
+        self.flush()
         text = "\n".join(format_line(lv, msg) for lv, msg in self._records)
         Path(path).write_text(text + "\n", encoding="utf-8")
 

@@ -217,7 +217,6 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         A = self._action
-        K = QKeySequence
         self.act_open = A(
             "&Open…", self.open_dialog, "Ctrl+O", "Open a model, engine or image", "open"
         )

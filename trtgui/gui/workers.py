@@ -14,6 +14,7 @@ that none is left running (`running_threads`).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,10 @@ from trtgui.core.errors import BuildCancelled
 LogSink = Callable[[int, str], None]
 
 _PROGRESS_INTERVAL_S = 0.05
+# A worker thread that runs Python callbacks thousands of times a second (TensorRT's VERBOSE
+# log) keeps the GIL for up to the switch interval whenever the GUI thread wants it; the
+# default 5 ms turns into visible event-loop stalls. 1 ms keeps the GUI thread's waits short.
+GUI_SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -206,6 +211,8 @@ def start_worker(
     GUI thread (a lambda would run in the worker thread). With `start=False` the caller may
     connect more signals and then call `handle.start()`.
     """
+    if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     thread = QThread()
     thread.setObjectName(f"trtgui-{name}")
     worker = Worker(job, log_sink=log_sink, name=name)

@@ -1,0 +1,120 @@
+"""Event-loop stalls of the GUI during a real VERBOSE TensorRT build, through the GUI worker
+and the log view.
+
+The Build panel builds ../shared/models/onnx/ch_PP-OCRv4_det_infer.onnx with TensorRT-RTX
+(on the CPU when there is no GPU) with every TensorRT message (VERBOSE) shown in the log view.
+Meanwhile a 5 ms QTimer heartbeat on the main thread records when it fires: the gaps between
+beats are the time the event loop could not react. Prints p50 / p99 / max gap per run and
+the log lines per second that reached the view. Targets: p99 <= 16 ms, max <= 50 ms.
+
+    python bench/ui_responsiveness.py [--runs 3] [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_MODEL = ROOT.parent / "shared" / "models" / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def one_build(app, panel, out_dir: Path, run: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    loop = QEventLoop()
+    panel.build_finished.connect(loop.quit)
+    panel.output_edit.setText(str(out_dir / f"det-{run}.engine"))
+    panel.log_view.clear()
+    shown_before = panel.log_view.lines_displayed
+    outcome: list[str] = []
+    panel.build_succeeded.connect(lambda r: outcome.append("ok"))
+    panel.build_failed.connect(lambda e: outcome.append(f"failed: {e}"))
+    heartbeat.start()
+    t0 = time.perf_counter()
+    panel.start_build()
+    loop.exec()
+    elapsed = time.perf_counter() - t0
+    heartbeat.stop()
+    panel.build_finished.disconnect(loop.quit)
+    panel.build_succeeded.disconnect()
+    panel.build_failed.disconnect()
+    if outcome != ["ok"]:
+        raise SystemExit(f"build {run} did not succeed: {outcome}")
+    gaps = [(b - a) * 1000 for a, b in zip(beats, beats[1:], strict=False)]
+    lines = panel.log_view.lines_displayed - shown_before
+    return {
+        "seconds": elapsed,
+        "beats": len(beats),
+        "p50": statistics.median(gaps),
+        "p99": percentile(gaps, 99),
+        "max": max(gaps),
+        "lines": lines,
+        "lines_per_s": lines / elapsed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args()
+    if not args.model.is_file():
+        print(f"model not found: {args.model}")
+        return 2
+
+    from PySide6.QtWidgets import QApplication
+
+    from trtgui.core.backends import available_backends, gpu_report
+    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.gui.build_panel import VERBOSE, BuildPanel
+
+    app = QApplication.instance() or QApplication([])
+    panel = BuildPanel()
+    panel.resize(1200, 800)
+    panel.show()
+    panel.set_backends(available_backends(), gpu_report())
+    panel.set_model(inspect_onnx(args.model))
+    panel.set_log_level(VERBOSE)
+    panel.log_view.set_min_level(1)  # show every VERBOSE line
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            r = one_build(app, panel, Path(tmp), run)
+            results.append(r)
+            print(
+                f"run {run + 1}: build {r['seconds']:.2f} s, heartbeat gaps p50 {r['p50']:.1f} ms, "
+                f"p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms; {r['lines']:.0f} log lines shown "
+                f"({r['lines_per_s']:.0f} lines/s)"
+            )
+    p99 = statistics.median(r["p99"] for r in results)
+    worst = max(r["max"] for r in results)
+    lps = statistics.median(r["lines_per_s"] for r in results)
+    print(
+        f"median p99 {p99:.1f} ms (target <= 16), worst max {worst:.1f} ms (target <= 50), "
+        f"median {lps:.0f} log lines/s reached the view"
+    )
+    print(f"verdict: {'OK' if p99 <= 16 and worst <= 50 else 'STALLS'}")
+    panel.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
