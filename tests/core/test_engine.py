@@ -489,3 +489,30 @@ def test_describe_engine_over_stand_in(rtx_engine: Path) -> None:
     assert info.precision_summary == {"FP16": 1, "INT8": 1, "FP32": 1}
     assert info.num_profiles == 1
     json.dumps(info.to_dict())
+
+
+def test_check_reads_the_sidecar_build_engine_writes(
+    made_models: dict[str, MadeModel], tmp_path: Path
+) -> None:
+    _rtx_version()
+    build = pytest.importorskip("trtgui.core.build")
+    from trtgui.core.settings import BuildSettings, InputShape, ShapeProfile
+
+    made = made_models["dynamic_batch"]
+    profile = ShapeProfile((InputShape("input", (1, 3, 16, 16), (4, 3, 16, 16), (8, 3, 16, 16)),))
+    settings = BuildSettings(
+        onnx_path=str(made.path),
+        output_path=str(tmp_path / "dyn.engine"),
+        backend="rtx",
+        profiles=(profile,),
+    )
+    result = build.build_engine(settings)
+    check = check_engine(result.engine_path)
+    assert check.header.backend == "rtx"
+    assert check.header.version_str == result.backend_version
+    assert check.sidecar is not None
+    assert check.sidecar["onnx_sha256"] == build.file_sha256(made.path)
+    assert [(t.name, t.is_input, t.shape) for t in check.build_io] == [
+        ("input", True, (-1, 3, 16, 16)),
+        ("output", False, (-1, 8)),
+    ]

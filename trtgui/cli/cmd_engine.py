@@ -88,7 +88,7 @@ def format_check(check: EngineCheck) -> str:
         settings = s.get("settings") if isinstance(s.get("settings"), dict) else {}
         facts = [
             f"backend {s.get('backend', '?')} {s.get('backend_version', '')}".strip(),
-            f"precision {settings.get('precision', '?')}",
+            f"precision {s.get('precision') or settings.get('precision', '?')}",
         ]
         if s.get("onnx_sha256"):
             facts.append(f"ONNX sha256 {str(s['onnx_sha256'])[:16]}…")
