@@ -17,6 +17,9 @@ from PySide6.QtCore import QSettings
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Nothing a test does may touch the user's real trtgui settings."""
+    from PySide6.QtCore import QStandardPaths
+
+    QStandardPaths.setTestModeEnabled(True)  # app-data folders go to ~/.qttest, not the user's
     folder = tmp_path_factory.mktemp("qsettings")
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))

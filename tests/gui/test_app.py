@@ -273,3 +273,20 @@ def test_startup_is_lazy(tmp_path: Path) -> None:
     report = json.loads(line.split(" ", 1)[1])
     assert report["visible"]
     assert report["heavy_modules"] == []
+
+
+def test_demo_opens_model_and_image(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.core.resources import resource_path, resources_dir
+
+    if not (resource_path("demo") / "demo.json").is_file():
+        pytest.skip("the demo is not in this checkout")
+    window.open_demo()
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+    assert window.model_info.path.name == "model.onnx"
+    panel = window.build_panel()
+    # never write engines into the shipped resources
+    assert not Path(panel.output_edit.text()).resolve().is_relative_to(resources_dir().resolve())
+    inference = window.inference_tab.panel
+    assert inference is not None
+    inference.wait()

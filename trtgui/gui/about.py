@@ -93,7 +93,7 @@ class AboutDialog(QDialog):
         from trtgui import __version__
 
         self.setWindowTitle("About trtgui")
-        self.resize(640, 460)
+        self.resize(900, 520)
         title = QLabel(
             f"<h2>trtgui {__version__}</h2>"
             "<p>Turn ONNX models into NVIDIA TensorRT engines, inspect them and check "
@@ -108,6 +108,7 @@ class AboutDialog(QDialog):
             QApplication.restoreOverrideCursor()
         self.text = QPlainTextEdit(self.report)
         self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy the report to the clipboard (for bug reports)")

@@ -13,6 +13,7 @@ TensorRT.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,25 @@ def _size_text(n: int | None) -> str:
     return str(n)
 
 
+def default_output_for(model: Path) -> Path:
+    """model.engine beside the model, or in the user's data folder when the model's folder is
+    not writable or is the app's own resources (the demo inside an installed package)."""
+    from trtgui.core.build import default_engine_path
+    from trtgui.core.resources import resources_dir
+
+    beside = default_engine_path(model)
+    folder = model.resolve().parent
+    shipped = folder.is_relative_to(resources_dir().resolve())
+    if not shipped and os.access(folder, os.W_OK):
+        return beside
+    from PySide6.QtCore import QStandardPaths
+
+    data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    target = Path(data or Path.home() / ".trtgui") / "engines"
+    target.mkdir(parents=True, exist_ok=True)
+    return target / beside.name
+
+
 class BuildPanel(QWidget):
     """Settings → build in a worker → progress, log, result.
 
@@ -156,7 +176,9 @@ class BuildPanel(QWidget):
         self.precision_combo.currentIndexChanged.connect(self._precision_changed)
         self.backend_note = QLabel()
         self.backend_note.setWordWrap(True)
-        self.backend_note.setStyleSheet("color: palette(mid);")
+        note_font = self.backend_note.font()
+        note_font.setItalic(True)
+        self.backend_note.setFont(note_font)
         bp_box = QGroupBox("Backend and precision")
         bp_form = QFormLayout(bp_box)
         bp_form.addRow("Backend:", self.backend_combo)
@@ -176,8 +198,7 @@ class BuildPanel(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.profile_table.horizontalHeader().setStretchLastSection(True)
-        self.profile_table.setMinimumHeight(90)
-        self.profile_table.setMaximumHeight(150)
+        self.profile_table.setMinimumHeight(50)
         self.add_profile_button = QPushButton("Add profile")
         self.add_profile_button.clicked.connect(self.profile_model.add_profile)
         self.remove_profile_button = QPushButton("Remove last")
@@ -248,7 +269,7 @@ class BuildPanel(QWidget):
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.setAutoRaise(True)
-        self.advanced_box = QGroupBox("Advanced")
+        self.advanced_box = QGroupBox()
         adv = QFormLayout(self.advanced_box)
         adv.addRow("Workspace:", self.workspace_edit)
         adv.addRow("Optimization level:", self.opt_level)
@@ -366,14 +387,12 @@ class BuildPanel(QWidget):
 
     def set_model(self, info: Any) -> None:
         """Use `info` (ModelInfo): default output path and the suggested profiles."""
-        from trtgui.core.build import default_engine_path
-
         same = self.model_info is not None and Path(self.model_info.path) == Path(info.path)
         self.model_info = info
         self.model_label.setText(f"<b>{Path(info.path).name}</b><br>{Path(info.path).parent}")
         self.model_label.setToolTip(str(info.path))
         if not same or not self.output_edit.text():
-            self.output_edit.setText(str(default_engine_path(info.path)))
+            self.output_edit.setText(str(default_output_for(Path(info.path))))
         self.reset_profiles()
         pending, self._pending = self._pending, None
         if pending is not None and Path(pending.onnx_path) == Path(info.path):
@@ -552,6 +571,10 @@ class BuildPanel(QWidget):
         error = ""
         has_rows = bool(self.profile_model.rows)
         self.profile_table.setVisible(has_rows)
+        # Fit the table to its rows (up to 6) instead of leaving an empty box.
+        header = self.profile_table.horizontalHeader().sizeHint().height()
+        rows = min(max(len(self.profile_model.rows), 1), 6)
+        self.profile_table.setFixedHeight(header + rows * 22 + 4)
         self.add_profile_button.setVisible(has_rows)
         self.remove_profile_button.setVisible(has_rows)
         self.reset_profile_button.setVisible(has_rows)

@@ -378,7 +378,19 @@ class MainWindow(QMainWindow):
     def _make_inference_panel(self) -> QWidget:
         from trtgui.gui.inference_panel import InferencePanel
 
-        return InferencePanel()
+        panel = InferencePanel()
+        if hasattr(panel, "open_model_requested"):
+            panel.open_model_requested.connect(self.open_dialog)
+        if hasattr(panel, "image_loaded"):
+            panel.image_loaded.connect(self._image_loaded)
+        if self.model_info is not None and hasattr(panel, "set_model"):
+            panel.set_model(self.model_info.path, model_info=self.model_info)
+        return panel
+
+    @Slot(str)
+    def _image_loaded(self, path: str) -> None:
+        self.add_recent("images", Path(path))
+        self._remember_folder(Path(path))
 
     def build_panel(self) -> Any:
         return self.build_tab.ensure()
@@ -472,10 +484,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {info.path}", 5000)
         if self.build_tab.panel is not None:
             self.build_tab.panel.set_model(info)  # type: ignore[attr-defined]
-        if self.inference_tab.panel is not None and hasattr(
-            self.inference_tab.panel, "set_model_path"
+        inference = self.inference_tab.panel
+        if (
+            inference is not None
+            and hasattr(inference, "set_model")
+            and not getattr(inference, "is_busy", lambda: False)()
         ):
-            self.inference_tab.panel.set_model_path(info.path)  # type: ignore[attr-defined]
+            inference.set_model(info.path, model_info=info)  # type: ignore[attr-defined]
         if self.tabs.currentIndex() != 0 and self.tabs.currentIndex() != 1:
             self.show_tab(0)
         self._update_actions()
