@@ -103,8 +103,8 @@ def _report_startup(app: object, window: object) -> None:
                 {
                     "shown_s": time.perf_counter() - _T0,
                     "heavy_modules": heavy,
-                    "visible": bool(window.isVisible()),
-                }  # type: ignore[attr-defined]
+                    "visible": bool(window.isVisible()),  # type: ignore[attr-defined]
+                }
             ),
             flush=True,
         )

@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         last = self.qsettings.value("build/last_settings", "", type=str)
         if last:
             try:
-                panel.restore_options_json(last)
+                panel.restore_options_json(str(last))
             except TrtGuiError as exc:
                 log.warning("ignoring saved build settings: %s", exc)
         if self.backends:
@@ -490,7 +490,7 @@ class MainWindow(QMainWindow):
             and hasattr(inference, "set_model")
             and not getattr(inference, "is_busy", lambda: False)()
         ):
-            inference.set_model(info.path, model_info=info)  # type: ignore[attr-defined]
+            inference.set_model(info.path, model_info=info)
         if self.tabs.currentIndex() != 0 and self.tabs.currentIndex() != 1:
             self.show_tab(0)
         self._update_actions()
@@ -747,7 +747,7 @@ class MainWindow(QMainWindow):
     # -- recent files and folders -------------------------------------------------------------
 
     def recent(self, kind: str) -> list[str]:
-        value = self.qsettings.value(f"recent/{kind}", [], type=list)
+        value: Any = self.qsettings.value(f"recent/{kind}", [], type=list)
         return [str(v) for v in (value or []) if v]
 
     def add_recent(self, kind: str, path: str | Path) -> None:
@@ -806,7 +806,7 @@ class MainWindow(QMainWindow):
         state = self.qsettings.value("window/state", None)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        tab = self.qsettings.value("window/tab", 0, type=int)
+        tab = int(self.qsettings.value("window/tab", 0, type=int))  # type: ignore[call-overload]
         if 0 <= tab < self.tabs.count():
             self.tabs.setCurrentIndex(tab)
         theme = str(self.qsettings.value("view/theme", "system", type=str) or "system")
