@@ -1,0 +1,308 @@
+"""Cancel a real TensorRT-RTX build at many points; each time nothing may be left behind.
+
+First one build is traced: every progress event (the open phases and the innermost step).
+Then `--points` events are picked so that every phase the build reports (ours and
+TensorRT-RTX's) is hit at least once, the rest spread evenly over the trace, plus the moment
+after TensorRT finished. For each point a new build is cancelled exactly at that event, and
+the script checks: `BuildCancelled` was raised, the output folder is empty (no engine,
+sidecar or temporary file), no Python thread was left, the process's OS thread count is back
+where it was, and the next build of the same model (not cancelled) succeeds.
+
+    python bench/cancel_stress.py [--model PATH] [--points 20]
+
+Default model: ../shared/models/onnx/ch_PP-OCRv4_det_infer.onnx (12 TensorRT-RTX phases,
+~700 progress events), or a generated conv net when the shared models are absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trtgui.core.build import build_engine  # noqa: E402
+from trtgui.core.errors import BuildCancelled  # noqa: E402
+from trtgui.core.onnx_model import inspect_onnx  # noqa: E402
+from trtgui.core.progress import ProgressEvent  # noqa: E402
+from trtgui.core.settings import BuildSettings, suggest_profiles  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "models" / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
+FINISHED = "(all phases finished)"
+
+
+@dataclass(frozen=True)
+class Point:
+    """The `index`-th progress event of a build: innermost phase and its step count."""
+
+    index: int
+    phase: str
+    step: int
+    num_steps: int
+    path: tuple[str, ...]
+
+    def label(self) -> str:
+        return f"#{self.index} {' › '.join(self.path) or FINISHED} ({self.step}/{self.num_steps})"
+
+
+def _point(index: int, event: ProgressEvent) -> Point:
+    current = event.current
+    if current is None:
+        return Point(index, FINISHED, 0, 0, ())
+    return Point(
+        index, current.name, current.step, current.num_steps, tuple(p.name for p in event.phases)
+    )
+
+
+def settings_for(model: Path, output: Path) -> BuildSettings:
+    return BuildSettings(
+        onnx_path=str(model),
+        output_path=str(output),
+        profiles=suggest_profiles(inspect_onnx(model)),
+    )
+
+
+def trace_build(model: Path, folder: Path) -> list[Point]:
+    """Every progress event of one full build of `model`."""
+    events: list[Point] = []
+    lock = threading.Lock()
+
+    def on_progress(event: ProgressEvent) -> None:
+        with lock:
+            events.append(_point(len(events), event))
+
+    build_engine(settings_for(model, folder / "trace.engine"), on_progress=on_progress)
+    return events
+
+
+def pick_points(trace: Sequence[Point], count: int) -> list[Point]:
+    """`count` events: the first event of every phase (by innermost name), then more points
+    taken round-robin from the phases with the most events, evenly spaced inside each."""
+    groups: dict[str, list[Point]] = {}
+    for point in trace:
+        groups.setdefault(point.phase, []).append(point)
+    chosen: dict[int, Point] = {group[0].index: group[0] for group in groups.values()}
+    if trace:  # the last event: TensorRT has finished, the engine is not written yet
+        chosen[trace[-1].index] = trace[-1]
+    if len(chosen) > count:  # more phases than points: keep an even selection
+        keys = sorted(chosen)
+        chosen = {
+            keys[int(i * len(keys) / count)]: chosen[keys[int(i * len(keys) / count)]]
+            for i in range(count)
+        }
+    taken = {name: 1 for name in groups}
+    order = sorted(groups, key=lambda name: -len(groups[name]))
+    while len(chosen) < count and any(taken[n] < len(groups[n]) for n in order):
+        for name in order:
+            if len(chosen) >= count:
+                break
+            group = groups[name]
+            if taken[name] >= len(group):
+                continue
+            taken[name] += 1
+            # Spread the k picks of this phase evenly over its events.
+            for k in range(taken[name]):
+                candidate = group[int((k + 0.5) * len(group) / taken[name])]
+                if candidate.index not in chosen:
+                    chosen[candidate.index] = candidate
+                    break
+    return sorted(chosen.values(), key=lambda p: p.index)
+
+
+def os_threads() -> int:
+    """Threads of this process as the OS counts them (TensorRT's native ones too)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return threading.active_count()
+
+
+def _python_threads() -> set[int]:
+    return {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
+@dataclass
+class Outcome:
+    point: Point
+    reached: Point | None = None
+    cancelled: bool = False
+    error: str = ""
+    left_files: tuple[str, ...] = ()
+    left_threads: tuple[str, ...] = ()
+    os_thread_delta: int = 0
+    next_build_ok: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.cancelled
+            and not self.left_files
+            and not self.left_threads
+            and self.os_thread_delta <= 0
+            and self.next_build_ok
+            and self.reached is not None
+            and self.reached.path == self.point.path
+        )
+
+
+def cancel_at(model: Path, point: Point, folder: Path, grace: float = 2.0) -> Outcome:
+    """Build `model` into an empty `folder`, cancelling at event `point.index`; then check."""
+    out = folder / f"cancel_{point.index}"
+    out.mkdir(parents=True)
+    outcome = Outcome(point)
+    py_before = _python_threads()
+    os_before = os_threads()
+    cancel = threading.Event()
+    count = 0
+    lock = threading.Lock()
+
+    def on_progress(event: ProgressEvent) -> None:
+        nonlocal count
+        with lock:
+            if count == point.index and not cancel.is_set():
+                outcome.reached = _point(count, event)
+                cancel.set()
+            count += 1
+
+    started = time.perf_counter()
+    try:
+        build_engine(
+            settings_for(model, out / "model.engine"), on_progress=on_progress, cancel=cancel
+        )
+    except BuildCancelled:
+        outcome.cancelled = True
+    except Exception as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    else:
+        outcome.error = "the build finished: the cancel was not honoured"
+    outcome.seconds = time.perf_counter() - started
+    deadline = time.monotonic() + grace
+    while True:
+        extra = [t for t in threading.enumerate() if t.ident not in py_before and t.is_alive()]
+        delta = os_threads() - os_before
+        if (not extra and delta <= 0) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    outcome.left_threads = tuple(t.name for t in extra)
+    outcome.os_thread_delta = delta
+    outcome.left_files = tuple(sorted(p.name for p in out.iterdir()))
+    # The next build, not cancelled, must work.
+    again = folder / f"next_{point.index}"
+    again.mkdir()
+    try:
+        result = build_engine(settings_for(model, again / "model.engine"))
+        outcome.next_build_ok = result.engine_path.is_file() and result.engine_bytes > 0
+    except Exception as exc:
+        outcome.error = outcome.error or f"next build: {type(exc).__name__}: {exc}"
+    return outcome
+
+
+def default_model(folder: Path) -> Path:
+    if SHARED.is_file():
+        return SHARED
+    from tests.onnx_factory import dynamic_spatial
+
+    return dynamic_spatial(folder).path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--points", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="trtgui-cancel-") as tmp:
+        folder = Path(tmp)
+        model = args.model or default_model(folder)
+        print(f"model: {model}")
+        started = time.perf_counter()
+        trace = trace_build(model, folder)
+        trace_seconds = time.perf_counter() - started
+        phases = sorted({p.phase for p in trace})
+        print(f"trace: {len(trace)} progress events, {len(phases)} phases, {trace_seconds:.1f} s")
+        points = pick_points(trace, args.points)
+        outcomes: list[Outcome] = []
+        for point in points:
+            outcome = cancel_at(model, point, folder)
+            outcomes.append(outcome)
+            verdict = "ok  " if outcome.ok else "FAIL"
+            extra = "" if outcome.ok else f"  <- {_problems(outcome)}"
+            print(f"{verdict} {point.label()} cancelled in {outcome.seconds:.2f} s{extra}")
+
+    hit = {o.point.phase for o in outcomes}
+    good = sum(o.ok for o in outcomes)
+    passed = good == len(outcomes) and hit == set(phases)
+    print(
+        f"{good}/{len(outcomes)} cancel points clean; phases hit {len(hit)}/{len(phases)}; "
+        f"{'PASS' if passed else 'FAIL'}"
+    )
+    missed = sorted(set(phases) - hit)
+    if missed:
+        print(f"phases never cancelled in: {missed}")
+    report: dict[str, Any] = {
+        "name": "cancel_stress",
+        "figures": [
+            {
+                "metric": "clean cancels (no file, no thread, next build ok)",
+                "value": good,
+                "unit": "points",
+                "reference": len(outcomes),
+                "ratio": round(good / len(outcomes), 3) if outcomes else None,
+                "target": f"{len(outcomes)}/{len(outcomes)}",
+                "pass": good == len(outcomes),
+            },
+            {
+                "metric": "phases cancelled in",
+                "value": len(hit),
+                "unit": "phases",
+                "reference": len(phases),
+                "ratio": round(len(hit) / len(phases), 3) if phases else None,
+                "target": "all phases",
+                "pass": hit == set(phases),
+            },
+        ],
+        "model": Path(model).name,
+        "points": [
+            {"point": o.point.label(), "ok": o.ok, "problems": _problems(o)} for o in outcomes
+        ],
+    }
+    print("BENCH_JSON " + json.dumps(report))
+    return 0 if passed else 1
+
+
+def _problems(o: Outcome) -> str:
+    problems = []
+    if not o.cancelled:
+        problems.append(o.error or "not cancelled")
+    if o.reached is None:
+        problems.append("the event was never reached")
+    elif o.reached.path != o.point.path:
+        problems.append(f"reached {o.reached.label()} instead")
+    if o.left_files:
+        problems.append(f"files left: {list(o.left_files)}")
+    if o.left_threads:
+        problems.append(f"threads left: {list(o.left_threads)}")
+    if o.os_thread_delta > 0:
+        problems.append(f"{o.os_thread_delta} more OS threads")
+    if not o.next_build_ok:
+        problems.append(f"next build failed {o.error}")
+    return "; ".join(problems)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    raise SystemExit(main())
