@@ -245,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
 
     hit = {o.point.phase for o in outcomes}
     good = sum(o.ok for o in outcomes)
-    passed = good == len(outcomes) and hit == set(phases)
+    # Every phase, unless there are fewer points than phases (a quick run).
+    need = min(len(phases), len(outcomes))
+    covered = len(hit) >= need
+    passed = good == len(outcomes) and covered
     print(
         f"{good}/{len(outcomes)} cancel points clean; phases hit {len(hit)}/{len(phases)}; "
         f"{'PASS' if passed else 'FAIL'}"
@@ -271,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                 "unit": "phases",
                 "reference": len(phases),
                 "ratio": round(len(hit) / len(phases), 3) if phases else None,
-                "target": "all phases",
-                "pass": hit == set(phases),
+                "target": "all phases" if need == len(phases) else f">= {need} phases",
+                "pass": covered,
             },
         ],
         "model": Path(model).name,
