@@ -39,6 +39,9 @@ JARGON = (
     "IndexError",
     "AttributeError",
     "unexpected ",  # the CLI's last-resort "error: unexpected ValueError: ..."
+    # TensorRT's ONNX parser asserts: C++ source text, not words for people.
+    "Assertion failed",
+    "ctx->",
 )
 
 # (stage, id) -> what happens today. Each is a real bug (or a decision for the lead).
@@ -50,6 +53,21 @@ KNOWN_UNCLEAR: dict[tuple[str, str], str] = {
     "instances of 'bytes' and 'str' (CLI: 'error: unexpected TypeError: ...')",
     ("inspect", "utf8_tensor_name"): "inspect_onnx succeeds with bytes names; inspect --json "
     "fails with 'unexpected TypeError: Object of type bytes is not JSON serializable'",
+    ("build", "missing_external_data"): "OnnxParseError instead of ModelLoadError: 'TensorRT "
+    "cannot read the model external_data.onnx: Failed to import initializer: In node -1 with "
+    "name: and operator: (importInitializers): UNSUPPORTED_NODE: Assertion failed: "
+    "ctx->getWeightsContext().convertOnnxWeights(initializer, &weights): Failed ….'",
+    ("build", "cyclic"): "'TensorRT cannot read the model cyclic.onnx: Assertion failed: "
+    "toposort(graph.node(), &topoOrder, subgraphOuterDeps): Failed to sort the model "
+    "topologically.'",
+    ("build", "dangling_input"): "'TensorRT cannot read the model dangling_input.onnx at node "
+    "0 'r' (Relu): Assertion failed: (ctx->tensors().count(inputName)): Node input was not "
+    "registered.'",
+    ("build", "conv_kernel_mismatch"): "misdiagnosed, with an empty operator name: 'TensorRT "
+    "cannot read the model conv_kernel_mismatch.onnx: TensorRT has no layer or plugin for the "
+    "operator : change the export to avoid it, or load a plugin that implements it.' (TensorRT "
+    "said: 'Assertion failed: checkSpatialDims(...): The input tensor shape misaligns with the "
+    "input kernel shape.')",
     ("settings", "profiles_not_list"): "message: 'The build settings are malformed: "
     "'int' object is not iterable'",
 }
@@ -145,6 +163,8 @@ def assert_clear(err: BaseException, expected: tuple[str, ...], path: Path | Non
     assert "\n" not in message and "\r" not in message, f"multi-line message: {message!r}"
     for word in JARGON:
         assert word not in message, f"message shows Python internals ({word!r}): {message!r}"
+    # Signs of a template filled with an empty value.
+    assert " :" not in message and "''" not in message, f"an empty value in: {message!r}"
     shown = message
     if path is not None:  # the user's own path may be long; judge the rest
         shown = shown.replace(str(path), path.name).replace(str(path.parent), "…")
@@ -183,6 +203,7 @@ def assert_cli_clear(
     assert others == errors, f"unexpected stderr lines: {others!r}"
     for word in JARGON:
         assert word not in errors[0], f"stderr shows Python internals ({word!r}): {errors[0]!r}"
+    assert " :" not in errors[0] and "''" not in errors[0], f"an empty value in: {errors[0]!r}"
     for folder in folders:
         now = set(folder.iterdir())
         new = now - (before or {}).get(folder, set())
