@@ -140,6 +140,19 @@ def main() -> int:
                 lambda im=image, s=spec: preprocess(im, s), cv_area, args.repeat
             )
             record(f"end to end {label}, OpenCV INTER_AREA", ours, theirs, threads, True)
+    figures = [
+        {
+            "metric": f"{r['case']} (OpenCV threads: {r['opencv_threads']})",
+            "value": r["trtgui_ms"],
+            "unit": "ms",
+            "reference": r["opencv_ms"],
+            "ratio": r["ratio"],
+            "target": f"<= {TARGET}x" if r["verdict"] != "info" else None,
+            "pass": None if r["verdict"] == "info" else r["verdict"] == "PASS",
+        }
+        for r in rows
+    ]
+    print("BENCH_JSON " + json.dumps({"name": "preprocess", "figures": figures}))
     if args.json:
         out = {
             "machine": platform.processor() or platform.machine(),
@@ -151,7 +164,7 @@ def main() -> int:
             "rows": rows,
         }
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return 0 if all(f["pass"] is not False for f in figures) else 1
 
 
 if __name__ == "__main__":
