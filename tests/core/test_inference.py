@@ -186,7 +186,12 @@ def test_engine_and_onnx_both_run_and_compare(
     except ImportError:
         assert any("comparison unavailable" in n for n in report.notes)
     else:
-        assert report.comparison is not None
+        # the record says fp16: a 1e-4 offset is inside its tolerance
+        assert report.comparison is not None and report.comparison.passed
+        assert json.dumps(report.to_dict()["comparison"])
+        from trtgui.cli.cmd_predict import format_report
+
+        assert "TensorRT vs ONNX Runtime: PASSED" in format_report(report)
     solo = run_prediction(engine, image, compare=False)
     assert solo.runner == "TensorRT" and solo.timings.reference_inference_ms is None
 

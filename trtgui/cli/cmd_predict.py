@@ -232,8 +232,6 @@ def format_report(report: PredictionReport) -> str:
 
 
 def _comparison_line(comparison: Any) -> str:
-    passed = getattr(comparison, "passed", None)
-    verdict = "PASS" if passed else "FAIL" if passed is not None else ""
     summary = getattr(comparison, "summary", None)
-    text = summary() if callable(summary) else summary if isinstance(summary, str) else ""
-    return f"{verdict} TensorRT vs ONNX Runtime {text}".strip()
+    text = summary() if callable(summary) else str(summary or comparison)
+    return f"TensorRT vs ONNX Runtime: {text}"
