@@ -261,9 +261,9 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def _ratio(value: Any) -> str:
-    return (
-        f"{value:.3g}x" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
-    )
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.3f}x"
+    return "—"
 
 
 def _verdict(figure: dict[str, Any], outcome: Outcome) -> str:
