@@ -13,6 +13,7 @@ generated static conv net when the shared models are absent.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,17 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text("\n".join(lines) + "\n")
     if tmp is not None:
         tmp.cleanup()
+    # One machine-readable line for bench/run_all.py.
+    figure = {
+        "metric": f"OrtRunner.run median ({model.name})",
+        "value": round(statistics.median(times["OrtRunner.run"]), 3),
+        "unit": "ms",
+        "reference": round(statistics.median(times["session.run"]), 3),
+        "ratio": round(med, 3),
+        "target": "<= 1.05x",
+        "pass": med <= 1.05,
+    }
+    print("BENCH_JSON " + json.dumps({"name": "ort_overhead", "figures": [figure]}))
     return 0
 
 
