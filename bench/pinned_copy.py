@@ -13,6 +13,7 @@ Needs a CUDA GPU; pycuda and torch are optional (reported as missing).
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import sys
@@ -132,6 +133,25 @@ def main(argv: list[str] | None = None) -> int:
         api.close()
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
+    # One machine-readable line for bench/run_all.py.
+    figures = []
+    for name, (h2d, d2h) in results.items():
+        for direction, values, index in (("H2D", h2d, 0), ("D2H", d2h, 1)):
+            value = statistics.median(values)
+            reference = statistics.median(ref[index]) if ref else None
+            ratio = value / reference if reference else None
+            figures.append(
+                {
+                    "metric": f"{name} pinned {direction} {args.mib} MiB (median)",
+                    "value": round(value, 2),
+                    "unit": "GB/s",
+                    "reference": round(reference, 2) if reference else None,
+                    "ratio": round(ratio, 3) if ratio else None,
+                    "target": ">= 0.95x torch",
+                    "pass": ratio >= 0.95 if ratio else None,
+                }
+            )
+    print("BENCH_JSON " + json.dumps({"name": "pinned_copy", "figures": figures}))
     return 0
 
 
