@@ -142,6 +142,28 @@ def main() -> int:
     )
     ok = ins["first_s"] < 0.3 and ins["peak_mib"] < 50
     print(f"target (< 0.3 s, < 50 MiB above baseline): {'met' if ok else 'NOT met'}")
+    # One machine-readable line for bench/run_all.py.
+    figures = [
+        {
+            "metric": f"inspect_onnx time, {args.mb} MiB external weights (first run)",
+            "value": round(ins["first_s"], 4),
+            "unit": "s",
+            "reference": round(full["first_s"], 4),
+            "ratio": round(ins["first_s"] / full["first_s"], 4),
+            "target": "< 0.3 s",
+            "pass": ins["first_s"] < 0.3,
+        },
+        {
+            "metric": "inspect_onnx peak RSS above baseline",
+            "value": round(ins["peak_mib"], 2),
+            "unit": "MiB",
+            "reference": round(full["peak_mib"], 1),
+            "ratio": round(ins["peak_mib"] / full["peak_mib"], 4) if full["peak_mib"] else None,
+            "target": "< 50 MiB",
+            "pass": ins["peak_mib"] < 50,
+        },
+    ]
+    print("BENCH_JSON " + json.dumps({"name": "inspect_large", "figures": figures}))
     return 0 if ok else 1
 
 
