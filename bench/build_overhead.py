@@ -15,6 +15,7 @@ Usage: python bench/build_overhead.py [-n 5] [--model PATH] [--skip-cli] [--skip
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -164,6 +165,20 @@ def main() -> int:
     worst = max(o / b for _, o, b in rows)
     print(f"worst ratio {worst:.3f}x (target <= 1.05x)")
     shutil.rmtree(work, ignore_errors=True)
+    # One machine-readable line for bench/run_all.py.
+    figures = [
+        {
+            "metric": f"{label} median build",
+            "value": round(o, 3),
+            "unit": "s",
+            "reference": round(b, 3),
+            "ratio": round(o / b, 3),
+            "target": "<= 1.05x",
+            "pass": o / b <= 1.05,
+        }
+        for label, o, b in rows
+    ]
+    print("BENCH_JSON " + json.dumps({"name": "build_overhead", "figures": figures}))
     return 0
 
 
