@@ -96,6 +96,8 @@ def main() -> int:
     panel.set_log_level(VERBOSE)
     panel.log_view.set_min_level(1)  # show every VERBOSE line
     results = []
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"CPU cores: {os.cpu_count()}, load average before the runs: {load:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             r = one_build(app, panel, Path(tmp), run)
@@ -105,6 +107,11 @@ def main() -> int:
                 f"p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms; {r['lines']:.0f} log lines shown "
                 f"({r['lines_per_s']:.0f} lines/s)"
             )
+    if hasattr(os, "getloadavg"):
+        print(
+            f"load average after the runs: {os.getloadavg()[0]:.2f} (other processes competing "
+            "for the CPU lengthen the gaps)"
+        )
     p99 = statistics.median(r["p99"] for r in results)
     worst = max(r["max"] for r in results)
     lps = statistics.median(r["lines_per_s"] for r in results)

@@ -1,8 +1,9 @@
 """The log panel: lines from any thread appear in a text view in batches.
 
 Producers (TensorRT's logger callback on its own thread, the `trtgui` stdlib loggers) only
-append to a `LogBuffer` (a lock-protected deque). A 50 ms timer in the GUI thread drains it
-and appends every new visible line to the QPlainTextEdit in ONE call. One signal or one append
+call `LogView.sink`, which formats the line and appends it to a lock-protected list in the
+producer's thread. A 50 ms timer in the GUI thread swaps that list out and appends it to the
+QPlainTextEdit in ONE call (bursts in chunks of DRAIN_CHUNK lines). One signal or one append
 per line freezes the UI above ~5,000 lines/s (FACTS.md); TensorRT's VERBOSE log exceeds that.
 """
 
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -89,29 +91,38 @@ class LogBuffer:
 
 
 class BufferHandler(logging.Handler):
-    """A logging handler that only appends formatted records to a `LogBuffer`."""
+    """A logging handler that only hands records to a thread-safe sink (a `LogBuffer` or a
+    `LogView.sink`)."""
 
-    def __init__(self, buffer: LogBuffer, level: int = logging.DEBUG) -> None:
+    def __init__(self, sink: Callable[[int, str], None], level: int = logging.DEBUG) -> None:
         super().__init__(level)
-        self.buffer = buffer
+        self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.buffer.append(record.levelno, record.getMessage())
+            self.sink(record.levelno, record.getMessage())
         except Exception:
             self.handleError(record)
 
 
 class LogView(QWidget):
-    """Severity filter, find, copy, save, clear over a capped, batched QPlainTextEdit."""
+    """Severity filter, find, copy, save, clear over a capped, batched QPlainTextEdit.
+
+    `sink(level, message)` runs in the producer's thread and does the per-line work there
+    (formatting, filtering, keeping the record): the GUI thread then only swaps a list, joins
+    it in C and appends the text. Per-line Python in the GUI thread would compete for the GIL
+    with TensorRT's callback thread on every line.
+    """
 
     lines_shown = Signal(int)  # number of lines appended in one drain (for benchmarks)
 
     def __init__(self, parent: QWidget | None = None, max_lines: int = MAX_LINES) -> None:
         super().__init__(parent)
-        self.buffer = LogBuffer(max_lines)
-        # Every line received, kept so a change of the severity filter can re-render.
+        self._lock = threading.Lock()
+        # Every line received (level, formatted), kept so a filter change can re-render.
         self._records: deque[tuple[int, str]] = deque(maxlen=max_lines)
+        self._visible: list[str] = []  # formatted lines waiting for the next drain
+        self._backlog: list[str] = []  # GUI thread only: the rest of a burst
         self._min_level = logging.INFO
         self._catching_up = False
         self.lines_received = 0
@@ -159,43 +170,56 @@ class LogView(QWidget):
         self.timer.timeout.connect(self.drain)
         self.timer.start()
 
-    # -- producers ----------------------------------------------------------------------------
+    # -- producers (any thread) ---------------------------------------------------------------
 
     def sink(self, level: int, message: str) -> None:
-        """Thread-safe: queue one line (call from any thread)."""
-        self.buffer.append(level, message)
+        """Thread-safe and cheap: queue one line. Never raises into the caller."""
+        line = format_line(level, message)
+        with self._lock:
+            self._records.append((level, line))
+            self.lines_received += 1
+            if level >= self._min_level:
+                self._visible.append(line)
+
+    __call__ = sink
 
     def handler(self, level: int = logging.DEBUG) -> BufferHandler:
         """A logging handler feeding this view; attach it to a logger."""
-        return BufferHandler(self.buffer, level)
+        return BufferHandler(self.sink, level)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._visible) + len(self._backlog)
 
     # -- GUI thread ---------------------------------------------------------------------------
 
     def drain(self, limit: int | None = DRAIN_CHUNK) -> int:
-        """Move queued lines into the view in one append; returns the lines shown.
+        """Append the queued lines to the view in one call; returns the lines shown.
 
         At most `limit` lines per call; when more are waiting another drain is queued right
         behind the events already pending, so a burst never blocks the event loop for long.
         """
-        new = self.buffer.drain(limit)
-        if not new:
+        with self._lock:
+            batch, self._visible = self._visible, []
+        if self._backlog:
+            batch = self._backlog + batch
+            self._backlog = []
+        if not batch:
             return 0
-        if len(self.buffer) and not self._catching_up:
-            self._catching_up = True
-            QTimer.singleShot(0, self._catch_up)
-        self._records.extend(new)
-        self.lines_received += len(new)
-        visible = [format_line(lv, msg) for lv, msg in new if lv >= self._min_level]
-        if visible:
-            self._append_batch(visible)
-        return len(visible)
+        if limit is not None and len(batch) > limit:
+            self._backlog = batch[limit:]
+            batch = batch[:limit]
+            if not self._catching_up:
+                self._catching_up = True
+                QTimer.singleShot(0, self._catch_up)
+        self._append_batch(batch)
+        return len(batch)
 
     def _append_batch(self, lines: list[str]) -> None:
         bar = self.text.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 2
-        # Keep what the user is reading in place unless they follow the tail.
         self.text.appendPlainText("\n".join(lines))
-        if at_bottom:
+        if at_bottom:  # follow the tail, but leave the user where they scrolled to
             bar.setValue(bar.maximum())
         self.lines_displayed += len(lines)
         self.lines_shown.emit(len(lines))
@@ -214,10 +238,13 @@ class LogView(QWidget):
             self.severity.setCurrentIndex(index)
 
     def _severity_changed(self) -> None:
-        self._min_level = int(self.severity.currentData())
-        self.flush()
+        level = int(self.severity.currentData())
+        with self._lock:
+            self._min_level = level
+            visible = [line for lv, line in self._records if lv >= level]
+            self._visible = []
+        self._backlog = []
         self.text.clear()
-        visible = [format_line(lv, msg) for lv, msg in self._records if lv >= self._min_level]
         if visible:
             self.text.appendPlainText("\n".join(visible))
         self._set_status("")
@@ -247,8 +274,8 @@ class LogView(QWidget):
 
     def save(self, path: str | Path) -> None:
         """Write every line received (all severities) to `path`."""
-        self.flush()
-        text = "\n".join(format_line(lv, msg) for lv, msg in self._records)
+        with self._lock:
+            text = "\n".join(line for _, line in self._records)
         Path(path).write_text(text + "\n", encoding="utf-8")
 
     def save_dialog(self) -> None:
@@ -268,8 +295,10 @@ class LogView(QWidget):
                 show_error(self, TrtGuiError(f"Cannot save the log to {path}: {exc}"))
 
     def clear(self) -> None:
-        self.buffer.drain()
-        self._records.clear()
+        with self._lock:
+            self._visible = []
+            self._records.clear()
+        self._backlog = []
         self.text.clear()
 
     def _set_status(self, text: str) -> None:
