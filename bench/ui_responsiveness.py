@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import sys
@@ -120,6 +121,36 @@ def main() -> int:
         f"median {lps:.0f} log lines/s reached the view"
     )
     print(f"verdict: {'OK' if p99 <= 16 and worst <= 50 else 'STALLS'}")
+    figures = [
+        {
+            "metric": "UI heartbeat gap p99 during a VERBOSE build (median of runs)",
+            "value": round(p99, 1),
+            "unit": "ms",
+            "reference": 16.0,
+            "ratio": round(p99 / 16.0, 3),
+            "target": "<= 16 ms",
+            "pass": p99 <= 16,
+        },
+        {
+            "metric": "UI heartbeat gap, worst",
+            "value": round(worst, 1),
+            "unit": "ms",
+            "reference": 50.0,
+            "ratio": round(worst / 50.0, 3),
+            "target": "<= 50 ms",
+            "pass": worst <= 50,
+        },
+        {
+            "metric": "log lines per second reaching the view",
+            "value": round(lps),
+            "unit": "lines/s",
+            "reference": None,
+            "ratio": None,
+            "target": "all lines shown",
+            "pass": None,
+        },
+    ]
+    print("BENCH_JSON " + json.dumps({"name": "ui_responsiveness", "figures": figures}))
     panel.shutdown()
     return 0
 
