@@ -290,3 +290,39 @@ def test_demo_opens_model_and_image(qtbot, window) -> None:  # type: ignore[no-u
     inference = window.inference_tab.panel
     assert inference is not None
     inference.wait()
+
+
+def test_palettes_follow_the_choice(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QPalette
+
+    from trtgui.gui.style import effective_mode
+
+    app = QApplication.instance()
+    try:
+        window.set_theme("dark")
+        dark = app.palette().color(QPalette.ColorRole.Window).lightness()
+        window.set_theme("light")
+        light = app.palette().color(QPalette.ColorRole.Window).lightness()
+        assert dark < 100 < light
+        window.set_theme("system")
+        # Offscreen the OS colour scheme reads "Unknown": system falls back to light.
+        assert effective_mode("system") in ("light", "dark")
+        assert window.act_theme["system"].isChecked()
+        assert window.theme() == "system"
+    finally:
+        window.set_theme("system")
+
+
+def test_uncaught_exception_in_a_slot_reaches_the_funnel(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.gui.errors import install_excepthooks, uninstall_excepthooks
+
+    install_excepthooks()
+    try:
+        try:
+            raise ZeroDivisionError("division by zero in a slot")
+        except ZeroDivisionError:
+            sys.excepthook(*sys.exc_info())  # what Qt calls for an exception in a slot
+        qtbot.waitUntil(lambda: errors.last_box is not None, timeout=2000)
+        assert errors.last_box.text().startswith("Unexpected error: ZeroDivisionError")
+    finally:
+        uninstall_excepthooks()
