@@ -8,11 +8,48 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QObject, Signal, Slot
 
 from trtgui.core.errors import BuildCancelled, ModelLoadError
 from trtgui.core.settings import BuildSettings
 from trtgui.gui import workers
-from trtgui.gui.workers import JobContext, build_job, start_worker
+from trtgui.gui.workers import JobContext, Worker, build_job, start_worker
+
+
+class Relay(QObject):
+    """Re-emits a worker's signals in the GUI thread: pytest-qt's blockers stop their timeout
+    timer in the emitting thread otherwise (a Qt warning)."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__()
+        self.got: list[object] = []
+        worker.succeeded.connect(self._succeeded)
+        worker.failed.connect(self._failed)
+        worker.cancelled.connect(self._cancelled)
+        worker.finished.connect(self._finished)
+
+    @Slot(object)
+    def _succeeded(self, value: object) -> None:
+        self.got.append(value)
+        self.succeeded.emit(value)
+
+    @Slot(object)
+    def _failed(self, err: object) -> None:
+        self.got.append(err)
+        self.failed.emit(err)
+
+    @Slot()
+    def _cancelled(self) -> None:
+        self.cancelled.emit()
+
+    @Slot()
+    def _finished(self) -> None:
+        self.finished.emit()
 
 
 def test_build_job_runs_without_qt(made_models, tmp_path: Path) -> None:
@@ -46,13 +83,10 @@ def test_signal_order_success(qtbot) -> None:
         return 42
 
     handle = start_worker(job, name="ok", start=False)
-    results: list[object] = []
-    handle.worker.succeeded.connect(results.append)
-    with qtbot.waitSignals(
-        [handle.worker.succeeded, handle.worker.finished], order="strict", timeout=5000
-    ):
+    relay = Relay(handle.worker)
+    with qtbot.waitSignals([relay.succeeded, relay.finished], order="strict", timeout=5000):
         handle.start()
-    assert results == [42]
+    assert relay.got == [42]
     assert handle.wait(5000)
     assert not workers.running_threads()
 
@@ -62,13 +96,10 @@ def test_signal_order_failure(qtbot) -> None:
         raise ModelLoadError("cannot read", details="x")
 
     handle = start_worker(job, name="fail", start=False)
-    errs: list[object] = []
-    handle.worker.failed.connect(errs.append)
-    with qtbot.waitSignals(
-        [handle.worker.failed, handle.worker.finished], order="strict", timeout=5000
-    ):
+    relay = Relay(handle.worker)
+    with qtbot.waitSignals([relay.failed, relay.finished], order="strict", timeout=5000):
         handle.start()
-    (err,) = errs
+    (err,) = relay.got
     assert isinstance(err, ModelLoadError)
     handle.wait()
 
@@ -82,15 +113,12 @@ def test_signal_order_cancel(qtbot) -> None:
         raise BuildCancelled("cancelled")
 
     handle = start_worker(job, name="cancel", start=False)
-    succeeded: list[object] = []
-    handle.worker.succeeded.connect(succeeded.append)
-    with qtbot.waitSignals(
-        [handle.worker.cancelled, handle.worker.finished], order="strict", timeout=5000
-    ):
+    relay = Relay(handle.worker)
+    with qtbot.waitSignals([relay.cancelled, relay.finished], order="strict", timeout=5000):
         handle.start()
         assert started.wait(5)
         handle.cancel()
-    assert not succeeded
+    assert not relay.got
     handle.wait()
 
 
@@ -109,7 +137,8 @@ def test_progress_is_throttled_and_logs_go_to_the_sink(qtbot) -> None:
     )
     got: list[object] = []
     handle.worker.progress.connect(got.append)
-    with qtbot.waitSignal(handle.worker.finished, timeout=5000):
+    relay = Relay(handle.worker)
+    with qtbot.waitSignal(relay.finished, timeout=5000):
         handle.start()
     handle.wait()
     qtbot.wait(50)
