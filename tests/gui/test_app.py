@@ -75,6 +75,9 @@ def test_persistence_across_restart(qtbot, made_models, settings_file) -> None: 
     panel = w1.build_panel()
     panel.opt_level.setValue(2)
     panel.workspace_edit.setText("1G")
+    w1.show_tab(0)
+    w1.model_panel.splitter.setSizes([200, 500])
+    model_sizes = w1.model_panel.splitter.sizes()
     w1.show_tab(1)
     w1.close()
     del s1
@@ -89,6 +92,11 @@ def test_persistence_across_restart(qtbot, made_models, settings_file) -> None: 
     assert w2.act_theme["dark"].isChecked()
     assert w2.tabs.currentIndex() == 1
     assert (w2.width(), w2.height()) == (720, 520)
+    w2.show()
+    qtbot.waitExposed(w2)
+    sizes = w2.model_panel.splitter.sizes()
+    # restored as proportions of the panel's width
+    assert abs(sizes[0] / sum(sizes) - model_sizes[0] / sum(model_sizes)) < 0.02
     restored = w2.build_panel()
     assert restored.opt_level.value() == 2
     assert restored.workspace_edit.text() == "1G"

@@ -351,6 +351,7 @@ class MainWindow(QMainWindow):
         from trtgui.gui.build_panel import BuildPanel
 
         panel = BuildPanel()
+        self._restore_splitter("build", panel.splitter)
         panel.busy_changed.connect(self._build_busy_changed)
         panel.build_succeeded.connect(self._build_succeeded)
         last = self.qsettings.value("build/last_settings", "", type=str)
@@ -806,6 +807,7 @@ class MainWindow(QMainWindow):
         state = self.qsettings.value("window/state", None)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        self._restore_splitter("model", self.model_panel.splitter)
         tab = int(self.qsettings.value("window/tab", 0, type=int))  # type: ignore[call-overload]
         if 0 <= tab < self.tabs.count():
             self.tabs.setCurrentIndex(tab)
@@ -824,9 +826,24 @@ class MainWindow(QMainWindow):
             except TrtGuiError as exc:  # half-edited profiles: keep the previous settings
                 log.debug("build settings not saved: %s", exc)
 
+    def _splitters(self) -> dict[str, Any]:
+        found = {"model": self.model_panel.splitter}
+        for key, tab in (("build", self.build_tab), ("engine", self.engine_tab)):
+            splitter = getattr(tab.panel, "splitter", None)
+            if splitter is not None:
+                found[key] = splitter
+        return found
+
+    def _restore_splitter(self, key: str, splitter: Any) -> None:
+        state = self.qsettings.value(f"window/splitter_{key}", None)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            splitter.restoreState(state)
+
     def save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
         self.qsettings.setValue("window/state", self.saveState())
+        for key, splitter in self._splitters().items():
+            self.qsettings.setValue(f"window/splitter_{key}", splitter.saveState())
         self.qsettings.setValue("window/tab", self.tabs.currentIndex())
         self._save_build_settings()
         self.qsettings.sync()
