@@ -334,3 +334,33 @@ def test_uncaught_exception_in_a_slot_reaches_the_funnel(qtbot, window) -> None:
         assert errors.last_box.text().startswith("Unexpected error: ZeroDivisionError")
     finally:
         uninstall_excepthooks()
+
+
+@pytest.mark.parametrize("kind", ["file", "demo"])
+def test_command_line_opens_a_file_or_the_demo(tmp_path: Path, made_models, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """`trtgui FILE` and `trtgui --demo` in a fresh process, checked by the smoke hook."""
+    from trtgui.core.resources import resource_path
+
+    if kind == "demo":
+        if not (resource_path("demo") / "demo.json").is_file():
+            pytest.skip("the demo is not in this checkout")
+        args, expect = ["--demo"], "model.onnx"
+    else:
+        args, expect = [str(made_models["multi_io"].path)], "b_as_float"  # an output's name
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp_path),
+        XDG_DATA_HOME=str(tmp_path),
+        TRTGUI_QUIT_AFTER_MS="30000",
+        TRTGUI_SMOKE_EXPECT=expect,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "trtgui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
