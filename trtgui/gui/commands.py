@@ -5,6 +5,7 @@ NVIDIA's `trtexec`. Pure functions (no Qt), used by "Copy as command line".
 from __future__ import annotations
 
 import shlex
+from pathlib import PurePath
 from typing import Any
 
 _GIB = 1 << 30
@@ -92,8 +93,9 @@ def trtexec_command(settings: Any) -> tuple[str | None, str]:
     onnx = s.onnx_path or "MODEL.onnx"
     note = ""
     if precision in ("fp16", "bf16", "int8"):
-        stem = onnx[:-5] if onnx.endswith(".onnx") else onnx
-        onnx = f"{stem}.{precision}.onnx"
+        # trtgui keeps the converted model beside the engine as <engine stem>.<precision>.onnx
+        engine = PurePath(s.output_path or "MODEL.engine")
+        onnx = str(engine.with_name(f"{engine.stem}.{precision}.onnx"))
         note = (
             f"trtgui converts the model to {precision.upper()} before building; this command "
             f"uses the converted model ({onnx}) that 'Keep converted ONNX' saves."
