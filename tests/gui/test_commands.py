@@ -31,6 +31,27 @@ def test_cli_command_flags() -> None:
     assert "--settings" not in args
 
 
+def test_several_inputs_share_one_shapes_option() -> None:
+    two = ShapeProfile(
+        (InputShape("a", (1, 4), (2, 4), (8, 4)), InputShape("b", (1, 2), (2, 2), (8, 2)))
+    )
+    s = BuildSettings(
+        onnx_path="m.onnx",
+        profiles=(two,),
+        keep_converted_onnx=True,
+        precision=Precision.INT8,
+        calibration_dir="c",
+        calibration_max_images=10,
+    )
+    args = shlex.split(cli_command(s))
+    assert args.count("--shapes") == 1
+    i = args.index("--shapes")
+    assert args[i + 1 : i + 3] == ["a:1x4:2x4:8x4", "b:1x2:2x2:8x2"]
+    assert "--keep-onnx" in args
+    assert args[args.index("--calib-max") + 1] == "10"
+    assert "--settings" not in args
+
+
 def test_settings_file_when_no_flag_exists() -> None:
     s = BuildSettings(onnx_path="a.onnx", profiles=(PROFILE, PROFILE))
     text = command_text(s)

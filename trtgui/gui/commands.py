@@ -44,14 +44,19 @@ def cli_command(settings: Any) -> str:
     precision = getattr(s.precision, "value", str(s.precision))
     if precision != "fp32":
         args += ["--precision", precision]
-    if len(s.profiles) == 1:
-        for shape in s.profiles[0].inputs:
-            args += [
-                "--shapes",
-                f"{shape.name}:{_dims(shape.min)}:{_dims(shape.opt)}:{_dims(shape.max)}",
-            ]
+    if len(s.profiles) == 1 and s.profiles[0].inputs:
+        # one --shapes with every input (the option takes several values; repeating it would
+        # keep only the last)
+        args.append("--shapes")
+        args += [
+            f"{i.name}:{_dims(i.min)}:{_dims(i.opt)}:{_dims(i.max)}" for i in s.profiles[0].inputs
+        ]
     if s.calibration_dir and precision == "int8":
         args += ["--calib-dir", s.calibration_dir]
+        if s.calibration_max_images != 64:
+            args += ["--calib-max", str(s.calibration_max_images)]
+    if s.keep_converted_onnx:
+        args.append("--keep-onnx")
     if s.workspace_bytes:
         args += ["--workspace", _size(s.workspace_bytes)]
     if s.optimization_level != 3:
@@ -70,9 +75,7 @@ def needs_settings_file(s: Any) -> bool:
         or s.hardware_compatibility not in ("", "none")
         or s.compute_capabilities
         or s.profiling_verbosity != "detailed"
-        or s.keep_converted_onnx
         or s.preprocess is not None
-        or s.calibration_max_images != 64
     )
 
 
