@@ -138,3 +138,19 @@ def test_settings_round_trip_and_command_line(qtbot, panel, made_models, tmp_pat
     exported = tmp_path / "s.json"
     s.save(exported)
     assert BuildSettings.load(exported) == s
+
+
+def test_cancel_mid_build(qtbot, panel, shared_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Cancel once TensorRT is reporting progress: the build stops and writes nothing."""
+    _model(panel, shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx", tmp_path)
+    panel.set_log_level(5)  # VERBOSE: a longer build
+    with qtbot.waitSignals(
+        [panel.build_cancelled, panel.build_finished], order="strict", timeout=60000
+    ):
+        panel.start_build()
+        qtbot.waitUntil(lambda: panel.steps_seen > 3, timeout=30000)
+        assert panel.cancel_button.isEnabled()
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.result is None
+    assert not list(tmp_path.iterdir())
+    assert panel.log_view.lines_received > 0
