@@ -126,6 +126,7 @@ def test_every_main_action_has_a_shortcut_in_the_menus(window) -> None:  # type:
         window.act_export,
         window.act_about,
         window.act_quit,
+        window.act_find_log,
         *window.act_view,
     ]
     for act in main:
@@ -143,6 +144,9 @@ def test_shortcuts_switch_panels(qtbot, window) -> None:  # type: ignore[no-unty
     qtbot.keyClick(handle, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == 0
     assert window.act_build.shortcut() == QKeySequence("Ctrl+B")
+    qtbot.keyClick(handle, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 1
+    assert window.build_panel().log_view.search.hasFocus()
 
 
 def test_build_shortcut_builds(qtbot, window, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -154,6 +158,8 @@ def test_build_shortcut_builds(qtbot, window, made_models, tmp_path) -> None:  #
         qtbot.keyClick(window.windowHandle(), Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     assert (tmp_path / "k.engine").is_file()
     assert window.recent("engines")[0] == str((tmp_path / "k.engine").resolve())
+    qtbot.mouseClick(panel.show_engine_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentIndex() == 2
     window.engine_tab.panel and window.engine_tab.panel.wait()  # type: ignore[attr-defined]
 
 

@@ -50,6 +50,8 @@ def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # typ
     assert "out.engine" in panel.result_summary.text()
     assert panel.log_view.lines_received > 0
     assert panel.progress.value() == panel.progress.maximum()
+    with qtbot.waitSignal(panel.show_engine_requested, timeout=1000):
+        qtbot.mouseClick(panel.show_engine_button, Qt.MouseButton.LeftButton)
 
 
 def test_cancel_leaves_nothing(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]

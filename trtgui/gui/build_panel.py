@@ -133,6 +133,7 @@ class BuildPanel(QWidget):
     build_failed = Signal(object)
     build_cancelled = Signal()
     build_finished = Signal()
+    show_engine_requested = Signal()  # "Open in the Engine panel" after a build
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -351,7 +352,14 @@ class BuildPanel(QWidget):
         self.profiles_table = make_table(self.profiles_model, stretch_column=1)
         result = QWidget()
         result_layout = QVBoxLayout(result)
-        result_layout.addWidget(self.result_summary)
+        self.show_engine_button = QPushButton("Open in the Engine panel")
+        self.show_engine_button.setToolTip("Inspect the engine just built (Ctrl+3)")
+        self.show_engine_button.setEnabled(False)
+        self.show_engine_button.clicked.connect(self.show_engine_requested)
+        summary_row = QHBoxLayout()
+        summary_row.addWidget(self.result_summary, 1)
+        summary_row.addWidget(self.show_engine_button, 0, Qt.AlignmentFlag.AlignTop)
+        result_layout.addLayout(summary_row)
         result_layout.addWidget(QLabel("Network inputs and outputs:"))
         result_layout.addWidget(self.io_table, 2)
         result_layout.addWidget(QLabel("Shape profiles:"))
@@ -761,6 +769,7 @@ class BuildPanel(QWidget):
         for note in getattr(result, "notes", ()):
             lines.append(f"Note: {note}")
         self.result_summary.setText("<br>".join(lines))
+        self.show_engine_button.setEnabled(True)
         self.io_model.set_records(result.io_tensors)
         self.profiles_model.set_profiles(getattr(result, "profiles", ()) or s.profiles)
         self.right_tabs.setCurrentIndex(1)

@@ -266,6 +266,9 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+C",
             "Copy the equivalent trtgui-cli (and trtexec) command",
         )
+        self.act_find_log = A(
+            "&Find in Build Log…", self.find_in_log, "Ctrl+F", "Search the build log"
+        )
         self.act_view = []
         for i, name in enumerate(("&Model", "&Build", "&Engine", "&Inference")):
             self.act_view.append(
@@ -312,6 +315,8 @@ class MainWindow(QMainWindow):
         build_menu.addAction(self.act_build)
         build_menu.addAction(self.act_cancel)
         build_menu.addSeparator()
+        build_menu.addAction(self.act_find_log)
+        build_menu.addSeparator()
         build_menu.addAction(self.act_copy_cmd)
         build_menu.addAction(self.act_import)
         build_menu.addAction(self.act_export)
@@ -354,6 +359,7 @@ class MainWindow(QMainWindow):
         self._restore_splitter("build", panel.splitter)
         panel.busy_changed.connect(self._build_busy_changed)
         panel.build_succeeded.connect(self._build_succeeded)
+        panel.show_engine_requested.connect(lambda: self.show_tab(2))
         last = self.qsettings.value("build/last_settings", "", type=str)
         if last:
             try:
@@ -599,6 +605,14 @@ class MainWindow(QMainWindow):
         self.show_build()
         if panel is not None:
             panel.start_build()
+
+    def find_in_log(self) -> None:
+        panel = self.build_panel()
+        self.show_build()
+        if panel is not None:
+            panel.right_tabs.setCurrentIndex(0)
+            panel.log_view.search.setFocus()
+            panel.log_view.search.selectAll()
 
     def cancel_build(self) -> None:
         panel = self.build_tab.panel
