@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests import onnx_factory  # noqa: E402
+from tests import onnx_factory
 
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 
@@ -39,8 +39,6 @@ def _no_leftover_threads():  # type: ignore[no-untyped-def]
     before = {t.ident for t in threading.enumerate()}
     yield
     left = [
-        t
-        for t in threading.enumerate()
-        if t.ident not in before and t.is_alive() and not t.daemon
+        t for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon
     ]
     assert not left, f"test left threads running: {[t.name for t in left]}"

@@ -49,7 +49,9 @@ def _conv_relu_graph(
     batch: Dim, name: str, channels: int = 8, hw: tuple[Dim, Dim] = (16, 16)
 ) -> tuple[onnx.GraphProto, dict[str, int]]:
     rng = np.random.default_rng(0)
-    w = numpy_helper.from_array(rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.1, "w")
+    w = numpy_helper.from_array(
+        rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.1, "w"
+    )
     b = numpy_helper.from_array(np.zeros(channels, np.float32), "b")
     nodes = [
         helper.make_node("Conv", ["input", "w", "b"], ["conv"], name="conv0", pads=[1, 1, 1, 1]),
