@@ -119,7 +119,6 @@ def rtx_engine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = tmp / "static_conv.engine"
     try:
         from trtgui.core.build import build_engine
-
         from trtgui.core.settings import BuildSettings
 
         build_engine(
