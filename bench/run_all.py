@@ -53,7 +53,7 @@ SCRIPTS: tuple[Script, ...] = (
     Script("preprocess", (), ("--repeat", "30"), 600, about="trtgui preprocessing vs OpenCV"),
     Script("ort_overhead", (), ("--rounds", "3", "--per-round", "10"), 600,
            about="OrtRunner.run vs bare session.run"),
-    Script("startup", (), ("--runs", "2"), 600, about="app and CLI start-up time"),
+    Script("startup", (), ("--runs", "2"), 600, about="process start to main window shown"),
     Script("soak", (), ("--builds", "20", "--runs", "40"), 900,
            about="50 builds + 200 runs: RSS growth, threads"),
     Script("cancel_stress", (), ("--points", "6"), 900,
