@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from trtgui import __version__
 from trtgui.core.errors import TrtGuiError
 
-SUBCOMMANDS = ("inspect", "doctor", "build", "engine", "run", "bench", "predict")
+SUBCOMMANDS = ("demo", "inspect", "doctor", "build", "engine", "run", "bench", "predict")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,102 @@
+"""`trtgui-cli demo`: the whole job on the bundled demo, end to end.
+
+Inspect the demo ONNX model, build a TensorRT engine from it (TensorRT-RTX builds on the
+CPU), check the engine file, and run it on a photo — with TensorRT when this machine has a
+GPU the engine runs on, otherwise with ONNX Runtime on the same model — then save the picture
+with the result drawn on it. Exit 1 when the result is not the expected class.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="build, check and run the bundled demo model end to end",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("trtgui-demo"),
+        help="folder for the engine, its build record and the annotated picture "
+        "(default: ./trtgui-demo)",
+    )
+    parser.add_argument("--no-build", action="store_true", help="skip the engine build")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtgui.core import backends
+    from trtgui.core.inference import load_demo, run_prediction
+    from trtgui.core.onnx_model import inspect_onnx
+
+    demo = load_demo()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    info = inspect_onnx(demo.model)
+    inputs = ", ".join(f"{t.name} {t.dtype} {t.shape_text()}" for t in info.inputs)
+    outputs = ", ".join(f"{t.name} {t.dtype} {t.shape_text()}" for t in info.outputs)
+    print(f"1. model   {demo.title}: {info.node_count} nodes, {inputs} -> {outputs}")
+
+    model_or_engine: Path = demo.model
+    backend = backends.default_backend_name()
+    if args.no_build:
+        print("2. build   skipped (--no-build)")
+    elif not backends.probe_backend(backend).available:
+        hint = backends.probe_backend(backend).install_hint
+        print(f"2. build   skipped: no TensorRT installed ({hint})")
+    else:
+        model_or_engine = _build(demo.model, info, out / "demo.engine", backend)
+
+    image = demo.images[0]
+    report = run_prediction(model_or_engine, image, spec=demo.spec, labels=demo.labels, top_k=3)
+    top = ", ".join(f"{c.label} {c.score:.1%}" for c in report.prediction.classes)
+    print(f"4. predict {image.name} with {report.runner_detail or report.runner}: {top}")
+    for note in report.notes:
+        print(f"           note: {note}")
+    if report.comparison is not None:
+        print(f"           TensorRT vs ONNX Runtime: {report.comparison.summary()}")
+    annotated = out / f"{image.stem}-annotated.png"
+    report.annotated().save(annotated)
+    print(f"           picture with the result: {annotated}")
+
+    expected = demo.expected.get(image.name)
+    got = report.prediction.classes[0].label if report.prediction.classes else ""
+    if expected and expected not in got:
+        print(f"error: expected {expected!r} as the top class, got {got!r}")
+        return 1
+    return 0
+
+
+def _build(model: Path, info: Any, engine: Path, backend: str) -> Path:
+    from trtgui.core.build import build_engine
+    from trtgui.core.engine import check_engine
+    from trtgui.core.settings import BuildSettings, suggest_profiles
+
+    settings = BuildSettings(
+        onnx_path=str(model),
+        output_path=str(engine),
+        backend=backend,
+        profiles=suggest_profiles(info),
+    )
+    result = build_engine(settings)
+    title = backends_title(result.backend)
+    print(
+        f"2. build   {title} {result.backend_version}: {result.engine_path} "
+        f"({result.engine_bytes / 2**20:.1f} MiB) in {result.build_seconds:.1f} s"
+    )
+    check = check_engine(result.engine_path)
+    print(f"3. engine  {check.verdict.message}")
+    return result.engine_path
+
+
+def backends_title(name: str) -> str:
+    from trtgui.core.backends import backend_title
+
+    return backend_title(name)
