@@ -1,4 +1,4 @@
-"""`trtgui-cli demo`: the whole job on the bundled demo, end to end.
+"""Build, check and run the bundled demo model, end to end (`trtgui-cli demo`).
 
 Inspect the demo ONNX model, build a TensorRT engine from it (TensorRT-RTX builds on the
 CPU), check the engine file, and run it on a photo — with TensorRT when this machine has a

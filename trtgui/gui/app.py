@@ -1,4 +1,4 @@
-"""The `trtgui` entry point: `trtgui [FILE]`, `trtgui --demo`.
+"""The `trtgui` entry point: `trtgui [FILE ...]`, `trtgui --demo`.
 
 Creates the QApplication, applies the palette, installs the exception hooks that route into
 the error funnel, shows the main window and opens FILE (by its extension) once the event loop
@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 _T0 = time.perf_counter()
 
@@ -24,7 +25,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="trtgui",
         description="Desktop app: turn ONNX models into TensorRT engines and check them.",
     )
-    parser.add_argument("file", nargs="?", help="an ONNX model, engine, image or settings JSON")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="ONNX models, engines, images or settings JSON"
+    )
     parser.add_argument("--demo", action="store_true", help="open the bundled demo")
     parser.add_argument(
         "--theme", choices=("system", "light", "dark"), help="colour scheme (remembered)"
@@ -65,16 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.probe_backends()
         if args.demo:
             window.open_demo()
-        elif args.file:
-            window.open_path(args.file)
+        elif args.files:
+            window.open_paths([Path(f) for f in args.files])
 
     QTimer.singleShot(0, after_show)
-    try:
-        from trtgui.gui import smoke
+    from trtgui.gui import smoke
 
-        smoke.install(app, window)
-    except ImportError:
-        pass
+    smoke.install(app, window)
     code = int(app.exec())
     # app.quit() (smoke hook, session end) skips closeEvent: join the workers here, because a
     # QThread destroyed while running aborts the process.
