@@ -320,12 +320,9 @@ def _verdict(figure: dict[str, Any], outcome: Outcome) -> str:
     return f"{verdict} (device)" if outcome.status == "device record" else verdict
 
 
-def write_markdown(
-    path: Path, machine: dict[str, Any], outcomes: list[Outcome], quick: bool
-) -> None:
+def figure_table(machine: dict[str, Any], outcomes: list[Outcome], quick: bool) -> list[str]:
+    """The machine line and the figures table (also spliced into the README)."""
     lines = [
-        "# trtgui benchmarks",
-        "",
         f"Written by `python bench/run_all.py{' --quick' if quick else ''}` on "
         f"{machine['date']}."
         + (" **Quick run: smaller sizes, not for publishing.**" if quick else ""),
@@ -352,6 +349,13 @@ def write_markdown(
                 f"| {o.name} | {figure} | {reference} | {_ratio(f.get('ratio'))} | "
                 f"{_fmt(f.get('target'))} | {_verdict(f, o)} |"
             )
+    return lines
+
+
+def write_markdown(
+    path: Path, machine: dict[str, Any], outcomes: list[Outcome], quick: bool
+) -> None:
+    lines = ["# trtgui benchmarks", "", *figure_table(machine, outcomes, quick)]
     lines += ["", "## Runs", "", "| benchmark | what | status | exit | seconds | note |"]
     lines.append("|---|---|---|---|---|---|")
     for o in outcomes:
@@ -364,12 +368,29 @@ def write_markdown(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+README_START, README_END = "<!-- perf-table -->", "<!-- /perf-table -->"
+
+
+def update_readme(readme: Path, table: list[str]) -> None:
+    """Replace what stands between the perf-table markers in the README with `table`."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text:
+        raise SystemExit(f"{readme} has no {README_START} marker")
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1] if README_END in rest else rest
+    block = "\n".join([README_START, "", *table, "", README_END])
+    readme.write_text(head + block + tail, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these")
     parser.add_argument("--skip", nargs="+", metavar="NAME", default=[], help="skip these")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.md/json")
+    parser.add_argument(
+        "--readme", action="store_true", help="also put the figures table into README.md"
+    )
     args = parser.parse_args(argv)
 
     machine = describe_machine()
@@ -418,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_markdown(args.out / "latest.md", machine, outcomes, args.quick)
     print(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}")
+    if args.readme:
+        update_readme(ROOT / "README.md", figure_table(machine, outcomes, args.quick))
+        print("updated the performance table in README.md")
     bad = [o.name for o in outcomes if o.status not in ("ok", "device record", "skipped")]
     failed = [o.name for o in outcomes if any(f.get("pass") is False for f in o.figures)]
     if bad or failed:
