@@ -445,3 +445,90 @@ def test_model_info_is_frozen(made_models: dict[str, MadeModel]) -> None:
     assert isinstance(info, ModelInfo)
     with pytest.raises(AttributeError):
         info.node_count = 3  # type: ignore[misc]
+
+
+# -- invalid UTF-8 in string fields ---------------------------------------------------------------
+# ONNX string fields are proto2 `string`s: a damaged file or a faulty exporter can put any bytes
+# in them, and protobuf then hands back `bytes`. Placeholders of the same length keep the framing.
+
+
+def _utf8_model(tmp_path: Path, placeholder: bytes, bad: bytes = b"\xc1\xc1") -> Path:
+    """A Relu model whose every occurrence of `placeholder` has its first bytes made invalid."""
+    f32 = TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["TXin"], ["TXout"], name="r", domain="")],
+        "g",
+        [helper.make_tensor_value_info("TXin", f32, ["DXim", 4])],
+        [helper.make_tensor_value_info("TXout", f32, ["DXim", 4])],
+        doc_string="DOCX text",
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    model.producer_name = "PRDX"
+    helper.set_model_props(model, {"MKEY": "MVAL"})
+    data = model.SerializeToString()
+    assert placeholder in data
+    path = tmp_path / "bad_utf8.onnx"
+    path.write_bytes(data.replace(placeholder, bad + placeholder[len(bad) :]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "where"),
+    [
+        (b"DOCX", "doc_string"),
+        (b"PRDX", "producer_name"),
+        (b"MKEY", "metadata"),
+        (b"MVAL", "metadata"),
+        (b"DXim", "inputs"),
+    ],
+)
+def test_invalid_utf8_in_descriptive_text_is_shown_replaced(
+    tmp_path: Path, placeholder: bytes, where: str
+) -> None:
+    info = inspect_onnx(_utf8_model(tmp_path, placeholder))
+    text = json.dumps(info.to_dict(), ensure_ascii=False)  # always serializable
+    assert "\ufffd" in json.dumps(info.to_dict()[where], ensure_ascii=False)
+    assert "\ufffd" in text
+    assert info.op_histogram == {"Relu": 1}
+    assert [t.name for t in info.inputs] == ["TXin"]
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "bad", "words"),
+    [
+        (b"TXin", b"\xc1\xc1", ["an input name", r"\xc1\xc1in"]),
+        (b"TXout", b"\xff", ["an output name", r"\xffXout"]),
+        (b"Relu", b"R\xc1", ["an operator name", r"R\xc1lu"]),
+    ],
+)
+def test_invalid_utf8_in_names_is_refused(
+    tmp_path: Path, placeholder: bytes, bad: bytes, words: list[str]
+) -> None:
+    path = _utf8_model(tmp_path, placeholder, bad)
+    with pytest.raises(ModelLoadError) as info:
+        inspect_onnx(path)
+    message = str(info.value)
+    for word in ["bad_utf8.onnx", "not valid UTF-8", "re-export", *words]:
+        assert word in message
+    assert "\n" not in message
+    assert placeholder[len(bad) :].decode() in info.value.details
+
+
+def test_invalid_utf8_in_a_custom_domain_is_refused(tmp_path: Path) -> None:
+    f32 = TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node("MyOp", ["x"], ["y"], name="n", domain="DOMX.custom")],
+        "g",
+        [helper.make_tensor_value_info("x", f32, [1])],
+        [helper.make_tensor_value_info("y", f32, [1])],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("DOMX.custom", 1)],
+    )
+    model.ir_version = 8
+    path = tmp_path / "bad_domain.onnx"
+    path.write_bytes(model.SerializeToString().replace(b"DOMX", b"\xc1OMX"))
+    with pytest.raises(ModelLoadError, match="not valid UTF-8"):
+        inspect_onnx(path)

@@ -49,10 +49,6 @@ KNOWN_UNCLEAR: dict[tuple[str, str], str] = {
     ("build", "absurd_dims"): "a 2^40 x 2^40 input builds an engine (exit 0, files written)",
     ("build", "opset_999"): "opset 999 builds an engine (exit 0, files written)",
     ("build", "negative_dims"): "a -5 dim is taken as dynamic and the build succeeds",
-    ("inspect", "utf8_op_type"): "inspect_onnx raises TypeError: '<' not supported between "
-    "instances of 'bytes' and 'str' (CLI: 'error: unexpected TypeError: ...')",
-    ("inspect", "utf8_tensor_name"): "inspect_onnx succeeds with bytes names; inspect --json "
-    "fails with 'unexpected TypeError: Object of type bytes is not JSON serializable'",
     ("build", "missing_external_data"): "OnnxParseError instead of ModelLoadError: 'TensorRT "
     "cannot read the model external_data.onnx: Failed to import initializer: In node -1 with "
     "name: and operator: (importInitializers): UNSUPPORTED_NODE: Assertion failed: "

@@ -364,32 +364,64 @@ def _tensor_nbytes(tensor: TensorProto) -> int:
     return (_numel(tensor.dims) * bits + 7) // 8
 
 
-def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
+def _text(value: str | bytes) -> str:
+    """A free-text field (doc string, producer, metadata, dim name) as str.
+
+    ONNX's proto2 string fields may hold any bytes; protobuf hands back `bytes` when they are
+    not valid UTF-8. Such text only describes the model, so show what can be read of it.
+    """
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _checked_name(value: str | bytes, what: str, model: Path, where: str) -> str:
+    """A name the model is used by (tensor, operator, domain, weights file) as str.
+
+    Invalid UTF-8 in one is refused: replacing characters would rename it, and TensorRT's and
+    ONNX Runtime's Python bindings cannot give such a name back, so a build or a run would
+    fail later with a confusing error. `where` says where it sits, for the details.
+    """
+    if not isinstance(value, bytes):
+        return value
+    shown = value.decode("utf-8", errors="backslashreplace")
+    if len(shown) > 40:
+        shown = shown[:39] + "…"
+    raise ModelLoadError(
+        f"{model.name or model} has {what} that is not valid UTF-8 ({shown}): the file is "
+        "damaged or its exporter is faulty; re-export the model.",
+        details=f"{model}: {where}: {value!r} is not valid UTF-8",
+    )
+
+
+def _tensor_info(value: onnx.ValueInfoProto, model: Path, where: str) -> TensorInfo:
+    name = _checked_name(value.name, f"an {where} name", model, f"graph {where}")
     tp = value.type
     kind = tp.WhichOneof("value")
     if kind != "tensor_type":
         # Sequences, maps and optionals: describe the kind; TensorRT takes none of them.
-        return TensorInfo(value.name, kind.removesuffix("_type") if kind else "unknown", None)
+        return TensorInfo(name, kind.removesuffix("_type") if kind else "unknown", None)
     tt = tp.tensor_type
     if not tt.HasField("shape"):
-        return TensorInfo(value.name, dtype_name(tt.elem_type), None)
+        return TensorInfo(name, dtype_name(tt.elem_type), None)
     dims: list[Dim] = []
     for d in tt.shape.dim:
         if d.HasField("dim_value") and d.dim_value >= 0:
             dims.append(int(d.dim_value))
         elif d.HasField("dim_param") and d.dim_param not in ("", "?"):
-            dims.append(d.dim_param)
+            dims.append(_text(d.dim_param))
         else:  # no value, a negative value (some exporters write -1) or the name "?"
             dims.append(None)
-    return TensorInfo(value.name, dtype_name(tt.elem_type), tuple(dims))
+    return TensorInfo(name, dtype_name(tt.elem_type), tuple(dims))
 
 
-def _external_location(tensor: TensorProto) -> tuple[str, int] | None:
+def _external_location(tensor: TensorProto, model: Path) -> tuple[str, int] | None:
     """(location, length in bytes) of a tensor stored outside the model file."""
     if tensor.data_location != TensorProto.EXTERNAL:
         return None
-    entries = {e.key: e.value for e in tensor.external_data}
-    location = entries.get("location", "")
+    entries = {_text(e.key): e.value for e in tensor.external_data}
+    where = f"initializer {_text(tensor.name)!r} external data location"
+    location = _checked_name(entries.get("location", ""), "a weights file name", model, where)
     try:
         length = int(entries["length"])
     except (KeyError, ValueError):
@@ -397,10 +429,11 @@ def _external_location(tensor: TensorProto) -> tuple[str, int] | None:
     return location, length
 
 
-def _external_files(model_dir: Path, tensors: list[TensorProto]) -> tuple[ExternalDataFile, ...]:
+def _external_files(model: Path, tensors: list[TensorProto]) -> tuple[ExternalDataFile, ...]:
+    model_dir = model.parent
     expected: dict[str, int] = {}
     for tensor in tensors:
-        loc = _external_location(tensor)
+        loc = _external_location(tensor, model)
         if loc is not None:
             expected[loc[0]] = expected.get(loc[0], 0) + loc[1]
     files = []
@@ -467,13 +500,17 @@ def inspect_onnx(path: str | Path) -> ModelInfo:
     sparse_values: list[TensorProto] = [s.values for g in graphs for s in g.sparse_initializer]
     all_tensors = initializers + sparse_values + [t for g in graphs for t in _node_tensors(g)]
 
-    local_functions = {(f.domain, f.name) for f in model.functions}
+    local_functions = {(_text(f.domain), _text(f.name)) for f in model.functions}
     ops: Counter[str] = Counter()
     custom: set[str] = set()
     node_count = 0
     for g in graphs:
-        for node in g.node:
+        for index, node in enumerate(g.node):
             node_count += 1
+            if isinstance(node.op_type, bytes) or isinstance(node.domain, bytes):
+                where = f"node {index} {_text(node.name)!r} of graph {_text(g.name)!r}"
+                _checked_name(node.op_type, "an operator name", path, f"{where} op_type")
+                _checked_name(node.domain, "an operator domain", path, f"{where} domain")
             domain = "" if node.domain == "ai.onnx" else node.domain
             key = f"{domain}:{node.op_type}" if domain else node.op_type
             ops[key] += 1
@@ -485,13 +522,18 @@ def inspect_onnx(path: str | Path) -> ModelInfo:
     init_names = {t.name for t in graph.initializer} | {
         s.values.name for s in graph.sparse_initializer
     }
-    inputs = tuple(_tensor_info(v) for v in graph.input if v.name not in init_names)
-    outputs = tuple(_tensor_info(v) for v in graph.output)
+    inputs = tuple(_tensor_info(v, path, "input") for v in graph.input if v.name not in init_names)
+    outputs = tuple(_tensor_info(v, path, "output") for v in graph.output)
     # Some exporters (PaddlePaddle, TF converters) keep weights in Constant nodes: count them.
     weights = all_tensors
     parameter_count = sum(_numel(t.dims) for t in weights)
     parameter_bytes = sum(_tensor_nbytes(t) for t in weights)
-    external = _external_files(path.parent, all_tensors)
+    external = _external_files(path, all_tensors)
+
+    opsets: dict[str, int] = {}
+    for o in model.opset_import:
+        domain = _checked_name(o.domain, "an opset domain", path, "opset_import domain")
+        opsets["" if domain == "ai.onnx" else domain] = int(o.version)
 
     _drop_weights(all_tensors)
     shape_ok, shape_error = _shape_inference(model)
@@ -500,14 +542,12 @@ def inspect_onnx(path: str | Path) -> ModelInfo:
         path=path,
         file_size=file_size,
         ir_version=int(model.ir_version),
-        opsets={
-            ("" if o.domain == "ai.onnx" else o.domain): int(o.version) for o in model.opset_import
-        },
-        producer_name=model.producer_name,
-        producer_version=model.producer_version,
-        graph_name=graph.name,
-        doc_string=model.doc_string or graph.doc_string,
-        metadata={p.key: p.value for p in model.metadata_props},
+        opsets=opsets,
+        producer_name=_text(model.producer_name),
+        producer_version=_text(model.producer_version),
+        graph_name=_text(graph.name),
+        doc_string=_text(model.doc_string or graph.doc_string),
+        metadata={_text(p.key): _text(p.value) for p in model.metadata_props},
         inputs=inputs,
         outputs=outputs,
         node_count=node_count,
