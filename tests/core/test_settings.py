@@ -161,3 +161,69 @@ def test_settings_round_trip_with_profiles() -> None:
         compute_capabilities=("8.6",),
     )
     assert BuildSettings.from_json(s.to_json()) == s
+
+
+def test_every_field_has_a_type_reader() -> None:
+    from dataclasses import fields
+
+    from trtgui.core import settings as mod
+
+    assert set(mod._FIELD_READERS) == {f.name for f in fields(BuildSettings)}
+    assert set(mod._PREPROCESS_READERS) == {f.name for f in fields(mod.PreprocessSpec)}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"profiles": 5}, "profiles must be a list of profiles, got 5."),
+        ({"profiles": None}, "profiles must be a list of profiles, got null."),
+        ({"profiles": [3]}, 'Each profile must be an object with an "inputs" list, got 3.'),
+        ({"compute_capabilities": 8}, "compute_capabilities must be a list"),
+        ({"compute_capabilities": "8.6"}, 'got "8.6"'),
+        ({"precision": 16}, "precision must be one of fp32, fp16, bf16, int8, auto, got 16."),
+        ({"preprocess": 5}, "preprocess must be an object of preprocessing settings or null"),
+        ({"preprocess": {"mean": 0.5}}, "preprocess.mean must be a list of numbers, got 0.5."),
+        ({"preprocess": {"mean": ["a"]}}, 'preprocess.mean must be a list of numbers, got ["a"]'),
+        ({"preprocess": {"height": "224"}}, 'preprocess.height must be an integer, got "224".'),
+        ({"preprocess": {"sise": 3}}, 'Unknown preprocess setting "sise"'),
+        ({"version_compatible": "yes"}, 'version_compatible must be true or false, got "yes".'),
+        ({"keep_converted_onnx": 1}, "keep_converted_onnx must be true or false, got 1."),
+        ({"calibration_max_images": "64"}, "calibration_max_images must be an integer"),
+        ({"optimization_level": True}, "optimization_level must be an integer, got true."),
+        ({"workspace_bytes": "2G"}, 'workspace_bytes must be an integer or null, got "2G".'),
+        ({"profiling_verbosity": 0}, "profiling_verbosity must be a string, got 0."),
+        ({"onnx_path": ""}, None),  # an empty path is a valid (unset) value
+    ],
+)
+def test_wrong_types_are_named(data: dict[str, object], message: str | None) -> None:
+    if message is None:
+        BuildSettings.from_dict(data)
+        return
+    with pytest.raises(SettingsError) as info:
+        BuildSettings.from_dict(data)
+    assert message in str(info.value)
+    assert "object is not" not in str(info.value) and "argument" not in str(info.value)
+
+
+def test_types_written_loosely_are_still_accepted() -> None:
+    s = BuildSettings.from_dict(
+        {
+            "precision": "FP16",
+            "compute_capabilities": ["8.6", 8.9],
+            "preprocess": {"pad_value": 114, "mean": [0, 0.5, 1]},
+            "workspace_bytes": None,
+        }
+    )
+    assert s.precision == "fp16"
+    assert s.compute_capabilities == ("8.6", "8.9")
+    assert s.preprocess is not None
+    assert s.preprocess.pad_value == 114.0 and s.preprocess.mean == (0.0, 0.5, 1.0)
+
+
+def test_unreadable_settings_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "s.json"
+    bad.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(SettingsError, match="is not UTF-8 text"):
+        BuildSettings.load(bad)
+    with pytest.raises(SettingsError, match="No such file"):
+        BuildSettings.load(tmp_path / "missing.json")

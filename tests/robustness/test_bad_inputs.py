@@ -64,8 +64,6 @@ KNOWN_UNCLEAR: dict[tuple[str, str], str] = {
     "operator : change the export to avoid it, or load a plugin that implements it.' (TensorRT "
     "said: 'Assertion failed: checkSpatialDims(...): The input tensor shape misaligns with the "
     "input kernel shape.')",
-    ("settings", "profiles_not_list"): "message: 'The build settings are malformed: "
-    "'int' object is not iterable'",
 }
 # Only the CLI side is unclear for these.
 KNOWN_UNCLEAR_CLI: dict[tuple[str, str], str] = {

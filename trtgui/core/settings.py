@@ -7,7 +7,7 @@ dynamic inputs, `PreprocessSpec` says how an image becomes an input tensor.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -123,28 +123,15 @@ class BuildSettings:
                 f"Unknown build setting {unknown[0]!r}: check the spelling in the settings file.",
                 details=f"unknown keys: {unknown}; known keys: {sorted(known)}",
             )
+        # Each value is checked for its type first, so a wrong one is named with what it
+        # must be, rather than surfacing as Python's own error text.
+        kwargs = {key: _FIELD_READERS[key](value, key) for key, value in data.items()}
         try:
-            kwargs = dict(data)
-            if "precision" in kwargs:
-                kwargs["precision"] = Precision(str(kwargs["precision"]).lower())
-            if "profiles" in kwargs:
-                kwargs["profiles"] = tuple(_profile_from(p) for p in kwargs["profiles"])
-            if kwargs.get("preprocess") is not None:
-                pp = dict(kwargs["preprocess"])
-                for key in ("mean", "std"):
-                    if key in pp:
-                        pp[key] = tuple(float(v) for v in pp[key])
-                kwargs["preprocess"] = PreprocessSpec(**pp)
-            if "compute_capabilities" in kwargs:
-                kwargs["compute_capabilities"] = tuple(
-                    str(c) for c in kwargs["compute_capabilities"]
-                )
             settings = cls(**kwargs)
-        except SettingsError:
-            raise
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError) as exc:  # last resort: the readers cover every field
             raise SettingsError(
-                f"The build settings are malformed: {exc}", details=repr(data)
+                "The build settings are malformed: check the settings file.",
+                details=f"{type(exc).__name__}: {exc}\n{data!r}",
             ) from exc
         _check_types(settings)
         return settings
@@ -167,8 +154,16 @@ class BuildSettings:
     def load(cls, path: str | Path) -> BuildSettings:
         try:
             text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"Cannot read the settings file {path}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise SettingsError(
+                f"The settings file {path} is not UTF-8 text: choose a .json settings file.",
+                details=str(exc),
+            ) from exc
+        except OSError as exc:
+            raise SettingsError(
+                f"Cannot read the settings file {path}: {exc.strerror or exc}.",
+                details=repr(exc),
+            ) from exc
         return cls.from_json(text)
 
 
@@ -180,28 +175,168 @@ def _listify(value: Any) -> Any:
     return value
 
 
-def _shape(value: Any, what: str) -> Shape:
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in JSON (shortened), for messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _wrong(key: str, kind: str, value: Any) -> SettingsError:
+    return SettingsError(
+        f"{key} must be {kind}, got {_shown(value)}.", details=f"{key} = {value!r}"
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _read_str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise _wrong(key, "a string", value)
+    return value
+
+
+def _read_bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong(key, "true or false", value)
+    return value
+
+
+def _read_int(value: Any, key: str) -> int:
+    if not _is_int(value):
+        raise _wrong(key, "an integer", value)
+    return int(value)
+
+
+def _read_optional_int(value: Any, key: str) -> int | None:
+    if value is not None and not _is_int(value):
+        raise _wrong(key, "an integer or null", value)
+    return None if value is None else int(value)
+
+
+def _read_float(value: Any, key: str) -> float:
+    if not _is_number(value):
+        raise _wrong(key, "a number", value)
+    return float(value)
+
+
+def _read_floats(value: Any, key: str) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or not all(_is_number(v) for v in value):
+        raise _wrong(key, "a list of numbers", value)
+    return tuple(float(v) for v in value)
+
+
+def _read_precision(value: Any, key: str) -> Precision:
+    choices = ", ".join(p.value for p in Precision)
+    if isinstance(value, str):
+        try:
+            return Precision(value.lower())
+        except ValueError:
+            pass
+    raise _wrong(key, f"one of {choices}", value)
+
+
+def _read_capabilities(value: Any, key: str) -> tuple[str, ...]:
+    # Numbers are taken as written ("compute_capabilities": [8.6] means "8.6").
     if not isinstance(value, (list, tuple)) or not all(
-        isinstance(d, int) and not isinstance(d, bool) for d in value
+        isinstance(c, str) or _is_number(c) for c in value
     ):
-        raise SettingsError(f"{what} must be a list of integers, got {value!r}.")
+        raise _wrong(key, 'a list of compute capabilities such as ["8.6", "8.9"]', value)
+    return tuple(str(c) for c in value)
+
+
+def _read_profiles(value: Any, key: str) -> tuple[ShapeProfile, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise _wrong(key, "a list of profiles", value)
+    return tuple(_profile_from(p) for p in value)
+
+
+_PREPROCESS_READERS: dict[str, Callable[[Any, str], Any]] = {
+    "height": _read_int,
+    "width": _read_int,
+    "resize": _read_str,
+    "resize_short": _read_optional_int,
+    "pad_value": _read_float,
+    "channel_order": _read_str,
+    "layout": _read_str,
+    "scale": _read_float,
+    "mean": _read_floats,
+    "std": _read_floats,
+    "dtype": _read_str,
+    "preset": _read_str,
+    "limit_side": _read_optional_int,
+    "multiple": _read_int,
+}
+
+
+def _read_preprocess(value: Any, key: str) -> PreprocessSpec | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _wrong(key, "an object of preprocessing settings or null", value)
+    unknown = sorted(set(value) - set(_PREPROCESS_READERS))
+    if unknown:
+        raise SettingsError(
+            f"Unknown preprocess setting {_shown(unknown[0])}: check the spelling in the "
+            "settings file.",
+            details=f"unknown keys: {unknown}; known keys: {sorted(_PREPROCESS_READERS)}",
+        )
+    return PreprocessSpec(**{k: _PREPROCESS_READERS[k](v, f"{key}.{k}") for k, v in value.items()})
+
+
+# One reader per BuildSettings field: checks the JSON value's type, returns the field value.
+_FIELD_READERS: dict[str, Callable[[Any, str], Any]] = {
+    "onnx_path": _read_str,
+    "output_path": _read_str,
+    "backend": _read_str,
+    "precision": _read_precision,
+    "profiles": _read_profiles,
+    "workspace_bytes": _read_optional_int,
+    "optimization_level": _read_int,
+    "timing_cache_path": _read_str,
+    "profiling_verbosity": _read_str,
+    "version_compatible": _read_bool,
+    "hardware_compatibility": _read_str,
+    "compute_capabilities": _read_capabilities,
+    "calibration_dir": _read_str,
+    "calibration_max_images": _read_int,
+    "preprocess": _read_preprocess,
+    "keep_converted_onnx": _read_bool,
+}
+
+
+def _shape(value: Any, what: str) -> Shape:
+    if not isinstance(value, (list, tuple)) or not all(_is_int(d) for d in value):
+        raise SettingsError(f"{what} must be a list of integers, got {_shown(value)}.")
     return tuple(value)
 
 
 def _profile_from(data: Any) -> ShapeProfile:
     if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
-        raise SettingsError('Each profile must be an object with an "inputs" list.')
+        raise SettingsError(
+            f'Each profile must be an object with an "inputs" list, got {_shown(data)}.'
+        )
     shapes = []
     for item in data["inputs"]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise SettingsError('Each profile input needs a "name" and min/opt/max shapes.')
+            raise SettingsError(
+                f'Each profile input needs a "name" and min/opt/max shapes, got {_shown(item)}.'
+            )
         name = item["name"]
         shapes.append(
             InputShape(
                 name,
-                _shape(item.get("min"), f"{name} min"),
-                _shape(item.get("opt"), f"{name} opt"),
-                _shape(item.get("max"), f"{name} max"),
+                _shape(item.get("min"), f"The min shape of profile input {_shown(name)}"),
+                _shape(item.get("opt"), f"The opt shape of profile input {_shown(name)}"),
+                _shape(item.get("max"), f"The max shape of profile input {_shown(name)}"),
             )
         )
     return ShapeProfile(tuple(shapes))
@@ -222,7 +357,7 @@ def _check_types(s: BuildSettings) -> None:
         if not isinstance(getattr(s, key), str):
             raise SettingsError(f"{key} must be a string.")
     if s.backend not in ("", "tensorrt", "rtx"):
-        raise SettingsError(f"backend must be 'tensorrt' or 'rtx', got {s.backend!r}.")
+        raise SettingsError(f"backend must be 'tensorrt' or 'rtx', got {_shown(s.backend)}.")
 
 
 # ---------------------------------------------------------------------------------------------
