@@ -62,6 +62,28 @@ def test_exit_1_on_bad_profile(made_models, tmp_path: Path, capsys) -> None:  # 
 
 
 @pytest.mark.parametrize(
+    "shapes",
+    [
+        "input:-1x3x16x16:1x3x16x16:2x3x16x16",
+        "input:1x3x16x16:1x3x16x16:2x-3x16x16",
+        "input:-2x3x16x16",
+    ],
+)
+def test_negative_dims_are_profile_errors(made_models, tmp_path: Path, capsys, shapes: str) -> None:  # type: ignore[no-untyped-def]
+    """A negative dimension is a profile error (exit 1, one line naming the input), not usage."""
+    code = main(
+        ["build", str(made_models["dynamic_batch"].path), "-o", str(tmp_path / "n.engine"),
+         "--shapes", shapes]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1, err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert line.startswith("error: Input 'input' dimension"), err
+    assert "usage" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
     "extra",
     [
         ["--shapes", "input:1x3:2xZ:3x3"],

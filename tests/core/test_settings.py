@@ -132,7 +132,10 @@ def test_parse_shape_arg() -> None:
     assert parse_shape_arg("ns:x:2x3") == InputShape("ns:x", (2, 3), (2, 3), (2, 3))
     assert parse_shape_arg("a:b:1:2:3").name == "a:b"
     assert parse_shape_arg("input:1:2") == InputShape("input:1", (2,), (2,), (2,))
-    for bad in ("input", "input:1x3:2xA:3x3", ":1:1:1", "input:", "input:1x3:2x3:"):
+    # Negative and zero dims are read as written; validate_profiles says what is wrong.
+    assert parse_shape_arg("input:-1x3:1x3:2x3").min == (-1, 3)
+    assert parse_shape_arg("input:0x-3") == InputShape("input", (0, -3), (0, -3), (0, -3))
+    for bad in ("input", "input:1x3:2xA:3x3", ":1:1:1", "input:", "input:1x3:2x3:", "in:-x3"):
         with pytest.raises(SettingsError):
             parse_shape_arg(bad)
 

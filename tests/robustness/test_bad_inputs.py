@@ -66,9 +66,7 @@ KNOWN_UNCLEAR: dict[tuple[str, str], str] = {
     "input kernel shape.')",
 }
 # Only the CLI side is unclear for these.
-KNOWN_UNCLEAR_CLI: dict[tuple[str, str], str] = {
-    ("profile", "negative"): "argparse rejects '-1x3x16x16': exit 2 with the usage text",
-}
+KNOWN_UNCLEAR_CLI: dict[tuple[str, str], str] = {}
 
 
 def _ids(make: Callable[[Path], list[corpus.BadCase]]) -> list[tuple[str, str]]:

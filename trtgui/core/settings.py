@@ -563,6 +563,8 @@ def format_shape(shape: Sequence[int]) -> str:
 
 
 def _parse_dims(text: str, what: str) -> Shape:
+    """Integers joined by 'x'. Zero and negative values are read as written: whether they fit
+    is `validate_profiles`'s call, which names the input and dimension."""
     parts = text.strip().lower().split("x")
     try:
         dims = tuple(int(p) for p in parts)
@@ -570,8 +572,6 @@ def _parse_dims(text: str, what: str) -> Shape:
         raise SettingsError(
             f"{what} {text!r} is not a shape: write dimensions joined by 'x', e.g. 1x3x224x224."
         ) from None
-    if not text.strip() or any(d < 0 for d in dims):
-        raise SettingsError(f"{what} {text!r} is not a shape of non-negative integers.")
     return dims
 
 
@@ -606,7 +606,9 @@ def parse_shape_arg(text: str) -> InputShape:
 
 
 def _looks_like_dims(text: str) -> bool:
-    return bool(text) and all(p.strip().isdigit() for p in text.lower().split("x"))
+    return bool(text) and all(
+        p.strip().removeprefix("-").isdigit() for p in text.lower().split("x")
+    )
 
 
 _SIZE_UNITS: dict[str, int] = {
