@@ -156,3 +156,33 @@ def test_cancel_mid_build(qtbot, panel, shared_models, tmp_path) -> None:  # typ
     assert panel.result is None
     assert not list(tmp_path.iterdir())
     assert panel.log_view.lines_received > 0
+
+
+def test_finished_is_emitted_when_the_panel_clean_up_raises(  # type: ignore[no-untyped-def]
+    qtbot, panel, made_models, tmp_path, monkeypatch
+) -> None:
+    """An exception in the panel's own end-of-build handling goes to the error funnel, and
+    build_finished still goes out (callers wait for it)."""
+    _model(panel, made_models["static_conv"].path, tmp_path)
+
+    real_update_state = panel._update_state
+    armed: list[bool] = []  # set when the build has succeeded: the next update fails once
+
+    def broken_update_state() -> None:
+        if armed and armed.pop():
+            raise RuntimeError("clean-up broke")
+        real_update_state()
+
+    monkeypatch.setattr(panel, "_update_state", broken_update_state)
+    panel.build_succeeded.connect(lambda _result: armed.append(True))
+    busy: list[bool] = []
+    panel.busy_changed.connect(busy.append)
+    with qtbot.waitSignals(
+        [panel.build_succeeded, panel.build_finished], order="strict", timeout=60000
+    ):
+        panel.start_build()
+    box = errors.last_box
+    assert box is not None and box.isVisible()
+    assert "clean-up broke" in box.text()
+    assert busy == [True, False]
+    assert not panel.is_building()

@@ -737,15 +737,21 @@ class BuildPanel(QWidget):
 
     @Slot()
     def _on_finished(self) -> None:
-        self._tick.stop()
-        self._update_elapsed()
-        self.log_view.drain()
-        # The thread quits right after `finished`; wait so is_building() is accurate.
-        if self._handle is not None:
-            self._handle.wait(5000)
-        self._update_state()
-        self.busy_changed.emit(False)
-        self.build_finished.emit()
+        # build_finished must go out whatever happens here: callers (the main window, tests)
+        # wait for it, and would hang on an exception in the panel's own clean-up.
+        try:
+            self._tick.stop()
+            self._update_elapsed()
+            self.log_view.drain()
+            # The thread quits right after `finished`; wait so is_building() is accurate.
+            if self._handle is not None:
+                self._handle.wait(5000)
+            self._update_state()
+        except Exception as exc:  # shown to the user; the signals below still go out
+            show_error(self, exc)
+        finally:
+            self.busy_changed.emit(False)
+            self.build_finished.emit()
 
     def _reset_progress(self) -> None:
         self.progress.setRange(0, 1)
