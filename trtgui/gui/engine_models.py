@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-Index = QModelIndex | QPersistentModelIndex
+from trtgui.gui.table_models import RowTableModel
+from trtgui.gui.table_models import get_field as _get
+
 ShapeLike = Sequence[int | str | None] | None
 
 # One colour per precision, used in the layer table and the summary bar.
@@ -52,31 +54,6 @@ def format_shape(shape: ShapeLike) -> str:
         else:
             parts.append(str(dim))
     return "×".join(parts)
-
-
-def format_bytes(n: int | None) -> str:
-    """1536 -> "1.5 KiB"."""
-    if n is None:
-        return "—"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or mapping key) of `names` — core records or sidecar dicts."""
-    for name in names:
-        if isinstance(obj, Mapping):
-            if name in obj and obj[name] is not None:
-                return obj[name]
-        else:
-            value = getattr(obj, name, None)
-            if value is not None:
-                return value
-    return default
 
 
 def _text(value: Any) -> str:
@@ -169,72 +146,51 @@ def io_rows_from_tensors(tensors: Iterable[Any]) -> list[IoRow]:
     return [r for r in rows if r.is_input] + [r for r in rows if not r.is_input]
 
 
-class IoTableModel(QAbstractTableModel):
+class IoTableModel(RowTableModel):
     """Name | I/O | Data type | Shape | Format | Location | Profile 0 (min · opt · max) | …"""
 
     BASE_COLUMNS = ("Name", "I/O", "Data type", "Shape", "Format", "Location")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[IoRow] = []
         self._num_profiles = 0
 
     def set_rows(self, rows: Sequence[IoRow], num_profiles: int | None = None) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        most = max((len(r.profiles) for r in self._rows), default=0)
-        self._num_profiles = max(most, num_profiles or 0) if most else 0
-        self.endResetModel()
+        with self.resetting():
+            self._rows = list(rows)
+            most = max((len(r.profiles) for r in self._rows), default=0)
+            self._num_profiles = max(most, num_profiles or 0) if most else 0
 
-    def rows(self) -> list[IoRow]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.BASE_COLUMNS) + self._num_profiles
+    def headers(self) -> Sequence[str]:
+        profiles = (f"Profile {k}  (min · opt · max)" for k in range(self._num_profiles))
+        return (*self.BASE_COLUMNS, *profiles)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if section < len(self.BASE_COLUMNS):
-                return self.BASE_COLUMNS[section]
-            return f"Profile {section - len(self.BASE_COLUMNS)}  (min · opt · max)"
         if role == Qt.ItemDataRole.ToolTipRole and section >= len(self.BASE_COLUMNS):
             return "Shapes this optimization profile accepts: minimum · optimum · maximum"
-        return None
+        return super().headerData(section, orientation, role)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if col == 0:
-                return row.name
-            if col == 1:
-                return "Input" if row.is_input else "Output"
-            if col == 2:
-                return row.dtype
-            if col == 3:
-                return format_shape(row.shape)
-            if col == 4:
-                return row.format
-            if col == 5:
-                return row.location
-            k = col - len(self.BASE_COLUMNS)
-            if k < len(row.profiles) and row.profiles[k] is not None:
-                prof = row.profiles[k]
-                assert prof is not None
-                return prof.text()
-            return "—" if row.is_input else ""
-        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QBrush(QColor("#2a7ab0" if row.is_input else "#b5651d"))
-        if role == Qt.ItemDataRole.FontRole and col == 0:
+    def display(self, record: IoRow, row: int, column: int) -> Any:
+        if column < len(self.BASE_COLUMNS):
+            kind = "Input" if record.is_input else "Output"
+            shape = format_shape(record.shape)
+            return (record.name, kind, record.dtype, shape, record.format, record.location)[column]
+        k = column - len(self.BASE_COLUMNS)
+        prof = record.profiles[k] if k < len(record.profiles) else None
+        if prof is not None:
+            return prof.text()
+        return "—" if record.is_input else ""
+
+    def role_data(self, record: IoRow, row: int, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.display(record, row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
+            return QBrush(QColor("#2a7ab0" if record.is_input else "#b5651d"))
+        if role == Qt.ItemDataRole.FontRole and column == 0:
             font = QFont()
             font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.FontRole and (col == 3 or col >= len(self.BASE_COLUMNS)):
+        if role == Qt.ItemDataRole.FontRole and (column == 3 or column >= len(self.BASE_COLUMNS)):
             font = QFont("monospace")
             font.setStyleHint(QFont.StyleHint.Monospace)
             return font
@@ -316,102 +272,60 @@ def precision_summary(rows: Iterable[LayerRow]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-class LayerTableModel(QAbstractTableModel):
+class LayerTableModel(RowTableModel):
     """# | Name | Type | Precision | Tactic"""
 
     COLUMNS = ("#", "Name", "Type", "Precision", "Tactic")
+    RIGHT_ALIGNED = frozenset({0})
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[LayerRow] = []
+    def display(self, record: LayerRow, row: int, column: int) -> Any:
+        r = record
+        return (r.index, r.name, r.type, r.precision, r.tactic)[column]
 
-    def set_rows(self, rows: Sequence[LayerRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> list[LayerRow]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (row.index, row.name, row.type, row.precision, row.tactic)[col]
+    def role_data(self, record: LayerRow, row: int, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
-            if col == 1:
-                lines = [row.name]
-                if row.inputs:
-                    lines.append("in:  " + ", ".join(row.inputs))
-                if row.outputs:
-                    lines.append("out: " + ", ".join(row.outputs))
+            if column == 1:
+                lines = [record.name]
+                if record.inputs:
+                    lines.append("in:  " + ", ".join(record.inputs))
+                if record.outputs:
+                    lines.append("out: " + ", ".join(record.outputs))
                 return "\n".join(lines)
-            return str((row.index, row.name, row.type, row.precision, row.tactic)[col])
+            return str(self.display(record, row, column))
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            return (row.index, row.name, row.type, row.precision, row.tactic)[col]
-        if role == Qt.ItemDataRole.ForegroundRole and col == 3:
-            return QBrush(QColor(PRECISION_COLOURS.get(row.precision, "#666666")).darker(130))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return self.display(record, row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3:
+            return QBrush(QColor(PRECISION_COLOURS.get(record.precision, "#666666")).darker(130))
         return None
 
 
-class PrecisionSummaryModel(QAbstractTableModel):
+class PrecisionSummaryModel(RowTableModel):
     """Precision | Layers | Share — one row per precision, largest first."""
 
     COLUMNS = ("Precision", "Layers", "Share")
+    RIGHT_ALIGNED = frozenset({1, 2})
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._items: list[tuple[str, int]] = []
         self._total = 0
 
     def set_summary(self, summary: Mapping[str, int]) -> None:
-        self.beginResetModel()
-        self._items = sorted(summary.items(), key=lambda kv: (-kv[1], kv[0]))
-        self._total = sum(summary.values())
-        self.endResetModel()
+        with self.resetting():
+            self._rows = sorted(summary.items(), key=lambda kv: (-kv[1], kv[0]))
+            self._total = sum(summary.values())
 
     def summary(self) -> dict[str, int]:
-        return dict(self._items)
+        return dict(self._rows)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
+    def display(self, record: tuple[str, int], row: int, column: int) -> Any:
+        name, count = record
+        if column == 0:
+            return name
+        if column == 1:
+            return count
+        return f"{100.0 * count / self._total:.1f} %" if self._total else "—"
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        name, count = self._items[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return name
-            if col == 1:
-                return count
-            return f"{100.0 * count / self._total:.1f} %" if self._total else "—"
-        if role == Qt.ItemDataRole.DecorationRole and col == 0:
-            return QColor(PRECISION_COLOURS.get(name, "#666666"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    def role_data(self, record: tuple[str, int], row: int, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return QColor(PRECISION_COLOURS.get(record[0], "#666666"))
         return None

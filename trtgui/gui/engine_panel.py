@@ -26,18 +26,12 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QSplitter,
-    QTableView,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -47,11 +41,24 @@ from trtgui.gui.engine_models import (
     IoTableModel,
     LayerTableModel,
     PrecisionSummaryModel,
-    _get,
-    format_bytes,
     io_rows_from_tensors,
     layer_rows_from,
     precision_summary,
+)
+from trtgui.gui.table_models import format_bytes
+from trtgui.gui.table_models import get_field as _get
+from trtgui.gui.widgets import (
+    MUTED,
+    column,
+    data_table,
+    dropped_path,
+    group_box,
+    hbox,
+    html_escape,
+    muted_label,
+    selectable_label,
+    splitter,
+    vbox,
 )
 
 ENGINE_FILTER = "TensorRT engines (*.engine *.plan *.trt);;All files (*)"
@@ -63,7 +70,6 @@ BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     "warning": ("#fef7e0", "#f9ab00", "#7a4f01"),
     "error": ("#fce8e6", "#d93025", "#8c1d18"),
 }
-MUTED = "#5f6368"  # secondary text, readable on light and mid-grey backgrounds
 BANNER_ICONS = {"ok": "✔", "info": "ℹ", "warning": "⚠", "error": "✖"}
 # Verdict.status of trtgui.core.engine -> banner level. A missing GPU is amber: the engine is
 # fine, this machine just cannot load it; a version or backend mismatch is red: rebuild.
@@ -116,9 +122,7 @@ class Banner(QFrame):
         self.setObjectName("banner")
         self._level = "info"
         self._icon = QLabel()
-        self._text = QLabel()
-        self._text.setWordWrap(True)
-        self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._text = selectable_label(wrap=True)
         self._text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._link = QLabel('<a href="#details">Details…</a>')
         self._link.setTextFormat(Qt.TextFormat.RichText)
@@ -127,16 +131,13 @@ class Banner(QFrame):
         self._details.setReadOnly(True)
         self._details.setMaximumHeight(140)
         self._details.setVisible(False)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self._icon)
-        row.addWidget(self._text, 1)
-        row.addWidget(self._link)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(10, 6, 10, 6)
+        box = vbox(
+            hbox(self._icon, (self._text, 1), self._link, margins=0),
+            self._details,
+            margins=(10, 6, 10, 6),
+        )
         box.setSpacing(4)
-        box.addLayout(row)
-        box.addWidget(self._details)
+        self.setLayout(box)
         self.setVisible(False)
 
     def show_message(self, level: str, message: str, details: str = "") -> None:
@@ -149,7 +150,7 @@ class Banner(QFrame):
             f" QFrame#banner QLabel a {{ color: {fg}; }}"
         )
         self._icon.setText(f"<b style='font-size:15px'>{BANNER_ICONS.get(level, '')}</b>")
-        self._text.setText(f"<b>{_html(message)}</b>")
+        self._text.setText(f"<b>{html_escape(message)}</b>")
         self._details.setPlainText(details)
         self._link.setVisible(bool(details))
         self._details.setVisible(False)
@@ -214,10 +215,6 @@ class PrecisionBar(QWidget):
             x += width
 
 
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _pretty_key(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()
 
@@ -270,9 +267,7 @@ class KeyValueView(QWidget):
             self._form.removeRow(0)
         self._values = {}
         for key, value in items:
-            label = QLabel(value)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setWordWrap(True)
+            label = selectable_label(value, wrap=True)
             label.setToolTip(value)
             key_label = QLabel(f"{key}:")
             key_label.setStyleSheet(f"color: {MUTED};")
@@ -281,24 +276,6 @@ class KeyValueView(QWidget):
 
     def values(self) -> dict[str, str]:
         return dict(self._values)
-
-
-def _table(model: Any, stretch_column: int = 0) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setWordWrap(False)
-    view.setShowGrid(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setStretchLastSection(True)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    del stretch_column
-    return view
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,43 +312,31 @@ class EnginePanel(QWidget):
         # -- top bar
         self.open_button = QPushButton("Open engine…")
         self.open_button.clicked.connect(self._choose_file)
-        self.path_label = QLabel("No engine open. Open an engine file, or build one.")
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label = selectable_label("No engine open. Open an engine file, or build one.")
         self.run_button = QPushButton("Test on an image →")
         self.run_button.setEnabled(False)
         self.run_button.clicked.connect(self._request_run)
-        top = QHBoxLayout()
-        top.addWidget(self.open_button)
-        top.addWidget(self.path_label, 1)
-        top.addWidget(self.run_button)
+        top = hbox(self.open_button, (self.path_label, 1), self.run_button)
 
         self.banner = Banner()
 
         # -- summary: header / this machine, and the build sidecar
         self.header_view = KeyValueView()
         self.build_view = KeyValueView()
-        header_box = QGroupBox("Engine")
-        QVBoxLayout(header_box).addWidget(self.header_view)
-        build_box = QGroupBox("Build (sidecar)")
-        QVBoxLayout(build_box).addWidget(self.build_view)
-        summary = QHBoxLayout()
-        summary.addWidget(header_box, 1)
-        summary.addWidget(build_box, 1)
-        summary_widget = QWidget()
-        summary_widget.setLayout(summary)
-        summary.setContentsMargins(0, 0, 0, 0)
+        summary = QWidget()
+        summary.setLayout(
+            hbox(
+                (group_box("Engine", self.header_view), 1),
+                (group_box("Build (sidecar)", self.build_view), 1),
+                margins=0,
+            )
+        )
 
         # -- I/O tab
         self.io_model = IoTableModel(self)
-        self.io_view = _table(self.io_model)
-        self.io_note = QLabel()
-        self.io_note.setWordWrap(True)
-        self.io_note.setStyleSheet(f"color: {MUTED}; padding: 2px;")
-        io_tab = QWidget()
-        io_box = QVBoxLayout(io_tab)
-        io_box.setContentsMargins(4, 4, 4, 4)
-        io_box.addWidget(self.io_note)
-        io_box.addWidget(self.io_view, 1)
+        self.io_view = data_table(self.io_model)
+        self.io_note = muted_label(padding=2)
+        io_tab = column(self.io_note, (self.io_view, 1), margins=4)
 
         # -- Layers tab: filterable table | precision summary
         self.layer_model = LayerTableModel(self)
@@ -380,45 +345,26 @@ class EnginePanel(QWidget):
         self.layer_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.layer_proxy.setFilterKeyColumn(-1)
         self.layer_proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.layer_view = _table(self.layer_proxy)
+        self.layer_view = data_table(self.layer_proxy)
         self.layer_view.setSortingEnabled(True)
         self.layer_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.layer_filter = QLineEdit()
         self.layer_filter.setPlaceholderText("Filter layers by name, type, precision or tactic…")
         self.layer_filter.setClearButtonEnabled(True)
         self.layer_filter.textChanged.connect(self.layer_proxy.setFilterFixedString)
-        self.layer_note = QLabel()
-        self.layer_note.setWordWrap(True)
-        self.layer_note.setStyleSheet(f"color: {MUTED}; padding: 2px;")
-        left = QWidget()
-        left_box = QVBoxLayout(left)
-        left_box.setContentsMargins(0, 0, 0, 0)
-        left_box.addWidget(self.layer_filter)
-        left_box.addWidget(self.layer_note)
-        left_box.addWidget(self.layer_view, 1)
+        self.layer_note = muted_label(padding=2)
+        left = column(self.layer_filter, self.layer_note, (self.layer_view, 1))
 
         self.summary_model = PrecisionSummaryModel(self)
-        self.summary_view = _table(self.summary_model)
+        self.summary_view = data_table(self.summary_model)
         self.summary_view.setMinimumWidth(220)
         self.precision_bar = PrecisionBar()
         self.summary_title = QLabel("<b>Precision summary</b>")
-        right = QWidget()
-        right_box = QVBoxLayout(right)
-        right_box.setContentsMargins(0, 0, 0, 0)
-        right_box.addWidget(self.summary_title)
-        right_box.addWidget(self.precision_bar)
-        right_box.addWidget(self.summary_view, 1)
-
-        layer_split = QSplitter(Qt.Orientation.Horizontal)
-        layer_split.addWidget(left)
-        layer_split.addWidget(right)
-        layer_split.setStretchFactor(0, 4)
-        layer_split.setStretchFactor(1, 1)
-        layer_split.setSizes([800, 260])
-        layers_tab = QWidget()
-        layers_box = QVBoxLayout(layers_tab)
-        layers_box.setContentsMargins(4, 4, 4, 4)
-        layers_box.addWidget(layer_split)
+        right = column(self.summary_title, self.precision_bar, (self.summary_view, 1))
+        layer_split = splitter(
+            Qt.Orientation.Horizontal, left, right, stretch=(4, 1), sizes=[800, 260]
+        )
+        layers_tab = column(layer_split, margins=4)
 
         # -- Sidecar tab: the raw JSON
         self.sidecar_text = QPlainTextEdit()
@@ -432,12 +378,7 @@ class EnginePanel(QWidget):
 
         # The summary keeps its natural height (it changes with each engine); the tabs get
         # the rest, so no splitter that would remember a stale size.
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addLayout(top)
-        layout.addWidget(self.banner)
-        layout.addWidget(summary_widget)
-        layout.addWidget(self.tabs, 1)
+        self.setLayout(vbox(top, self.banner, summary, (self.tabs, 1), margins=8))
         self.clear()
 
     # -- public API -------------------------------------------------------------------------
@@ -584,8 +525,8 @@ class EnginePanel(QWidget):
     def _set_path(self, path: Path) -> None:
         self._path = path
         self.path_label.setText(
-            f"<b>{_html(path.name)}</b> &nbsp; <span style='color:{MUTED}'>"
-            f"{_html(str(path.parent))}</span>"
+            f"<b>{html_escape(path.name)}</b> &nbsp; <span style='color:{MUTED}'>"
+            f"{html_escape(str(path.parent))}</span>"
         )
         self.path_label.setToolTip(str(path))
         self.run_button.setEnabled(True)
@@ -807,24 +748,14 @@ class EnginePanel(QWidget):
     # -- drag and drop ----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: Any) -> None:
-        if _dropped_path(event) is not None:
+        if dropped_path(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: Any) -> None:
-        path = _dropped_path(event)
+        path = dropped_path(event)
         if path is not None:
             event.acceptProposedAction()
             self.request_open(path)
-
-
-def _dropped_path(event: Any) -> Path | None:
-    mime = event.mimeData()
-    if mime is None or not mime.hasUrls():
-        return None
-    for url in mime.urls():
-        if url.isLocalFile():
-            return Path(url.toLocalFile())
-    return None
 
 
 def _headline(status: str, message: str, check: Any) -> str:

@@ -15,13 +15,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QSplitter,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +28,7 @@ from trtgui.gui.table_models import (
     format_bytes,
     format_count,
 )
+from trtgui.gui.widgets import column, group_box, hbox, selectable_label, splitter, vbox
 
 
 def make_table(model: Any, stretch_column: int | None = 1) -> QTableView:
@@ -59,15 +57,14 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.info: Any = None
 
-        self.title = QLabel("No model open")
+        self.title = selectable_label("No model open")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.title.setFont(font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label = QLabel("Open an ONNX model with File > Open (Ctrl+O) or drop it here.")
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setWordWrap(True)
+        self.path_label = selectable_label(
+            "Open an ONNX model with File > Open (Ctrl+O) or drop it here.", wrap=True
+        )
         self.open_button = QPushButton("Open model…")
         self.open_button.clicked.connect(self.open_requested)
         self.build_button = QPushButton("Build engine…")
@@ -75,13 +72,7 @@ class ModelPanel(QWidget):
         self.build_button.setEnabled(False)
         self.build_button.clicked.connect(self.build_requested)
 
-        head = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.addWidget(self.title)
-        titles.addWidget(self.path_label)
-        head.addLayout(titles, 1)
-        head.addWidget(self.open_button)
-        head.addWidget(self.build_button)
+        head = hbox((vbox(self.title, self.path_label), 1), self.open_button, self.build_button)
 
         self.summary_box = QGroupBox("Summary")
         self.summary = QFormLayout(self.summary_box)
@@ -99,9 +90,7 @@ class ModelPanel(QWidget):
             "Parameters",
             "Metadata",
         ):
-            label = QLabel("—")
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setWordWrap(True)
+            label = selectable_label("—", wrap=True)
             self._fields[key] = label
             self.summary.addRow(key + ":", label)
 
@@ -117,33 +106,18 @@ class ModelPanel(QWidget):
         self.io_model = TensorTableModel(parent=self)
         self.io_table = make_table(self.io_model, stretch_column=1)
         self.io_table.setObjectName("io_table")
-        io_box = QGroupBox("Inputs and outputs")
-        QVBoxLayout(io_box).addWidget(self.io_table)
+        io_box = group_box("Inputs and outputs", self.io_table)
 
         self.ops_model = OpHistogramModel(parent=self)
         self.ops_table = make_table(self.ops_model, stretch_column=0)
         self.ops_table.setObjectName("ops_table")
-        self.ops_box = QGroupBox("Operators")
-        QVBoxLayout(self.ops_box).addWidget(self.ops_table)
+        self.ops_box = group_box("Operators", self.ops_table)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.summary_box)
-        left_layout.addWidget(self.warnings)
-        left_layout.addWidget(self.ops_box, 1)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(io_box)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setChildrenCollapsible(False)
-        self.splitter = splitter
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(splitter, 1)
+        left = column(self.summary_box, self.warnings, (self.ops_box, 1))
+        self.splitter = splitter(
+            Qt.Orientation.Horizontal, left, io_box, stretch=(2, 3), collapsible=False
+        )
+        self.setLayout(vbox(head, (self.splitter, 1)))
 
     def set_model(self, info: Any) -> None:
         """Show `info` (a `trtgui.core.onnx_model.ModelInfo`)."""

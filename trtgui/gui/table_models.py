@@ -1,19 +1,37 @@
 """Qt table models over core records (TensorInfo, op histograms, network tensors, profiles).
 
-`RecordTableModel` shows a sequence of immutable records through a list of `Column`s; the
-concrete models below only declare columns. Views get real data (sorting by number works),
-never strings pasted into widgets.
+`RowTableModel` is the one base every table of the GUI uses: a list of rows, `COLUMNS` for the
+headers, `display(record, row, column)` for the text and `role_data(...)` for colours, fonts,
+tooltips and sort keys. `RecordTableModel` builds on it for tables declared as a list of
+`Column`s; the concrete models below only declare columns. Views get real data (sorting by
+number works), never strings pasted into widgets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 Index = QModelIndex | QPersistentModelIndex
+ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def get_field(obj: Any, *names: str, default: Any = None) -> Any:
+    """First present attribute (or mapping key) of `names`: core records, sidecar dicts and
+    report objects are read by name, and a missing or None field falls through to the next."""
+    for name in names:
+        if isinstance(obj, Mapping):
+            if obj.get(name) is not None:
+                return obj[name]
+        else:
+            value = getattr(obj, name, None)
+            if value is not None:
+                return value
+    return default
 
 
 @dataclass(frozen=True)
@@ -52,51 +70,110 @@ def format_count(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-class RecordTableModel(QAbstractTableModel):
-    """Read-only rows of records, one `Column` per column."""
+class RowTableModel(QAbstractTableModel):
+    """Read-only rows under the `COLUMNS` headers.
 
-    columns: tuple[Column, ...] = ()
+    Subclasses say what a cell shows in `display` and, for any other role, in `role_data`;
+    columns listed in `RIGHT_ALIGNED` are right-aligned (numbers). `set_rows` replaces all
+    rows at once (one model reset).
+    """
 
-    def __init__(self, records: Sequence[Any] = (), parent: Any = None) -> None:
+    COLUMNS: tuple[str, ...] = ()
+    RIGHT_ALIGNED: frozenset[int] = frozenset()
+
+    def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._records: list[Any] = list(records)
+        self._rows: list[Any] = []
 
-    def set_records(self, records: Sequence[Any]) -> None:
+    # -- rows
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        with self.resetting():
+            self._rows = list(rows)
+
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    def row(self, row: int) -> Any:
+        return self._rows[row]
+
+    @contextmanager
+    def resetting(self) -> Iterator[None]:
+        """`with self.resetting():` around a change of the rows (or of the columns)."""
         self.beginResetModel()
-        self._records = list(records)
-        self.endResetModel()
+        try:
+            yield
+        finally:
+            self.endResetModel()
 
-    def records(self) -> list[Any]:
-        return list(self._records)
+    # -- what subclasses fill in
 
-    def record(self, row: int) -> Any:
-        return self._records[row]
+    def headers(self) -> Sequence[str]:
+        return self.COLUMNS
+
+    def display(self, record: Any, row: int, column: int) -> Any:
+        raise NotImplementedError
+
+    def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
+        """Anything but the display text and the alignment: colours, fonts, tooltips, keys."""
+        return None
+
+    # -- QAbstractTableModel
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
+        return 0 if parent.isValid() else len(self.headers())
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.columns[section].header
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
-            return section + 1
+            return self.headers()[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        column = self.columns[index.column()]
-        rec = self._records[index.row()]
+        row, column = index.row(), index.column()
+        record = self._rows[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            value = column.value(rec)
-            return value if isinstance(value, (int, float)) else str(value)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(rec)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return self.display(record, row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in self.RIGHT_ALIGNED:
+            return ALIGN_RIGHT
+        return self.role_data(record, row, column, role)
+
+
+class RecordTableModel(RowTableModel):
+    """Read-only rows of records, one `Column` per column; row numbers as vertical headers."""
+
+    columns: tuple[Column, ...] = ()
+
+    def __init__(self, records: Sequence[Any] = (), parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows = list(records)
+
+    def set_records(self, records: Sequence[Any]) -> None:
+        """Alias of `set_rows` (the name the Build panel calls)."""
+        self.set_rows(records)
+
+    def headers(self) -> Sequence[str]:
+        return tuple(c.header for c in self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
+            return section + 1
+        return super().headerData(section, orientation, role)
+
+    def display(self, record: Any, row: int, column: int) -> Any:
+        value = self.columns[column].value(record)
+        return value if isinstance(value, (int, float)) else str(value)
+
+    def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
+        col = self.columns[column]
+        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
+            return col.tooltip(record)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.numeric:
+            return ALIGN_RIGHT
         return None
 
 
@@ -185,21 +262,24 @@ class ProfileRow:
     template: str = ""  # the model's shape, e.g. [batch, 3, 224, 224], for tooltips
 
 
-class ProfileEditModel(QAbstractTableModel):
+class ProfileEditModel(RowTableModel):
     """Editable min/opt/max shapes per dynamic input per profile ("1x3x224x224" text)."""
 
-    HEADERS = ("Profile", "Input", "Min", "Opt", "Max")
+    COLUMNS = ("Profile", "Input", "Min", "Opt", "Max")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[ProfileRow] = []
         self.bad_cells: set[tuple[int, int]] = set()
 
+    @property  # type: ignore[override]
+    def rows(self) -> list[ProfileRow]:
+        """The live rows (edited in place), unlike `RowTableModel.rows()`'s copy."""
+        return self._rows
+
     def set_rows(self, rows: Sequence[ProfileRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.bad_cells = set()
-        self.endResetModel()
+        with self.resetting():
+            self._rows = list(rows)
+            self.bad_cells = set()
 
     def set_profiles(
         self, profiles: Sequence[Any], templates: dict[str, str] | None = None
@@ -238,7 +318,7 @@ class ProfileEditModel(QAbstractTableModel):
                     bad.add((r, c))
                     if first_error is None:
                         first_error = ValueError(
-                            f"{row.name}, {self.HEADERS[c].lower()} of profile {row.profile}: {exc}"
+                            f"{row.name}, {self.COLUMNS[c].lower()} of profile {row.profile}: {exc}"
                         )
             if len(shapes) == 3:
                 by_profile.setdefault(row.profile, []).append(InputShape(row.name, *shapes))
@@ -294,34 +374,22 @@ class ProfileEditModel(QAbstractTableModel):
             return
         self.set_rows([r for r in self.rows if r.profile != last])
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
     def flags(self, index: Index) -> Qt.ItemFlag:
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() >= 2:
             base |= Qt.ItemFlag.ItemIsEditable
         return base
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        c = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return (row.profile, row.name, row.min, row.opt, row.max)[c]
+    def display(self, record: ProfileRow, row: int, column: int) -> Any:
+        return (record.profile, record.name, record.min, record.opt, record.max)[column]
+
+    def role_data(self, record: ProfileRow, row: int, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.EditRole:
+            return self.display(record, row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"model shape {row.template}" if row.template else ""
-            return tip + ("\nFormat: 1x3x224x224" if c >= 2 else "")
-        if role == Qt.ItemDataRole.BackgroundRole and (index.row(), c) in self.bad_cells:
+            tip = f"model shape {record.template}" if record.template else ""
+            return tip + ("\nFormat: 1x3x224x224" if column >= 2 else "")
+        if role == Qt.ItemDataRole.BackgroundRole and (row, column) in self.bad_cells:
             from PySide6.QtGui import QColor
 
             return QColor(230, 80, 80, 90)

@@ -1,0 +1,144 @@
+"""Small widget-building helpers the panels share: labels, read-only tables, box layouts.
+
+Each helper does what the Engine, Inference and Model panels used to spell out line by line,
+with the same settings, so the panels read as what they show rather than how Qt stacks it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+MUTED = "#5f6368"  # secondary text, readable on light and mid-grey backgrounds
+
+# A box item: a widget or a layout, optionally with its stretch factor.
+BoxItem = QWidget | QLayout | tuple[QWidget | QLayout, int]
+# Contents margins in pixels: one for all sides, or (left, top, right, bottom).
+Margins = int | tuple[int, int, int, int]
+
+
+def html_escape(text: str) -> str:
+    """Text made safe to show in a rich-text label (quotes are left alone)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def muted_label(text: str = "", padding: int = 0) -> QLabel:
+    """A wrapping label in the secondary text colour (notes, hints)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    style = f"color: {MUTED};"
+    label.setStyleSheet(style + (f" padding: {padding}px;" if padding else ""))
+    return label
+
+
+def selectable_label(text: str = "", wrap: bool = False) -> QLabel:
+    """A label whose text can be selected and copied with the mouse."""
+    label = QLabel(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if wrap:
+        label.setWordWrap(True)
+    return label
+
+
+def data_table(model: QAbstractItemModel) -> QTableView:
+    """A read-only table view of whole-row selection, no grid, left-aligned headers."""
+    view = QTableView()
+    view.setModel(model)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setStretchLastSection(True)
+    return view
+
+
+def _fill(box: QBoxLayout, items: tuple[BoxItem, ...], margins: Margins | None) -> None:
+    if margins is not None:
+        left, top, right, bottom = (margins,) * 4 if isinstance(margins, int) else margins
+        box.setContentsMargins(left, top, right, bottom)
+    for item in items:
+        thing, stretch = item if isinstance(item, tuple) else (item, 0)
+        if isinstance(thing, QLayout):
+            box.addLayout(thing, stretch)
+        else:
+            box.addWidget(thing, stretch)
+
+
+def vbox(*items: BoxItem, margins: Margins | None = None) -> QVBoxLayout:
+    """A column of widgets and layouts; `(item, stretch)` gives an item a stretch factor."""
+    box = QVBoxLayout()
+    _fill(box, items, margins)
+    return box
+
+
+def hbox(*items: BoxItem, margins: Margins | None = None) -> QHBoxLayout:
+    """A row of widgets and layouts; `(item, stretch)` gives an item a stretch factor."""
+    box = QHBoxLayout()
+    _fill(box, items, margins)
+    return box
+
+
+def column(*items: BoxItem, margins: Margins = 0) -> QWidget:
+    """A plain widget holding `items` in a column, with no margins unless told."""
+    widget = QWidget()
+    box = QVBoxLayout(widget)
+    _fill(box, items, margins)
+    return widget
+
+
+def group_box(title: str, *items: BoxItem) -> QGroupBox:
+    """A titled group box holding `items` in a column (the style's margins)."""
+    box = QGroupBox(title)
+    box.setLayout(vbox(*items))
+    return box
+
+
+def splitter(
+    orientation: Qt.Orientation,
+    *widgets: QWidget,
+    stretch: tuple[int, ...],
+    sizes: list[int] | None = None,
+    collapsible: bool = True,
+) -> QSplitter:
+    """A splitter of `widgets` with their stretch factors (and initial sizes)."""
+    if len(stretch) != len(widgets):
+        raise ValueError("give one stretch factor per widget")
+    split = QSplitter(orientation)
+    for widget in widgets:
+        split.addWidget(widget)
+    for i, factor in enumerate(stretch):
+        split.setStretchFactor(i, factor)
+    if sizes is not None:
+        split.setSizes(sizes)
+    if not collapsible:
+        split.setChildrenCollapsible(False)
+    return split
+
+
+def dropped_path(event: Any) -> Path | None:
+    """The first local file of a drag-and-drop event, or None."""
+    mime = event.mimeData()
+    if mime is None or not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile():
+            return Path(url.toLocalFile())
+    return None
