@@ -18,14 +18,13 @@ from trtgui.core import imaging
 from trtgui.core.resources import resource_path
 from trtgui.core.settings import PreprocessSpec
 from trtgui.gui import errors, workers
-from trtgui.gui.inference_panel import (
-    InferencePanel,
+from trtgui.gui.inference_panel import InferencePanel
+from trtgui.gui.inference_results import runner_text, timing_rows
+from trtgui.gui.preprocess_form import (
     format_number,
     parse_number,
     parse_vector,
-    runner_text,
     tensor_preview,
-    timing_rows,
 )
 
 

@@ -1,13 +1,13 @@
 """The Inference panel: one real image through the model, the answer drawn on the picture.
 
 The user drops or opens an image (the panel accepts drops itself), checks the preprocessing
-in an editable form (preset, size, resize mode, channel order, layout, scale, mean/std —
-pre-filled by `trtgui.core.imaging.guess_preprocess`) and the tensor it produces (shape,
-dtype, min/max/mean and a thumbnail of what the network sees), then presses Run. The
-prediction runs in a worker thread (`trtgui.core.inference.run_prediction`); the panel shows
-the annotated picture, a top-k list for classifiers or a box list for detectors, timings,
-which runner ran and why, and — when TensorRT and ONNX Runtime both ran — their comparison
-with a clear PASS/FAIL.
+in an editable form (`preprocess_form.PreprocessForm`, pre-filled by
+`trtgui.core.imaging.guess_preprocess`) and the tensor it produces (shape, dtype, min/max/mean
+and a thumbnail of what the network sees), then presses Run. The prediction runs in a worker
+thread (`trtgui.core.inference.run_prediction`); the panel shows the annotated picture, a top-k
+list for classifiers or a box list for detectors (`inference_results`), timings, which runner
+ran and why, and — when TensorRT and ONNX Runtime both ran — their comparison with a clear
+PASS/FAIL.
 
 Errors (a bad image, a failed run) go through the error funnel; the panel stays usable.
 """
@@ -16,24 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    Qt,
-    QTimer,
-    Signal,
-    Slot,
-)
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -41,7 +31,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -50,11 +39,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
     QStackedWidget,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -64,519 +49,39 @@ from trtgui.core import imaging
 from trtgui.core.errors import InferenceError, TrtGuiError
 from trtgui.core.settings import PreprocessSpec
 from trtgui.gui.image_view import ImageView, pil_to_qimage
+from trtgui.gui.inference_results import (
+    BoxModel,
+    ClassScoreModel,
+    KeyValueModel,
+    ScoreBarDelegate,
+    comparison_rows,
+    runner_text,
+    stats_rows,
+    timing_rows,
+)
+from trtgui.gui.preprocess_form import PreprocessForm, summarise_tensor, tensor_preview
+from trtgui.gui.table_models import get_field as _get
+from trtgui.gui.widgets import (
+    MUTED,
+    column,
+    data_table,
+    dropped_path,
+    hbox,
+    html_escape,
+    muted_label,
+    selectable_label,
+    splitter,
+    vbox,
+)
 
 log = logging.getLogger(__name__)
-
-Index = QModelIndex | QPersistentModelIndex
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 MODEL_FILTER = "Models and engines (*.onnx *.engine *.plan *.trt);;All files (*)"
 KIND_CHOICES = ("auto", "classification", "detection", "segmentation", "raw")
-CUSTOM = "custom"
-MUTED = "#5f6368"
 PASS_STYLE = "background:#e6f4ea; color:#0d5223; border:1px solid #34a853;"
 FAIL_STYLE = "background:#fce8e6; color:#8c1d18; border:1px solid #d93025;"
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or key) of `names`: report records are read by name."""
-    for name in names:
-        if isinstance(obj, Mapping):
-            if obj.get(name) is not None:
-                return obj[name]
-        elif obj is not None:
-            value = getattr(obj, name, None)
-            if value is not None:
-                return value
-    return default
-
-
-def _html(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def parse_number(text: str) -> float:
-    """ "1/255" -> 0.00392…, "0.5" -> 0.5; raises ValueError."""
-    text = text.strip()
-    if "/" in text:
-        num, den = text.split("/", 1)
-        return float(num) / float(den)
-    return float(text)
-
-
-def format_number(value: float) -> str:
-    """0.00392… -> "1/255"; 127.0 -> "127"."""
-    if value and value < 1:
-        inverse = 1 / value
-        if abs(inverse - round(inverse)) < 1e-6:
-            return f"1/{round(inverse)}"
-    return f"{value:g}"
-
-
-def parse_vector(text: str) -> tuple[float, ...]:
-    """ "0.485, 0.456 0.406" -> (0.485, 0.456, 0.406); raises ValueError when empty/bad."""
-    parts = [p for p in re.split(r"[,\s;]+", text.strip().strip("()[]")) if p]
-    if not parts:
-        raise ValueError("empty")
-    return tuple(parse_number(p) for p in parts)
-
-
-def format_vector(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
-def tensor_preview(tensor: np.ndarray, spec: PreprocessSpec) -> Image.Image:
-    """The picture a tensor holds (batch entry 0), normalisation undone, as RGB for display."""
-    arr = np.asarray(tensor, dtype=np.float32)
-    while arr.ndim > 3:
-        arr = arr[0]
-    if arr.ndim == 2:
-        arr = arr[None] if spec.layout == "NCHW" else arr[..., None]
-    if spec.layout == "NCHW":
-        arr = np.transpose(arr, (1, 2, 0))
-    channels = arr.shape[2]
-    mean = np.resize(np.asarray(spec.mean, np.float32), channels)
-    std = np.resize(np.asarray(spec.std, np.float32), channels)
-    pixels = (arr * std + mean) / (spec.scale or 1.0)
-    pixels = np.clip(pixels, 0, 255).astype(np.uint8)
-    if channels == 1:
-        return Image.fromarray(pixels[..., 0], "L").convert("RGB")
-    if spec.channel_order == "BGR":
-        pixels = pixels[..., ::-1]
-    return Image.fromarray(np.ascontiguousarray(pixels[..., :3]), "RGB")
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorSummary:
-    shape: tuple[int, ...]
-    dtype: str
-    min: float
-    max: float
-    mean: float
-
-    def text(self) -> str:
-        shape = "×".join(str(d) for d in self.shape)
-        return (
-            f"{shape}  {self.dtype}\nmin  {self.min:.4g}\nmax  {self.max:.4g}\nmean {self.mean:.4g}"
-        )
-
-
-def summarise_tensor(tensor: np.ndarray) -> TensorSummary:
-    values = np.asarray(tensor, dtype=np.float32)
-    return TensorSummary(
-        shape=tuple(int(d) for d in tensor.shape),
-        dtype=str(tensor.dtype),
-        min=float(values.min()),
-        max=float(values.max()),
-        mean=float(values.mean()),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Result tables
-
-
-class ClassScoreModel(QAbstractTableModel):
-    """# | Class | Score — the top-k list of a classifier."""
-
-    COLUMNS = ("#", "Class", "Score")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._items: list[Any] = []
-
-    def set_items(self, items: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
-
-    def labels(self) -> list[str]:
-        return [str(_get(c, "label", default="")) for c in self._items]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        item = self._items[index.row()]
-        col = index.column()
-        score = float(_get(item, "score", default=0.0))
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return index.row() + 1
-            if col == 1:
-                label = str(_get(item, "label", default=""))
-                return f"{label}  (class {_get(item, 'index', default='?')})"
-            return f"{score:.1%}"
-        if role == Qt.ItemDataRole.UserRole and col == 2:
-            return score  # the bar delegate's fraction
-        if role == Qt.ItemDataRole.FontRole and index.row() == 0 and col == 1:
-            font = QLabel().font()
-            font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-
-class BoxModel(QAbstractTableModel):
-    """# | Label | Score | x1 | y1 | x2 | y2 — detections in original-image pixels."""
-
-    COLUMNS = ("#", "Label", "Score", "x1", "y1", "x2", "y2")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._boxes: list[Any] = []
-
-    def set_boxes(self, boxes: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._boxes = list(boxes)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._boxes)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        b = self._boxes[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return index.row() + 1
-            if col == 1:
-                return str(_get(b, "label", default=""))
-            if col == 2:
-                return f"{float(_get(b, 'score', default=0.0)):.1%}"
-            return f"{float(_get(b, ('x1', 'y1', 'x2', 'y2')[col - 3], default=0.0)):.0f}"
-        if role == Qt.ItemDataRole.UserRole and col == 2:
-            return float(_get(b, "score", default=0.0))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-
-class KeyValueModel(QAbstractTableModel):
-    """Two or more text columns: timings, output statistics, comparison rows."""
-
-    def __init__(self, columns: Sequence[str], parent: Any = None) -> None:
-        super().__init__(parent)
-        self._columns = tuple(columns)
-        self._rows: list[tuple[str, ...]] = []
-
-    def set_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        self.beginResetModel()
-        self._rows = [tuple(str(v) for v in r) for r in rows]
-        self.endResetModel()
-
-    def rows(self) -> list[tuple[str, ...]]:
-        return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._columns[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        value = self._rows[index.row()][index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return value
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if value == "PASS":
-                return QColor("#188038")
-            if value == "FAIL":
-                return QColor("#c5221f")
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-
-class ScoreBarDelegate(QStyledItemDelegate):
-    """Draws the score as a bar behind its percentage (UserRole holds the 0..1 fraction)."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        fraction = index.data(Qt.ItemDataRole.UserRole)
-        if isinstance(fraction, float):
-            painter.save()
-            rect = QRect(option.rect).adjusted(2, 4, -2, -4)
-            rect.setWidth(max(1, int(rect.width() * max(0.0, min(1.0, fraction)))))
-            painter.fillRect(rect, QColor(118, 185, 0, 90))  # NVIDIA-ish green, translucent
-            painter.restore()
-        super().paint(painter, option, index)
-
-
-def _table(model: QAbstractTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setStretchLastSection(True)
-    return view
-
-
-def _muted(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {MUTED};")
-    return label
-
-
-# ---------------------------------------------------------------------------------------------
-# The preprocessing form
-
-
-class PreprocessForm(QWidget):
-    """An editable `PreprocessSpec`: preset combo plus every field. Emits `spec_changed`.
-
-    Choosing a preset loads it (fitted to the model's input shape); editing a field turns
-    the preset into "custom". Invalid text marks its field red and keeps the last valid spec.
-    """
-
-    spec_changed = Signal(object)  # PreprocessSpec
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._updating = False
-        self._shape: Sequence[int | str | None] | None = None
-        self._dtype: str | None = None
-        self._spec = PreprocessSpec()
-        self._error = ""
-
-        self.preset = QComboBox()
-        self.preset.addItems([*imaging.PRESETS, CUSTOM])
-        self.preset.setToolTip("A known preprocessing recipe; editing any field makes it custom")
-        self.height_spin = QSpinBox()
-        self.width_spin = QSpinBox()
-        for spin in (self.height_spin, self.width_spin):
-            spin.setRange(1, 8192)
-            spin.setSuffix(" px")
-        self.resize_mode = QComboBox()
-        self.resize_mode.addItems(list(imaging.RESIZE_MODES))
-        self.resize_short = QSpinBox()
-        self.resize_short.setRange(0, 8192)
-        self.resize_short.setSpecialValueText("= crop size")
-        self.pad_value = QDoubleSpinBox()
-        self.pad_value.setRange(0, 255)
-        self.pad_value.setDecimals(1)
-        self.limit_side = QSpinBox()
-        self.limit_side.setRange(0, 8192)
-        self.limit_side.setSpecialValueText("image size")
-        self.multiple = QSpinBox()
-        self.multiple.setRange(1, 256)
-        self.channel_order = QComboBox()
-        self.channel_order.addItems(list(imaging.CHANNEL_ORDERS))
-        self.layout_combo = QComboBox()
-        self.layout_combo.addItems(list(imaging.LAYOUTS))
-        self.scale = QLineEdit()
-        self.scale.setToolTip("Pixels (0-255) are multiplied by this first, e.g. 1/255")
-        self.mean = QLineEdit()
-        self.std = QLineEdit()
-        self.mean.setToolTip("Subtracted per channel after scaling, e.g. 0.485, 0.456, 0.406")
-        self.std.setToolTip("Divides per channel after the mean, e.g. 0.229, 0.224, 0.225")
-        self.dtype = QComboBox()
-        self.dtype.addItems(list(imaging.DTYPES))
-        self.formula = _muted()
-        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        size_row = QHBoxLayout()
-        size_row.addWidget(self.height_spin)
-        size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self.width_spin)
-        size = QWidget()
-        size.setLayout(size_row)
-        size_row.setContentsMargins(0, 0, 0, 0)
-        order_row = QHBoxLayout()
-        order_row.setContentsMargins(0, 0, 0, 0)
-        order_row.addWidget(self.channel_order)
-        order_row.addWidget(self.layout_combo)
-        order_row.addWidget(self.dtype)
-        order = QWidget()
-        order.setLayout(order_row)
-
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setVerticalSpacing(4)
-        form.addRow("Preset", self.preset)
-        form.addRow("Size (H × W)", size)
-        self._size_row = size
-        form.addRow("Resize", self.resize_mode)
-        form.addRow("Short side", self.resize_short)
-        form.addRow("Pad value", self.pad_value)
-        form.addRow("Long side ≤", self.limit_side)
-        form.addRow("Multiple of", self.multiple)
-        form.addRow("Order / layout", order)
-        form.addRow("Scale", self.scale)
-        form.addRow("Mean", self.mean)
-        form.addRow("Std", self.std)
-        form.addRow(self.formula)
-        self._form = form
-
-        self.preset.currentTextChanged.connect(self._preset_chosen)
-        for spin in (
-            self.height_spin,
-            self.width_spin,
-            self.resize_short,
-            self.limit_side,
-            self.multiple,
-        ):
-            spin.valueChanged.connect(self._edited)
-        self.pad_value.valueChanged.connect(self._edited)
-        for combo in (self.resize_mode, self.channel_order, self.layout_combo, self.dtype):
-            combo.currentTextChanged.connect(self._edited)
-        for line in (self.scale, self.mean, self.std):
-            line.textEdited.connect(self._edited)
-        self._show(self._spec)
-
-    # -- API
-
-    def spec(self) -> PreprocessSpec:
-        """The last valid spec."""
-        return self._spec
-
-    def error(self) -> str:
-        """Why the current text is not a valid spec ("" when it is)."""
-        return self._error
-
-    def set_input(self, shape: Sequence[int | str | None] | None, dtype: str | None) -> None:
-        """The model's image input: presets are fitted to it."""
-        self._shape = shape
-        self._dtype = dtype if dtype in imaging.DTYPES else None
-
-    def set_spec(self, spec: PreprocessSpec) -> None:
-        self._spec = spec
-        self._error = ""
-        self._show(spec)
-        self.spec_changed.emit(spec)
-
-    def choose_preset(self, name: str) -> None:
-        self.preset.setCurrentText(name)
-
-    # -- internals
-
-    def _show(self, spec: PreprocessSpec) -> None:
-        self._updating = True
-        try:
-            name = spec.preset if spec.preset in imaging.PRESETS else CUSTOM
-            self.preset.setCurrentText(name)
-            self.height_spin.setValue(spec.height)
-            self.width_spin.setValue(spec.width)
-            self.resize_mode.setCurrentText(spec.resize)
-            self.resize_short.setValue(spec.resize_short or 0)
-            self.pad_value.setValue(spec.pad_value)
-            self.limit_side.setValue(spec.limit_side or 0)
-            self.multiple.setValue(spec.multiple)
-            self.channel_order.setCurrentText(spec.channel_order)
-            self.layout_combo.setCurrentText(spec.layout)
-            self.dtype.setCurrentText(spec.dtype)
-            self.scale.setText(format_number(spec.scale))
-            self.mean.setText(format_vector(spec.mean))
-            self.std.setText(format_vector(spec.std))
-            for line in (self.scale, self.mean, self.std):
-                line.setStyleSheet("")
-        finally:
-            self._updating = False
-        self._update_visibility(spec.resize)
-        self.formula.setText(imaging.describe_spec(spec))
-
-    def _update_visibility(self, mode: str) -> None:
-        rows = {
-            self._size_row: mode != "fit",  # "fit" follows the image, capped by the long side
-            self.resize_short: mode == "short_side_crop",
-            self.pad_value: mode == "letterbox",
-            self.limit_side: mode == "fit",
-            self.multiple: mode == "fit",
-        }
-        for widget, visible in rows.items():
-            self._form.setRowVisible(widget, visible)
-
-    @Slot(str)
-    def _preset_chosen(self, name: str) -> None:
-        if self._updating or name == CUSTOM or name not in imaging.PRESETS:
-            return
-        spec = imaging.resolve_spec(imaging.PRESETS[name], self._shape, self._dtype)
-        self.set_spec(spec)
-
-    @Slot()
-    def _edited(self, *_: Any) -> None:
-        if self._updating:
-            return
-        self._update_visibility(self.resize_mode.currentText())
-        fields: dict[str, Any] = {
-            "height": self.height_spin.value(),
-            "width": self.width_spin.value(),
-            "resize": self.resize_mode.currentText(),
-            "resize_short": self.resize_short.value() or None,
-            "pad_value": self.pad_value.value(),
-            "limit_side": self.limit_side.value() or None,
-            "multiple": self.multiple.value(),
-            "channel_order": self.channel_order.currentText(),
-            "layout": self.layout_combo.currentText(),
-            "dtype": self.dtype.currentText(),
-            "preset": CUSTOM,
-        }
-        problems = []
-        for key, line, parse in (
-            ("scale", self.scale, parse_number),
-            ("mean", self.mean, parse_vector),
-            ("std", self.std, parse_vector),
-        ):
-            try:
-                fields[key] = parse(line.text())
-                line.setStyleSheet("")
-            except (ValueError, ZeroDivisionError):
-                line.setStyleSheet("border: 1px solid #d93025;")
-                problems.append(f"{key}: '{line.text()}' is not a number")
-        if problems:
-            self._error = "; ".join(problems)
-            self.formula.setText(f"<span style='color:#c5221f'>{_html(self._error)}</span>")
-            return
-        spec = dataclasses.replace(self._spec, **fields)
-        try:
-            imaging.validate_spec(spec)
-        except InferenceError as exc:
-            self._error = str(exc)
-            self.formula.setText(f"<span style='color:#c5221f'>{_html(self._error)}</span>")
-            return
-        self._error = ""
-        self._spec = spec
-        self._updating = True
-        self.preset.setCurrentText(CUSTOM)
-        self._updating = False
-        self.formula.setText(imaging.describe_spec(spec))
-        self.spec_changed.emit(spec)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,45 +158,28 @@ class InferencePanel(QWidget):
         self._preview_timer.setInterval(120)
         self._preview_timer.timeout.connect(self.update_preview)
 
-        controls = self._build_controls()
-        results = self._build_results()
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(controls)
-        split.addWidget(results)
-        split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 1)
-        split.setSizes([360, 900])
-        split.setChildrenCollapsible(False)
-        self.splitter = split
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(split)
+        self.splitter = splitter(
+            Qt.Orientation.Horizontal,
+            self._build_controls(),
+            self._build_results(),
+            stretch=(0, 1),
+            sizes=[360, 900],
+            collapsible=False,
+        )
+        self.setLayout(vbox(self.splitter, margins=8))
         self._update_run_state()
 
     # -- construction -----------------------------------------------------------------------
 
     def _build_controls(self) -> QWidget:
-        # Model
         self.model_label = QLabel("No model. Open an ONNX model or an engine.")
-        self.model_label.setWordWrap(True)
         self.model_button = QPushButton("Model…")
         self.model_button.clicked.connect(self._ask_model)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_label, 1)
-        model_row.addWidget(self.model_button)
-        model_box = QGroupBox("Model")
-        model_box.setLayout(model_row)
-
-        # Image
+        model_box = _file_box("Model", self.model_label, self.model_button)
         self.image_label = QLabel("Drop an image anywhere on this panel, or open one.")
-        self.image_label.setWordWrap(True)
         self.image_button = QPushButton("Image…")
         self.image_button.clicked.connect(self._choose_image)
-        image_row = QHBoxLayout()
-        image_row.addWidget(self.image_label, 1)
-        image_row.addWidget(self.image_button)
-        image_box = QGroupBox("Image")
-        image_box.setLayout(image_row)
+        image_box = _file_box("Image", self.image_label, self.image_button)
 
         # Preprocessing + tensor
         self.form = PreprocessForm()
@@ -704,17 +192,11 @@ class InferencePanel(QWidget):
         self.thumbnail.setStyleSheet("background:#2b2d31; border-radius:3px; color:#9aa0a6;")
         self.thumbnail.setText("no image")
         self.thumbnail.setToolTip("What the network sees: the tensor with normalisation undone")
-        self.tensor_label = QLabel("—")
+        self.tensor_label = selectable_label("—", wrap=True)
         self.tensor_label.setStyleSheet("font-family: monospace;")
-        self.tensor_label.setWordWrap(True)
-        self.tensor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        tensor_row = QHBoxLayout()
-        tensor_row.addWidget(self.thumbnail)
-        tensor_text = QVBoxLayout()
-        tensor_text.addWidget(QLabel("<b>Input tensor</b>"))
-        tensor_text.addWidget(self.tensor_label)
+        tensor_text = vbox(QLabel("<b>Input tensor</b>"), self.tensor_label)
         tensor_text.addStretch(1)
-        tensor_row.addLayout(tensor_text, 1)
+        tensor_row = hbox(self.thumbnail, (tensor_text, 1))
         pre_box = QGroupBox("Preprocessing")
         pre_layout = QVBoxLayout(pre_box)
         pre_layout.addWidget(self.form)
@@ -753,27 +235,18 @@ class InferencePanel(QWidget):
             " padding: 4px 18px; } QPushButton:disabled { background:#b9c7a6; }"
         )
         self.run_button.clicked.connect(self.run)
-        self.run_hint = _muted()
+        self.run_hint = muted_label()
 
+        boxes = vbox(model_box, image_box, pre_box, out_box, margins=(0, 0, 6, 0))
+        boxes.addStretch(1)
         inner = QWidget()
-        box = QVBoxLayout(inner)
-        box.setContentsMargins(0, 0, 6, 0)
-        box.addWidget(model_box)
-        box.addWidget(image_box)
-        box.addWidget(pre_box)
-        box.addWidget(out_box)
-        box.addStretch(1)
+        inner.setLayout(boxes)
         scroll = QScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QWidget()
-        outer_box = QVBoxLayout(outer)
-        outer_box.setContentsMargins(0, 0, 0, 0)
-        outer_box.addWidget(scroll, 1)
-        outer_box.addWidget(self.run_hint)
-        outer_box.addWidget(self.run_button)
+        outer = column((scroll, 1), self.run_hint, self.run_button)
         outer.setMinimumWidth(340)
         outer.setMaximumWidth(520)
         return outer
@@ -782,33 +255,27 @@ class InferencePanel(QWidget):
         self.view = ImageView(placeholder="Drop an image here\n(PNG, JPEG, BMP, WebP, TIFF)")
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        self.summary_label = QLabel()
+        self.summary_label = selectable_label()
         self.summary_label.setStyleSheet("font-size: 15px; font-weight: bold;")
-        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.runner_label = _muted()
+        self.runner_label = muted_label()
         self.verdict_label = QLabel()
         self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.verdict_label.setMinimumWidth(70)
         self.verdict_label.setVisible(False)
-        head = QHBoxLayout()
-        head_text = QVBoxLayout()
-        head_text.addWidget(self.summary_label)
-        head_text.addWidget(self.runner_label)
-        head.addLayout(head_text, 1)
-        head.addWidget(self.verdict_label)
+        head = hbox((vbox(self.summary_label, self.runner_label), 1), self.verdict_label)
 
         self.class_model = ClassScoreModel(self)
-        self.class_view = _table(self.class_model)
+        self.class_view = data_table(self.class_model)
         self.class_view.setItemDelegateForColumn(2, ScoreBarDelegate(self.class_view))
         self.class_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.class_view.horizontalHeader().setStretchLastSection(False)
         self.class_view.setColumnWidth(0, 36)
         self.class_view.setColumnWidth(2, 150)
         self.box_model = BoxModel(self)
-        self.box_view = _table(self.box_model)
+        self.box_view = data_table(self.box_model)
         self.box_view.setItemDelegateForColumn(2, ScoreBarDelegate(self.box_view))
         self.box_view.horizontalHeader().setStretchLastSection(False)
-        self.result_note = _muted("Run the model to see its answer here.")
+        self.result_note = muted_label("Run the model to see its answer here.")
         self.result_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.result_note)
@@ -816,19 +283,15 @@ class InferencePanel(QWidget):
         self.result_stack.addWidget(self.box_view)
 
         self.timing_model = KeyValueModel(("Step", "Time"), self)
-        self.timing_view = _table(self.timing_model)
+        self.timing_view = data_table(self.timing_model)
         self.compare_model = KeyValueModel(("Output", "Max abs err", "Mean abs err", "Result"))
-        self.compare_view = _table(self.compare_model)
-        self.compare_note = _muted(
+        self.compare_view = data_table(self.compare_model)
+        self.compare_note = muted_label(
             "The comparison appears when TensorRT and ONNX Runtime both ran."
         )
-        compare_tab = QWidget()
-        compare_box = QVBoxLayout(compare_tab)
-        compare_box.setContentsMargins(4, 4, 4, 4)
-        compare_box.addWidget(self.compare_note)
-        compare_box.addWidget(self.compare_view, 1)
+        compare_tab = column(self.compare_note, (self.compare_view, 1), margins=4)
         self.stats_model = KeyValueModel(("Output", "Shape", "Min", "Max", "Mean", "Std"), self)
-        self.stats_view = _table(self.stats_model)
+        self.stats_view = data_table(self.stats_model)
         self.notes_text = QPlainTextEdit()
         self.notes_text.setReadOnly(True)
 
@@ -839,21 +302,16 @@ class InferencePanel(QWidget):
         self.result_tabs.addTab(self.stats_view, "Outputs")
         self.result_tabs.addTab(self.notes_text, "Notes")
 
-        bottom = QWidget()
-        bottom_box = QVBoxLayout(bottom)
-        bottom_box.setContentsMargins(0, 4, 0, 0)
-        bottom_box.addLayout(head)
-        bottom_box.addWidget(self.result_tabs, 1)
-
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.view)
-        split.addWidget(bottom)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        split.setSizes([560, 240])
-        split.setChildrenCollapsible(False)
-        self.result_splitter = split
-        return split
+        bottom = column(head, (self.result_tabs, 1), margins=(0, 4, 0, 0))
+        self.result_splitter = splitter(
+            Qt.Orientation.Vertical,
+            self.view,
+            bottom,
+            stretch=(3, 1),
+            sizes=[560, 240],
+            collapsible=False,
+        )
+        return self.result_splitter
 
     # -- public API -------------------------------------------------------------------------
 
@@ -902,9 +360,10 @@ class InferencePanel(QWidget):
                 self._model_info = inspect_onnx(onnx)
             except TrtGuiError as exc:  # the run will report it; the guess is only a start
                 log.warning("could not inspect %s for the preprocessing guess: %s", onnx, exc)
-        text = f"<b>{_html(path.name)}</b>"
+        text = f"<b>{html_escape(path.name)}</b>"
         if self._onnx_path is not None and self._onnx_path != path:
-            text += f"<br><span style='color:{MUTED}'>ONNX: {_html(self._onnx_path.name)}</span>"
+            onnx_name = html_escape(self._onnx_path.name)
+            text += f"<br><span style='color:{MUTED}'>ONNX: {onnx_name}</span>"
         self.model_label.setText(text)
         self.model_label.setToolTip(str(path))
         self.reset_spec_to_guess()
@@ -935,7 +394,7 @@ class InferencePanel(QWidget):
         self._image_path = path
         self._image = image
         self.image_label.setText(
-            f"<b>{_html(path.name)}</b><br><span style='color:{MUTED}'>"
+            f"<b>{html_escape(path.name)}</b><br><span style='color:{MUTED}'>"
             f"{image.width}×{image.height}</span>"
         )
         self.image_label.setToolTip(str(path))
@@ -958,13 +417,14 @@ class InferencePanel(QWidget):
         try:
             tensor, _ = imaging.preprocess(self._image, spec)
         except (TrtGuiError, ValueError) as exc:
-            self.tensor_label.setText(f"<span style='color:#c5221f'>{_html(str(exc))}</span>")
+            self.tensor_label.setText(f"<span style='color:#c5221f'>{html_escape(str(exc))}</span>")
             self.thumbnail.setPixmap(QPixmap())
             self.thumbnail.setText("✖")
             self._update_run_state()
             return
         self._tensor = tensor
-        self.tensor_label.setText(_html(summarise_tensor(tensor).text()).replace("\n", "<br>"))
+        stats = html_escape(summarise_tensor(tensor).text())
+        self.tensor_label.setText(stats.replace("\n", "<br>"))
         preview = tensor_preview(tensor, spec)
         pixmap = QPixmap.fromImage(pil_to_qimage(preview)).scaled(
             self.thumbnail.size(),
@@ -1018,8 +478,8 @@ class InferencePanel(QWidget):
         prediction = _get(report, "prediction")
         kind = str(_get(prediction, "kind", default="raw"))
         summary = prediction.summary() if hasattr(prediction, "summary") else kind
-        self.summary_label.setText(_html(summary))
-        self.runner_label.setText(_html(runner_text(report)))
+        self.summary_label.setText(html_escape(summary))
+        self.runner_label.setText(html_escape(runner_text(report)))
         self._show_picture(report, prediction)
         classes = _get(prediction, "classes", default=()) or ()
         boxes = _get(prediction, "boxes", default=()) or ()
@@ -1037,7 +497,7 @@ class InferencePanel(QWidget):
                 header.resizeSection(col, max(header.sectionSize(col) + 12, 56))
         else:
             notes = list(_get(prediction, "notes", default=()) or ())
-            self.result_note.setText(_html("\n".join([summary, *notes])))
+            self.result_note.setText(html_escape("\n".join([summary, *notes])))
             self.result_stack.setCurrentWidget(self.result_note)
         self.timing_model.set_rows(timing_rows(_get(report, "timings")))
         self.timing_view.resizeColumnsToContents()
@@ -1136,7 +596,7 @@ class InferencePanel(QWidget):
         text = _get(comparison, "summary", "message")
         if callable(text):
             text = text()
-        self.compare_note.setText(_html(str(text or f"TensorRT vs ONNX Runtime: {word}")))
+        self.compare_note.setText(html_escape(str(text or f"TensorRT vs ONNX Runtime: {word}")))
         self.result_tabs.setTabText(2, f"TensorRT vs ONNX Runtime: {word}")
 
     def _clear_results(self) -> None:
@@ -1203,7 +663,7 @@ class InferencePanel(QWidget):
     @Slot(object)
     def _on_failed(self, err: BaseException) -> None:
         self.summary_label.setText("The run failed.")
-        self.runner_label.setText(_html(str(err)))
+        self.runner_label.setText(html_escape(str(err)))
         self._report_error(err)
         self.prediction_failed.emit(err)
 
@@ -1222,15 +682,15 @@ class InferencePanel(QWidget):
     # -- drag and drop ----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: Any) -> None:
-        if _dropped_path(event) is not None or event.mimeData().hasImage():
+        if dropped_path(event) is not None or event.mimeData().hasImage():
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event: Any) -> None:
-        if _dropped_path(event) is not None or event.mimeData().hasImage():
+        if dropped_path(event) is not None or event.mimeData().hasImage():
             event.acceptProposedAction()
 
     def dropEvent(self, event: Any) -> None:
-        path = _dropped_path(event)
+        path = dropped_path(event)
         if path is None:
             return
         event.acceptProposedAction()
@@ -1238,131 +698,6 @@ class InferencePanel(QWidget):
             self.set_model(path)
         else:
             self.open_image(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Report → rows (plain functions, tested without widgets)
-
-
-def runner_text(report: Any) -> str:
-    """Which runner ran and why, e.g. "ONNX Runtime (CPU) — no GPU for the engine"."""
-    runner = str(_get(report, "runner", default="") or "")
-    detail = str(_get(report, "runner_detail", default="") or runner)
-    detail = (
-        detail.replace("CPUExecutionProvider", "CPU")
-        .replace("CUDAExecutionProvider", "CUDA")
-        .replace("TensorrtExecutionProvider", "TensorRT EP")
-    )
-    notes = [str(n) for n in _get(report, "notes", default=()) or ()]
-    engine = _get(report, "engine_path")
-    if runner == "TensorRT":
-        if _get(report, "comparison") is not None:
-            return f"{detail} — the engine ran on this GPU; ONNX Runtime ran as the reference"
-        return f"{detail} — the engine ran on this GPU"
-    if engine is not None:
-        why = next((n for n in notes if n.startswith("TensorRT not used")), "")
-        return f"{detail} — {_short_reason(why)}"
-    return f"{detail} — an ONNX model was chosen (build an engine to run TensorRT)"
-
-
-def _short_reason(note: str) -> str:
-    """A few words for why TensorRT did not run, from the report's note."""
-    text = note.removeprefix("TensorRT not used:").strip()
-    low = text.lower()
-    if "does not support this gpu" in low or "compute capability" in low:
-        return "the engine's TensorRT does not support this GPU"
-    if "gpu" in low and ("no " in low or "needs" in low or "insufficient" in low):
-        return "no GPU for the engine"
-    if "not installed" in low:
-        return "the engine's TensorRT is not installed"
-    if not text:
-        return "the engine could not run here"
-    text = text.split("; running the ONNX model")[0]
-    return text if len(text) <= 110 else text[:107] + "…"
-
-
-def _ms(value: Any) -> str:
-    return f"{float(value):.2f} ms"
-
-
-TIMING_NAMES = {
-    "load_ms": "Load (image, session or engine)",
-    "preprocess_ms": "Preprocess",
-    "inference_ms": "Inference",
-    "postprocess_ms": "Postprocess",
-    "reference_inference_ms": "ONNX Runtime reference run",
-}
-
-
-def timing_rows(timings: Any) -> list[tuple[str, str]]:
-    """Timings as (step, "12.34 ms") rows from a mapping or a record of *_ms fields."""
-    if timings is None:
-        return []
-    if isinstance(timings, Mapping):
-        items = list(timings.items())
-    elif dataclasses.is_dataclass(timings) and not isinstance(timings, type):
-        items = [(f.name, getattr(timings, f.name)) for f in dataclasses.fields(timings)]
-    else:
-        items = [(k, v) for k, v in vars(timings).items() if not k.startswith("_")]
-    rows = []
-    for key, value in items:
-        if value is None:
-            continue
-        if isinstance(value, (int, float)):
-            name = TIMING_NAMES.get(key) or (
-                key.removesuffix("_ms").removesuffix("_s").replace("_", " ").capitalize()
-            )
-            ms = value * 1000.0 if key.endswith("_s") else value
-            rows.append((name, _ms(ms)))
-        elif isinstance(value, Mapping):
-            for sub, sub_value in value.items():
-                if isinstance(sub_value, (int, float)):
-                    rows.append((f"{key.replace('_', ' ')}: {sub}", _ms(sub_value)))
-    return rows
-
-
-def stats_rows(stats: Sequence[Any]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for s in stats:
-        shape = "×".join(str(d) for d in _get(s, "shape", default=()))
-        rows.append(
-            (
-                str(_get(s, "name", default="")),
-                shape,
-                f"{float(_get(s, 'min', default=0)):.4g}",
-                f"{float(_get(s, 'max', default=0)):.4g}",
-                f"{float(_get(s, 'mean', default=0)):.4g}",
-                f"{float(_get(s, 'std', default=0)):.4g}",
-            )
-        )
-    return rows
-
-
-def comparison_rows(comparison: Any) -> list[tuple[str, ...]]:
-    """One row per compared output: name, max/mean abs error, PASS/FAIL."""
-    outputs = _get(comparison, "outputs", "per_output", default=()) or ()
-    if isinstance(outputs, Mapping):
-        outputs = [{**(_as_dict(v)), "name": k} for k, v in outputs.items()]
-    rows: list[tuple[str, ...]] = []
-    for o in outputs:
-        passed = _get(o, "passed", "ok")
-        rows.append(
-            (
-                str(_get(o, "name", default="")),
-                f"{float(_get(o, 'max_abs', 'max_abs_error', default=float('nan'))):.3g}",
-                f"{float(_get(o, 'mean_abs', 'mean_abs_error', default=float('nan'))):.3g}",
-                "PASS" if passed else "FAIL" if passed is not None else "—",
-            )
-        )
-    return rows
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(vars(value))
 
 
 def _demo_from_folder(
@@ -1388,16 +723,6 @@ def _demo_from_folder(
     return model, labels if labels and labels.is_file() else None, spec, images
 
 
-def _dropped_path(event: Any) -> Path | None:
-    mime = event.mimeData()
-    if mime is None or not mime.hasUrls():
-        return None
-    for url in mime.urls():
-        if url.isLocalFile():
-            return Path(url.toLocalFile())
-    return None
-
-
 def _onnx_from_sidecar(engine: Path) -> Path | None:
     """The ONNX model an engine was built from, per its sidecar (when it still exists)."""
     try:
@@ -1411,3 +736,11 @@ def _onnx_from_sidecar(engine: Path) -> Path | None:
     if onnx and Path(onnx).is_file():
         return Path(onnx)
     return None
+
+
+def _file_box(title: str, label: QLabel, button: QPushButton) -> QGroupBox:
+    """A group box with a wrapping description of the chosen file and the button to choose."""
+    label.setWordWrap(True)
+    box = QGroupBox(title)
+    box.setLayout(hbox((label, 1), button))
+    return box
