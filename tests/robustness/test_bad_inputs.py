@@ -45,26 +45,7 @@ JARGON = (
 )
 
 # (stage, id) -> what happens today. Each is a real bug (or a decision for the lead).
-KNOWN_UNCLEAR: dict[tuple[str, str], str] = {
-    ("build", "absurd_dims"): "a 2^40 x 2^40 input builds an engine (exit 0, files written)",
-    ("build", "opset_999"): "opset 999 builds an engine (exit 0, files written)",
-    ("build", "negative_dims"): "a -5 dim is taken as dynamic and the build succeeds",
-    ("build", "missing_external_data"): "OnnxParseError instead of ModelLoadError: 'TensorRT "
-    "cannot read the model external_data.onnx: Failed to import initializer: In node -1 with "
-    "name: and operator: (importInitializers): UNSUPPORTED_NODE: Assertion failed: "
-    "ctx->getWeightsContext().convertOnnxWeights(initializer, &weights): Failed ….'",
-    ("build", "cyclic"): "'TensorRT cannot read the model cyclic.onnx: Assertion failed: "
-    "toposort(graph.node(), &topoOrder, subgraphOuterDeps): Failed to sort the model "
-    "topologically.'",
-    ("build", "dangling_input"): "'TensorRT cannot read the model dangling_input.onnx at node "
-    "0 'r' (Relu): Assertion failed: (ctx->tensors().count(inputName)): Node input was not "
-    "registered.'",
-    ("build", "conv_kernel_mismatch"): "misdiagnosed, with an empty operator name: 'TensorRT "
-    "cannot read the model conv_kernel_mismatch.onnx: TensorRT has no layer or plugin for the "
-    "operator : change the export to avoid it, or load a plugin that implements it.' (TensorRT "
-    "said: 'Assertion failed: checkSpatialDims(...): The input tensor shape misaligns with the "
-    "input kernel shape.')",
-}
+KNOWN_UNCLEAR: dict[tuple[str, str], str] = {}
 # Only the CLI side is unclear for these.
 KNOWN_UNCLEAR_CLI: dict[tuple[str, str], str] = {}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from trtgui import __version__
-from trtgui.core import backends, precision, trt_log
+from trtgui.core import backends, graph_check, precision, trt_log
 from trtgui.core.errors import (
     BuildCancelled,
     EngineBuildError,
@@ -179,6 +179,9 @@ def build_engine(
 
         raise SettingsError(reasons[settings.precision.value] + ".")
 
+    # Broken graphs, impossible opsets or dims and missing weights, in plain words, before
+    # TensorRT reads the file: its parser asserts in C++ terms, and builds some of them.
+    facts = graph_check.precheck_model(source)
     # Converting (FP16/BF16/INT8) is slow: check the profiles against the ONNX file first.
     # Otherwise check them against the parsed network, which costs nothing extra.
     converting = settings.precision not in (Precision.FP32, Precision.AUTO)
@@ -224,7 +227,8 @@ def build_engine(
         config = builder.create_builder_config()
         # Only TensorRT 10's weak typing ("auto") needs to know about Q/DQ nodes.
         has_qdq = settings.precision is Precision.INT8 or (
-            settings.precision is Precision.AUTO and precision.has_qdq(prepared.path)
+            settings.precision is Precision.AUTO
+            and (facts.has_qdq if prepared.path == source else precision.has_qdq(prepared.path))
         )
         notes += configure_builder(builder, network, config, trt, info, settings, has_qdq)
         monitor = make_progress_monitor(trt, tracker)
@@ -378,29 +382,72 @@ def _parse(parser: Any, path: Path, original: Path) -> None:
     if not errors:
         errors = ["the parser reported failure without an error message"]
     first = parser.get_error(0) if parser.num_errors else None
+    name = str(_safe(lambda: first.node_name(), "")) if first is not None else ""
+    op = str(_safe(lambda: first.node_operator(), "")) if first is not None else ""
+    node = int(_safe(lambda: int(first.node()), -1)) if first is not None else -1
+    desc = str(_safe(lambda: first.desc(), "")) if first is not None else errors[0]
+    code = str(_safe(lambda: first.code().name, "")) if first is not None else ""
+    reason = explain_parser_error(desc, code, name, op)
     where = ""
-    if first is not None:
-        name = _safe(lambda: first.node_name(), "")
-        op = _safe(lambda: first.node_operator(), "")
-        node = _safe(lambda: int(first.node()), -1)
-        if name or op:
-            where = f" at node {node} '{name}' ({op})" if node >= 0 else f" at '{name}' ({op})"
+    if (name or op) and f"'{name}'" not in reason:
+        where = f" at node {node} '{name}' ({op})" if node >= 0 else f" at '{name}' ({op})"
     count = len(errors)
     more = f" (and {count - 1} more error{'s' if count > 2 else ''})" if count > 1 else ""
-    desc = str(_safe(lambda: first.desc(), "") if first else errors[0])
-    code = str(_safe(lambda: first.code().name, "") if first else "")
-    if first is not None and (code == "UNSUPPORTED_NODE" or "Plugin not found" in desc):
-        op = _safe(lambda: first.node_operator(), "?")
-        reason = (
-            f"TensorRT has no layer or plugin for the operator {op}: change the export to "
-            "avoid it, or load a plugin that implements it"
-        )
-    else:
-        reason = _first_sentence(desc)
     raise OnnxParseError(
         f"TensorRT cannot read the model {original.name}{where}{more}: {reason}.",
         errors=errors,
     )
+
+
+# TensorRT's ONNX parser asserts in C++ terms: (text it contains, plain words). The first
+# match wins; "{node}" becomes "node 'name' (Op)" or "a node" when TensorRT names none.
+_PARSER_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("toposort", "sort the model topologically"),
+        "the graph has a cycle (a node needs its own output, directly or through others): "
+        "re-export the model",
+    ),
+    (
+        ("Node input was not registered",),
+        "{node} reads a tensor that no node, input or initializer produces: re-export the model",
+    ),
+    (
+        ("checkSpatialDims", "misaligns with the input kernel shape"),
+        "the kernel_shape of {conv} does not match its weights: re-export the model",
+    ),
+    (
+        ("convertOnnxWeights", "Failed to import initializer"),
+        "the weights of {initializer} could not be read (a weights file beside the model is "
+        "missing, short or damaged): copy the model with its weights files again",
+    ),
+)
+
+
+def explain_parser_error(desc: str, code: str = "", name: str = "", op: str = "") -> str:
+    """Plain words for one TensorRT parser error (no C++ assertion text)."""
+    node = f"node '{name}' ({op})" if name and op else f"node '{name}'" if name else "a node"
+    for needles, words in _PARSER_PHRASES:
+        if any(n in desc for n in needles):
+            initializer = desc.rsplit("Failed to import initializer:", 1)[-1].strip(" .")
+            return words.format(
+                node=node,
+                conv=node if name else "a Conv node",
+                initializer=f"initializer '{initializer}'"
+                if initializer and initializer != desc.strip(" .")
+                else "an initializer",
+            )
+    if op and (code == "UNSUPPORTED_NODE" or "Plugin not found" in desc):
+        return (
+            f"TensorRT has no layer or plugin for the operator {op}: change the export to "
+            "avoid it, or load a plugin that implements it"
+        )
+    if "Assertion failed" in desc:
+        # "Assertion failed: <C++ expression>: <what it means>" → what it means.
+        tail = desc.rsplit("): ", 1)[-1] if "): " in desc else ""
+        if tail and "Assertion failed" not in tail:
+            return _first_sentence(tail).rstrip(".")
+        return "TensorRT's ONNX parser rejected it (run with --verbose for its message)"
+    return _first_sentence(desc).rstrip(".")
 
 
 def _parser_error_line(err: Any) -> str:
