@@ -281,3 +281,25 @@ def test_corrupt_engine_goes_to_error_funnel(qtbot, tmp_path: Path) -> None:
     # still usable: a good file opens afterwards
     panel.show_check(sample_check())
     assert panel.banner.level() == "ok"
+
+
+def test_signals_go_out_when_rendering_raises(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.gui import engine_panel
+
+    path = tmp_path / "sample.engine"
+    path.write_bytes(bytes(64))
+    outcome = engine_panel.EngineLoadOutcome(path, sample_check(), None, None)
+    monkeypatch.setattr(engine_panel, "load_engine_job", lambda p: outcome)
+    panel = EnginePanel()
+    qtbot.addWidget(panel)
+
+    def broken(check: object) -> None:
+        raise RuntimeError("a rendering bug")
+
+    monkeypatch.setattr(panel, "show_check", broken)
+    with qtbot.capture_exceptions() as caught:
+        with qtbot.waitSignals([panel.engine_loaded, panel.load_finished], timeout=20000):
+            panel.open_engine(path)
+        panel.wait()
+    assert [type(exc) for _, exc, _ in caught] == [RuntimeError]
+    assert not panel.is_busy()

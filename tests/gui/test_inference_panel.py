@@ -274,3 +274,22 @@ def test_comparison_pass_and_fail(qtbot, panel: InferencePanel, demo) -> None:  
         assert panel.compare_model.rows()[0][0] == "logits"
         assert panel.compare_model.rows()[0][3] == word
         assert panel.result_tabs.tabText(2).endswith(word)
+
+
+def test_signals_go_out_when_rendering_raises(
+    qtbot, panel: InferencePanel, demo, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    model, photo = demo
+    panel.set_model(model)
+    panel.open_image(photo)
+
+    def broken(report: object) -> None:
+        raise RuntimeError("a rendering bug")
+
+    monkeypatch.setattr(panel, "show_report", broken)
+    with qtbot.capture_exceptions() as caught:
+        with qtbot.waitSignals([panel.prediction_finished, panel.run_finished], timeout=60000):
+            panel.run_button.click()
+        panel.wait()
+    assert [type(exc) for _, exc, _ in caught] == [RuntimeError]
+    assert panel.run_button.isEnabled()

@@ -718,16 +718,20 @@ class EnginePanel(QWidget):
 
     @Slot(object)
     def _on_loaded(self, outcome: EngineLoadOutcome) -> None:
-        self._info = None
-        self.layer_model.set_rows([])
-        self.summary_model.set_summary({})
-        self.precision_bar.set_summary({})
-        self.show_check(outcome.check)
-        if outcome.info is not None:
-            self.show_info(outcome.info)
-        elif outcome.inspect_error is not None:
-            self.show_unavailable(outcome.inspect_error)
-        self.engine_loaded.emit(outcome)
+        # engine_loaded goes out even when rendering raises (the error still reaches the
+        # funnel through the slot's exception hook), so nothing waiting on it hangs.
+        try:
+            self._info = None
+            self.layer_model.set_rows([])
+            self.summary_model.set_summary({})
+            self.precision_bar.set_summary({})
+            self.show_check(outcome.check)
+            if outcome.info is not None:
+                self.show_info(outcome.info)
+            elif outcome.inspect_error is not None:
+                self.show_unavailable(outcome.inspect_error)
+        finally:
+            self.engine_loaded.emit(outcome)
 
     @Slot(object)
     def _on_load_failed(self, err: BaseException) -> None:

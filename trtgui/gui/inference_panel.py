@@ -655,23 +655,32 @@ class InferencePanel(QWidget):
         if path:
             self.open_image(path)
 
+    # The signals go out even when rendering raises (the error still reaches the funnel
+    # through the slot's exception hook), so nothing waiting on them hangs.
+
     @Slot(object)
     def _on_succeeded(self, report: Any) -> None:
-        self.show_report(report)
-        self.prediction_finished.emit(report)
+        try:
+            self.show_report(report)
+        finally:
+            self.prediction_finished.emit(report)
 
     @Slot(object)
     def _on_failed(self, err: BaseException) -> None:
-        self.summary_label.setText("The run failed.")
-        self.runner_label.setText(html_escape(str(err)))
-        self._report_error(err)
-        self.prediction_failed.emit(err)
+        try:
+            self.summary_label.setText("The run failed.")
+            self.runner_label.setText(html_escape(str(err)))
+            self._report_error(err)
+        finally:
+            self.prediction_failed.emit(err)
 
     @Slot()
     def _on_finished(self) -> None:
-        self._handle_done()
-        self.busy_changed.emit(False)
-        self.run_finished.emit()
+        try:
+            self._handle_done()
+        finally:
+            self.busy_changed.emit(False)
+            self.run_finished.emit()
 
     def _handle_done(self) -> None:
         self.run_button.setText("Run")
