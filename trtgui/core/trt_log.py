@@ -85,7 +85,8 @@ class TrtLogHub:
         self.dropped = 0  # messages that could not be delivered (should stay 0)
 
     def _recompute(self) -> None:
-        levels = [c.level for c in self._captures]
+        # A capture without a callback only counts warnings and errors (always listened to).
+        levels = [c.level for c in self._captures if c.on_log is not None]
         levels.append(logging.WARNING)  # always counted
         if _log.isEnabledFor(VERBOSE):
             levels.append(VERBOSE)
