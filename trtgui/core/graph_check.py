@@ -24,7 +24,7 @@ from __future__ import annotations
 import mmap
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from trtgui.core.errors import ModelLoadError, OnnxParseError
@@ -46,30 +46,48 @@ class _Damaged(Exception):
     """The bytes are not a well-formed protobuf message."""
 
 
-@dataclass
 class _Node:
-    name: bytes
-    op_type: bytes
-    domain: bytes
-    inputs: list[bytes] = field(default_factory=list)
-    outputs: list[bytes] = field(default_factory=list)
-    subgraphs: list[_Graph] = field(default_factory=list)
-    kernel_shape: list[int] | None = None
+    __slots__ = ("domain", "inputs", "kernel_shape", "name", "op_type", "outputs", "subgraphs")
+
+    def __init__(self) -> None:
+        self.name = b""
+        self.op_type = b""
+        self.domain = b""
+        self.inputs: list[bytes] = []
+        self.outputs: list[bytes] = []
+        self.subgraphs: list[_Graph] = []
+        self.kernel_shape: list[int] | None = None
 
 
-@dataclass
 class _Input:
-    name: bytes
-    dims: list[int | None]  # None: symbolic or unknown
+    __slots__ = ("dims", "name")
+
+    def __init__(self) -> None:
+        self.name = b""
+        self.dims: list[int | None] = []  # None: symbolic or unknown
 
 
-@dataclass
 class _Graph:
-    nodes: list[_Node] = field(default_factory=list)
-    inputs: list[_Input] = field(default_factory=list)
-    initializers: set[bytes] = field(default_factory=set)
-    initializer_dims: dict[bytes, list[int]] = field(default_factory=dict)
-    has_external_data: bool = False
+    __slots__ = ("has_external_data", "initializer_dims", "initializers", "inputs", "nodes")
+
+    def __init__(self, has_external_data: bool = False) -> None:
+        self.nodes: list[_Node] = []
+        self.inputs: list[_Input] = []
+        self.initializers: set[bytes] = set()
+        self.initializer_dims: dict[bytes, list[int]] = {}
+        self.has_external_data = has_external_data
+
+
+class _Model:
+    __slots__ = ("graph", "opsets")
+
+    def __init__(self) -> None:
+        self.graph: _Graph | None = None
+        self.opsets: dict[bytes, int] = {}
+
+
+# Plain classes with __slots__ rather than dataclasses: they are built thousands of times
+# per check, and a dataclass costs ~1 ms each at import (this runs on every CLI build).
 
 
 @dataclass(frozen=True)
@@ -198,7 +216,7 @@ def _parse_graph(buf: bytes | mmap.mmap, pos: int, end: int) -> _Graph:
 
 def _parse_node(buf: bytes | mmap.mmap, pos: int, end: int) -> _Node:
     """NodeProto: input = 1, output = 2, name = 3, op_type = 4, attribute = 5, domain = 7."""
-    node = _Node(b"", b"", b"")
+    node = _Node()
     for number, wire, start, stop in _fields(buf, pos, end):
         if wire != _LEN:
             continue
@@ -268,7 +286,7 @@ def _parse_tensor(buf: bytes | mmap.mmap, pos: int, end: int) -> tuple[bytes, bo
 
 def _parse_value_info(buf: bytes | mmap.mmap, pos: int, end: int) -> _Input:
     """ValueInfoProto name = 1, type = 2 → TypeProto.tensor_type = 1 → shape = 2 → dim = 1."""
-    item = _Input(b"", [])
+    item = _Input()
     for number, wire, start, stop in _fields(buf, pos, end):
         if wire != _LEN:
             continue
@@ -296,12 +314,6 @@ def _parse_dim(buf: bytes | mmap.mmap, pos: int, end: int) -> int | None:
         elif number == 2:
             value = None
     return value
-
-
-@dataclass
-class _Model:
-    graph: _Graph | None = None
-    opsets: dict[bytes, int] = field(default_factory=dict)
 
 
 def _parse_model(buf: bytes | mmap.mmap, size: int) -> _Model:
