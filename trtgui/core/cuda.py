@@ -8,7 +8,8 @@ Two implementations of `CudaApi`:
 Every call's status is checked; failures raise `BackendUnavailable` (no GPU or driver) or
 `InferenceError` naming the tensor involved. An api object owns what it allocated and frees
 it all in `close()` / `__exit__` (never in `__del__`, which may run on another thread or at
-interpreter exit when the driver is gone). `activated()` makes the api's CUDA context current
+interpreter exit when the driver is gone); `ClosesOnExit` gives it, and the runners, that
+`with` behaviour. `activated()` makes the api's CUDA context current
 on the calling thread, so a worker thread can use buffers made on another one.
 """
 
@@ -83,7 +84,29 @@ class _Owned:
     events: list[Event] = field(default_factory=list)
 
 
-class CudaApi(ABC):
+class ClosesOnExit:
+    """`with obj:` calls `obj.close()` on the way out, whether or not the block raised.
+
+    For the objects that hold GPU memory, sessions or temporary files: they free them in
+    `close()`, never in `__del__`.
+    """
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class CudaApi(ClosesOnExit, ABC):
     """The few CUDA operations the TensorRT runner needs."""
 
     name: str = ""
@@ -202,17 +225,6 @@ class CudaApi(ABC):
                     "Some GPU memory could not be freed cleanly.", details="\n".join(errors)
                 )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _check_open(self) -> None:
         if self.closed:
             raise InferenceError("The CUDA resources were already released; open the runner again.")
@@ -327,29 +339,20 @@ class CudaPythonApi(CudaApi):
         self, dst: DeviceBuffer, src: PinnedBuffer, nbytes: int, stream: Stream, name: str = ""
     ) -> None:
         _check_sizes(dst, src, nbytes, name)
-        self._call(
-            "cudaMemcpyAsync",
-            dst.ptr,
-            src.ptr,
-            nbytes,
-            self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
-            stream.handle,
-            what=_what(name or dst.name),
-        )
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
+        self._memcpy_async(dst.ptr, src.ptr, nbytes, kind, stream, name or dst.name)
 
     def copy_dtoh_async(
         self, dst: PinnedBuffer, src: DeviceBuffer, nbytes: int, stream: Stream, name: str = ""
     ) -> None:
         _check_sizes(src, dst, nbytes, name)
-        self._call(
-            "cudaMemcpyAsync",
-            dst.ptr,
-            src.ptr,
-            nbytes,
-            self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
-            stream.handle,
-            what=_what(name or src.name),
-        )
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        self._memcpy_async(dst.ptr, src.ptr, nbytes, kind, stream, name or src.name)
+
+    def _memcpy_async(
+        self, dst: int, src: int, nbytes: int, kind: Any, stream: Stream, name: str
+    ) -> None:
+        self._call("cudaMemcpyAsync", dst, src, nbytes, kind, stream.handle, what=_what(name))
 
     def synchronize(self, stream: Stream) -> None:
         self._call("cudaStreamSynchronize", stream.handle)

@@ -4,8 +4,9 @@
 reference for accuracy checks and the way to run a model on a machine without a GPU.
 `TrtRunner` runs a TensorRT engine through `trtgui.core.cuda` buffers and streams.
 
-Both are context managers keyed by tensor name; they raise `ModelLoadError`,
-`EngineLoadError`, `BackendUnavailable` or `InferenceError`, never raw library exceptions.
+Both are context managers (`cuda.ClosesOnExit`) keyed by tensor name; they raise
+`ModelLoadError`, `EngineLoadError`, `BackendUnavailable` or `InferenceError`, never raw library
+exceptions.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 import numpy as np
 
+from trtgui.core.cuda import ClosesOnExit
 from trtgui.core.errors import (
     BackendUnavailable,
     InferenceError,
@@ -174,7 +175,7 @@ def default_ort_providers() -> list[str]:
     return [p for p in _PREFERRED_PROVIDERS if p in available] or ["CPUExecutionProvider"]
 
 
-class OrtRunner:
+class OrtRunner(ClosesOnExit):
     """Run an ONNX model with ONNX Runtime.
 
     Models whose IR version is newer than this ONNX Runtime accepts (onnx 1.23 writes IR 14,
@@ -300,17 +301,6 @@ class OrtRunner:
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _ort_io(arg: Any) -> IoTensor:
@@ -491,7 +481,7 @@ class _Slot:
     capacity: int
 
 
-class TrtRunner:
+class TrtRunner(ClosesOnExit):
     """Run a TensorRT engine: pinned host and device buffers keyed by tensor name.
 
     `TrtRunner(engine_path)` deserializes the engine (needs a GPU the backend accepts);
@@ -665,17 +655,6 @@ class TrtRunner:
                     cuda.free(slot.host)
                     cuda.free(slot.device)
         self._slots = {}
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _nbytes(dtype: str, shape: Sequence[int]) -> int:
