@@ -156,15 +156,31 @@ class CudaApi(ClosesOnExit, ABC):
     @abstractmethod
     def elapsed_ms(self, start: Event, end: Event) -> float: ...
 
-    @abstractmethod
     def copy_htod_async(
         self, dst: DeviceBuffer, src: PinnedBuffer, nbytes: int, stream: Stream, name: str = ""
-    ) -> None: ...
+    ) -> None:
+        """Queue a copy of `nbytes` from pinned host memory to the device on `stream`."""
+        _check_sizes(dst, src, nbytes, name)
+        self._copy_async(dst, src, nbytes, stream, to_device=True, name=name or dst.name)
 
-    @abstractmethod
     def copy_dtoh_async(
         self, dst: PinnedBuffer, src: DeviceBuffer, nbytes: int, stream: Stream, name: str = ""
-    ) -> None: ...
+    ) -> None:
+        """Queue a copy of `nbytes` from the device to pinned host memory on `stream`."""
+        _check_sizes(src, dst, nbytes, name)
+        self._copy_async(src, dst, nbytes, stream, to_device=False, name=name or src.name)
+
+    @abstractmethod
+    def _copy_async(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
+    ) -> None:
+        """The library's async copy between `host` and `device` (sizes already checked)."""
 
     @abstractmethod
     def synchronize(self, stream: Stream) -> None: ...
@@ -335,23 +351,20 @@ class CudaPythonApi(CudaApi):
         self._call("cudaEventSynchronize", end.handle)
         return float(self._call("cudaEventElapsedTime", start.handle, end.handle))
 
-    def copy_htod_async(
-        self, dst: DeviceBuffer, src: PinnedBuffer, nbytes: int, stream: Stream, name: str = ""
+    def _copy_async(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
     ) -> None:
-        _check_sizes(dst, src, nbytes, name)
-        kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._memcpy_async(dst.ptr, src.ptr, nbytes, kind, stream, name or dst.name)
-
-    def copy_dtoh_async(
-        self, dst: PinnedBuffer, src: DeviceBuffer, nbytes: int, stream: Stream, name: str = ""
-    ) -> None:
-        _check_sizes(src, dst, nbytes, name)
-        kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._memcpy_async(dst.ptr, src.ptr, nbytes, kind, stream, name or src.name)
-
-    def _memcpy_async(
-        self, dst: int, src: int, nbytes: int, kind: Any, stream: Stream, name: str
-    ) -> None:
+        kinds = self._rt.cudaMemcpyKind
+        if to_device:
+            dst, src, kind = device.ptr, host.ptr, kinds.cudaMemcpyHostToDevice
+        else:
+            dst, src, kind = host.ptr, device.ptr, kinds.cudaMemcpyDeviceToHost
         self._call("cudaMemcpyAsync", dst, src, nbytes, kind, stream.handle, what=_what(name))
 
     def synchronize(self, stream: Stream) -> None:
@@ -468,19 +481,21 @@ class PyCudaApi(CudaApi):
             end.handle.synchronize()
             return float(end.handle.time_since(start.handle))
 
-    def copy_htod_async(
-        self, dst: DeviceBuffer, src: PinnedBuffer, nbytes: int, stream: Stream, name: str = ""
+    def _copy_async(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
     ) -> None:
-        _check_sizes(dst, src, nbytes, name)
-        with self._guard("memcpy_htod_async", name or dst.name):
-            self._drv.memcpy_htod_async(dst.ptr, src.array[:nbytes], stream.handle)
-
-    def copy_dtoh_async(
-        self, dst: PinnedBuffer, src: DeviceBuffer, nbytes: int, stream: Stream, name: str = ""
-    ) -> None:
-        _check_sizes(src, dst, nbytes, name)
-        with self._guard("memcpy_dtoh_async", name or src.name):
-            self._drv.memcpy_dtoh_async(dst.array[:nbytes], src.ptr, stream.handle)
+        if to_device:
+            with self._guard("memcpy_htod_async", name):
+                self._drv.memcpy_htod_async(device.ptr, host.array[:nbytes], stream.handle)
+        else:
+            with self._guard("memcpy_dtoh_async", name):
+                self._drv.memcpy_dtoh_async(host.array[:nbytes], device.ptr, stream.handle)
 
     def synchronize(self, stream: Stream) -> None:
         with self._guard("Stream.synchronize"):
