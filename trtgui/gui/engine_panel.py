@@ -57,6 +57,7 @@ from trtgui.gui.widgets import (
     html_escape,
     muted_label,
     selectable_label,
+    show_file,
     splitter,
     vbox,
 )
@@ -524,11 +525,7 @@ class EnginePanel(QWidget):
 
     def _set_path(self, path: Path) -> None:
         self._path = path
-        self.path_label.setText(
-            f"<b>{html_escape(path.name)}</b> &nbsp; <span style='color:{MUTED}'>"
-            f"{html_escape(str(path.parent))}</span>"
-        )
-        self.path_label.setToolTip(str(path))
+        show_file(self.path_label, path, str(path.parent), separator=" &nbsp; ")
         self.run_button.setEnabled(True)
 
     def _sidecar(self) -> dict[str, Any]:

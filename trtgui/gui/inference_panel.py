@@ -62,7 +62,6 @@ from trtgui.gui.inference_results import (
 from trtgui.gui.preprocess_form import PreprocessForm, summarise_tensor, tensor_preview
 from trtgui.gui.table_models import get_field as _get
 from trtgui.gui.widgets import (
-    MUTED,
     column,
     data_table,
     dropped_path,
@@ -70,6 +69,7 @@ from trtgui.gui.widgets import (
     html_escape,
     muted_label,
     selectable_label,
+    show_file,
     splitter,
     vbox,
 )
@@ -360,12 +360,8 @@ class InferencePanel(QWidget):
                 self._model_info = inspect_onnx(onnx)
             except TrtGuiError as exc:  # the run will report it; the guess is only a start
                 log.warning("could not inspect %s for the preprocessing guess: %s", onnx, exc)
-        text = f"<b>{html_escape(path.name)}</b>"
-        if self._onnx_path is not None and self._onnx_path != path:
-            onnx_name = html_escape(self._onnx_path.name)
-            text += f"<br><span style='color:{MUTED}'>ONNX: {onnx_name}</span>"
-        self.model_label.setText(text)
-        self.model_label.setToolTip(str(path))
+        twin = self._onnx_path if self._onnx_path != path else None
+        show_file(self.model_label, path, f"ONNX: {twin.name}" if twin is not None else "")
         self.reset_spec_to_guess()
         self._clear_results()
         self._update_run_state()
@@ -393,11 +389,7 @@ class InferencePanel(QWidget):
             return False
         self._image_path = path
         self._image = image
-        self.image_label.setText(
-            f"<b>{html_escape(path.name)}</b><br><span style='color:{MUTED}'>"
-            f"{image.width}×{image.height}</span>"
-        )
-        self.image_label.setToolTip(str(path))
+        show_file(self.image_label, path, f"{image.width}×{image.height}")
         self.view.set_image(image)
         self._clear_results()
         self.update_preview()

@@ -53,6 +53,15 @@ def selectable_label(text: str = "", wrap: bool = False) -> QLabel:
     return label
 
 
+def show_file(label: QLabel, path: Path, detail: str = "", separator: str = "<br>") -> None:
+    """`label` shows the file's name in bold, then `detail` muted; the full path as tooltip."""
+    text = f"<b>{html_escape(path.name)}</b>"
+    if detail:
+        text += f"{separator}<span style='color:{MUTED}'>{html_escape(detail)}</span>"
+    label.setText(text)
+    label.setToolTip(str(path))
+
+
 def data_table(model: QAbstractItemModel) -> QTableView:
     """A read-only table view of whole-row selection, no grid, left-aligned headers."""
     view = QTableView()
