@@ -181,7 +181,37 @@ class InferencePanel(QWidget):
         self.image_button.clicked.connect(self._choose_image)
         image_box = _file_box("Image", self.image_label, self.image_button)
 
-        # Preprocessing + tensor
+        self.run_button = QPushButton("Run")
+        self.run_button.setMinimumHeight(34)
+        self.run_button.setStyleSheet(
+            "QPushButton { background:#76b900; color:white; font-weight:bold; border-radius:4px;"
+            " padding: 4px 18px; } QPushButton:disabled { background:#b9c7a6; }"
+        )
+        self.run_button.clicked.connect(self.run)
+        self.run_hint = muted_label()
+
+        boxes = vbox(
+            model_box,
+            image_box,
+            self._build_preprocessing(),
+            self._build_output(),
+            margins=(0, 0, 6, 0),
+        )
+        boxes.addStretch(1)
+        inner = QWidget()
+        inner.setLayout(boxes)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = column((scroll, 1), self.run_hint, self.run_button)
+        outer.setMinimumWidth(340)
+        outer.setMaximumWidth(520)
+        return outer
+
+    def _build_preprocessing(self) -> QGroupBox:
+        """The form, the reset button, and the tensor it makes (thumbnail and statistics)."""
         self.form = PreprocessForm()
         self.form.spec_changed.connect(self._spec_changed)
         self.guess_button = QPushButton("Reset to the model's guess")
@@ -206,8 +236,10 @@ class InferencePanel(QWidget):
         line.setFrameShadow(QFrame.Shadow.Sunken)
         pre_layout.addWidget(line)
         pre_layout.addLayout(tensor_row)
+        return pre_box
 
-        # Output decoding
+    def _build_output(self) -> QGroupBox:
+        """How the outputs are decoded: kind, top-k, threshold, labels."""
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(list(KIND_CHOICES))
         self.kind_combo.setToolTip("How outputs are read; auto chooses from the output shapes")
@@ -227,29 +259,7 @@ class InferencePanel(QWidget):
         out_form.addRow("Top-k", self.top_k)
         out_form.addRow("Threshold", self.threshold)
         out_form.addRow("Labels", self.labels_edit)
-
-        self.run_button = QPushButton("Run")
-        self.run_button.setMinimumHeight(34)
-        self.run_button.setStyleSheet(
-            "QPushButton { background:#76b900; color:white; font-weight:bold; border-radius:4px;"
-            " padding: 4px 18px; } QPushButton:disabled { background:#b9c7a6; }"
-        )
-        self.run_button.clicked.connect(self.run)
-        self.run_hint = muted_label()
-
-        boxes = vbox(model_box, image_box, pre_box, out_box, margins=(0, 0, 6, 0))
-        boxes.addStretch(1)
-        inner = QWidget()
-        inner.setLayout(boxes)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = column((scroll, 1), self.run_hint, self.run_button)
-        outer.setMinimumWidth(340)
-        outer.setMaximumWidth(520)
-        return outer
+        return out_box
 
     def _build_results(self) -> QWidget:
         self.view = ImageView(placeholder="Drop an image here\n(PNG, JPEG, BMP, WebP, TIFF)")
