@@ -185,6 +185,14 @@ class CudaApi(ClosesOnExit, ABC):
     @abstractmethod
     def synchronize(self, stream: Stream) -> None: ...
 
+    @contextlib.contextmanager
+    def _making(self) -> Iterator[_Owned]:
+        """Around making a buffer, stream or event: refused once closed, one thread at a time,
+        this api's context current. Yields the lists `close()` frees; the new thing goes in."""
+        self._check_open()
+        with self._lock, self.activated():
+            yield self._owned
+
     # -- threads ------------------------------------------------------------------------------
     @abstractmethod
     def push_context(self) -> None:
@@ -305,22 +313,20 @@ class CudaPythonApi(CudaApi):
         return rest[0] if len(rest) == 1 else rest
 
     def alloc_device(self, nbytes: int, name: str = "") -> DeviceBuffer:
-        self._check_open()
-        with self._lock, self.activated():
+        with self._making() as owned:
             ptr = self._call("cudaMalloc", max(int(nbytes), 1), what=_what(name))
             buf = DeviceBuffer(int(ptr), int(nbytes), name)
-            self._owned.device.append(buf)
+            owned.device.append(buf)
             return buf
 
     def alloc_pinned(self, nbytes: int, name: str = "") -> PinnedBuffer:
-        self._check_open()
-        with self._lock, self.activated():
+        with self._making() as owned:
             size = max(int(nbytes), 1)
             ptr = int(self._call("cudaMallocHost", size, what=_what(name)))
             raw = (ctypes.c_uint8 * size).from_address(ptr)
             array = np.ctypeslib.as_array(raw)
             buf = PinnedBuffer(array, int(nbytes), name, ptr)
-            self._owned.pinned.append(buf)
+            owned.pinned.append(buf)
             return buf
 
     def _free_device(self, buf: DeviceBuffer) -> None:
@@ -330,18 +336,16 @@ class CudaPythonApi(CudaApi):
         self._call("cudaFreeHost", buf.ptr, what=_what(buf.name))
 
     def create_stream(self) -> Stream:
-        self._check_open()
-        with self._lock, self.activated():
+        with self._making() as owned:
             handle = self._call("cudaStreamCreateWithFlags", self._rt.cudaStreamNonBlocking)
             stream = Stream(handle, int(handle))
-            self._owned.streams.append(stream)
+            owned.streams.append(stream)
             return stream
 
     def create_event(self) -> Event:
-        self._check_open()
-        with self._lock, self.activated():
+        with self._making() as owned:
             ev = Event(self._call("cudaEventCreate"))
-            self._owned.events.append(ev)
+            owned.events.append(ev)
             return ev
 
     def record(self, event: Event, stream: Stream) -> None:
@@ -432,19 +436,17 @@ class PyCudaApi(CudaApi):
         return _PyCudaGuard(self._drv, what + _what(name))
 
     def alloc_device(self, nbytes: int, name: str = "") -> DeviceBuffer:
-        self._check_open()
-        with self._lock, self.activated(), self._guard("mem_alloc", name):
+        with self._making() as owned, self._guard("mem_alloc", name):
             alloc = self._drv.mem_alloc(max(int(nbytes), 1))
             buf = DeviceBuffer(int(alloc), int(nbytes), name, handle=alloc)
-            self._owned.device.append(buf)
+            owned.device.append(buf)
             return buf
 
     def alloc_pinned(self, nbytes: int, name: str = "") -> PinnedBuffer:
-        self._check_open()
-        with self._lock, self.activated(), self._guard("pagelocked_empty", name):
+        with self._making() as owned, self._guard("pagelocked_empty", name):
             array = self._drv.pagelocked_empty(max(int(nbytes), 1), np.uint8)
             buf = PinnedBuffer(array, int(nbytes), name, int(array.ctypes.data))
-            self._owned.pinned.append(buf)
+            owned.pinned.append(buf)
             return buf
 
     def _free_device(self, buf: DeviceBuffer) -> None:
@@ -458,18 +460,16 @@ class PyCudaApi(CudaApi):
                 base.free()
 
     def create_stream(self) -> Stream:
-        self._check_open()
-        with self._lock, self.activated(), self._guard("Stream"):
+        with self._making() as owned, self._guard("Stream"):
             s = self._drv.Stream()
             stream = Stream(s, int(s.handle))
-            self._owned.streams.append(stream)
+            owned.streams.append(stream)
             return stream
 
     def create_event(self) -> Event:
-        self._check_open()
-        with self._lock, self.activated(), self._guard("Event"):
+        with self._making() as owned, self._guard("Event"):
             ev = Event(self._drv.Event())
-            self._owned.events.append(ev)
+            owned.events.append(ev)
             return ev
 
     def record(self, event: Event, stream: Stream) -> None:
