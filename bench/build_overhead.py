@@ -1,21 +1,39 @@
 """How much time trtgui adds to a TensorRT-RTX engine build (target: <= 1.05x).
 
 Builds EfficientNet-Lite0 (../shared/models, batch profile 1/1/4, FP32, DETAILED profiling,
-optimization level 3) N times each way, alternating with a bare ~20-line TensorRT-RTX script
-that uses the same settings, and prints median wall times and ratios:
+optimization level 3) N times each way, interleaved with a bare ~20-line TensorRT-RTX script
+using the same settings (the order inside each round rotates, so drift hits both alike), and
+prints median AND minimum wall times, their ratios, and the median of each round's own
+ratio ("paired", the least sensitive to other load on a shared machine):
 
   (a) `trtgui-cli build` in a subprocess   vs  the bare script in a subprocess
   (b) `build_engine` in this process        vs  the bare build in this process
   (c) the GUI worker (QThread) path         vs  the bare build in this process
       (skipped with a message when trtgui.gui.workers is absent)
 
-Usage: python bench/build_overhead.py [-n 5] [--model PATH] [--skip-cli] [--skip-gui]
+Log levels: the bare script uses trt.Logger(WARNING). The CLI passes WARNING and above on by
+default (equal). The GUI and `build_engine` default to INFO, so (b) and (c) run at both
+levels, each with a callback that keeps the lines, as the GUI does.
+
+Bytecode: subprocesses get a bytecode cache in the bench's temporary folder, as an
+installed package has (`PYTHONDONTWRITEBYTECODE=1` in the environment would otherwise make
+every trtgui-cli call recompile trtgui's modules while tensorrt_rtx's come from site-packages
+pyc files); `--no-pyc-cache` measures without it.
+
+Then a breakdown of where trtgui's extra time goes (each a median over N): the graph
+pre-check, the ONNX SHA-256 (in a helper thread during the build), the Python logger that
+TensorRT calls for every message (VERBOSE included: ILogger subclasses get no severity
+filter), writing engine + sidecar with fsync, and the CLI's imports.
+
+Usage: python bench/build_overhead.py [-n 9] [--model PATH] [--skip-cli] [--skip-gui]
+       [--no-pyc-cache]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -24,7 +42,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,7 +78,7 @@ if __name__ == "__main__":
 """
 
 
-def median_time(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -76,31 +96,172 @@ def cli_command(model: Path, out: Path) -> list[str]:
             "--shapes", f"input:{shapes}", "--json"]  # fmt: skip
 
 
-def run_pairs(
-    label: str, n: int, ours: Callable[[], object], bare: Callable[[], object]
-) -> tuple[str, float, float]:
-    ours_t: list[float] = []
-    bare_t: list[float] = []
+@dataclass
+class Row:
+    label: str
+    ours: list[float]
+    bare: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ours) / statistics.median(self.bare)
+
+    @property
+    def paired_ratio(self) -> float:
+        """Median of each round's own ratio: the two runs of a round share the machine's
+        load at that moment, so slow drift cancels."""
+        return statistics.median(o / b for o, b in zip(self.ours, self.bare, strict=True))
+
+    @property
+    def min_ratio(self) -> float:
+        return min(self.ours) / min(self.bare)
+
+    def figure(self) -> dict[str, object]:
+        return {
+            "metric": f"{self.label} median build",
+            "value": round(statistics.median(self.ours), 3),
+            "unit": "s",
+            "reference": round(statistics.median(self.bare), 3),
+            "ratio": round(self.ratio, 3),
+            "min": round(min(self.ours), 3),
+            "reference_min": round(min(self.bare), 3),
+            "min_ratio": round(self.min_ratio, 3),
+            "paired_ratio": round(self.paired_ratio, 3),
+            "n": len(self.ours),
+            "target": "<= 1.05x",
+            "pass": self.ratio <= 1.05,
+        }
+
+
+def run_pairs(label: str, n: int, ours: Callable[[], object], bare: Callable[[], object]) -> Row:
+    row = Row(label, [], [])
     for i in range(n):
         # Alternate which goes first so drift (other users of the CPU) hits both alike.
-        order = [(ours, ours_t), (bare, bare_t)] if i % 2 == 0 else [(bare, bare_t), (ours, ours_t)]
-        for fn, times in order:
-            times.append(median_time(fn))
-    o, b = statistics.median(ours_t), statistics.median(bare_t)
+        pairs = [(ours, row.ours), (bare, row.bare)]
+        for fn, times in pairs if i % 2 == 0 else pairs[::-1]:
+            times.append(timed(fn))
+    o, b = statistics.median(row.ours), statistics.median(row.bare)
     print(
-        f"{label:<34} trtgui {o:6.3f} s   bare {b:6.3f} s   ratio {o / b:5.3f}x   "
-        f"(n={n}; trtgui min {min(ours_t):.3f}, bare min {min(bare_t):.3f})",
+        f"{label:<40} trtgui {o:6.3f} s  bare {b:6.3f} s  ratio {row.ratio:5.3f}x | "
+        f"min {min(row.ours):.3f} / {min(row.bare):.3f} = {row.min_ratio:5.3f}x | "
+        f"paired {row.paired_ratio:5.3f}x  (n={n})",
         flush=True,
     )
-    return label, o, b
+    return row
+
+
+def median_ms(fn: Callable[[], object], n: int) -> float:
+    return statistics.median(timed(fn) for _ in range(n)) * 1000
+
+
+def breakdown(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list[dict[str, object]]:
+    """Where trtgui's extra time goes, each a median over n (ms)."""
+    import tensorrt_rtx as trt
+
+    from trtgui.core.build import file_sha256
+    from trtgui.core.graph_check import precheck_model
+
+    n = args.n
+    out: list[dict[str, object]] = []
+
+    def add(metric: str, value: float, note: str) -> None:
+        print(f"  {metric:<44} {value:8.2f} ms   {note}", flush=True)
+        out.append({"metric": metric, "value": round(value, 2), "unit": "ms", "note": note})
+
+    print("breakdown (medians):")
+    add("graph pre-check", median_ms(lambda: precheck_model(args.model), n), "before parsing")
+    add("ONNX SHA-256", median_ms(lambda: file_sha256(args.model), n),
+        "helper thread, overlaps the build")  # fmt: skip
+
+    # The Python logger: TensorRT calls an ILogger subclass for every message, VERBOSE
+    # included (tensorrt_rtx has no severity filter for subclasses); trt.Logger filters in C++.
+    counts: dict[str, int] = {}
+
+    class Counting(trt.ILogger):  # type: ignore[misc]
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+
+        def log(self, severity: object, msg: str) -> None:
+            name = str(severity).rsplit(".", 1)[-1]
+            counts[name] = counts.get(name, 0) + 1
+
+    def bare_with(logger: object) -> Callable[[], None]:
+        def build() -> None:
+            builder = trt.Builder(logger)
+            network = builder.create_network(0)
+            parser = trt.OnnxParser(network, logger)
+            parser.parse_from_file(str(args.model))
+            config = builder.create_builder_config()
+            config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+            config.builder_optimization_level = 3
+            profile = builder.create_optimization_profile()
+            profile.set_shape(network.get_input(0).name, *SHAPES)
+            config.add_optimization_profile(profile)
+            builder.build_serialized_network(network, config)
+
+        return build
+
+    counting = Counting()
+    bare_with(counting)()
+    per_build = dict(counts)
+    py_row = run_pairs("  bare build, Python ILogger vs trt.Logger", n,
+                       bare_with(counting), bare_with(trt.Logger(trt.Logger.WARNING)))  # fmt: skip
+    add("Python ILogger calls (all levels)", 1000 * (statistics.median(py_row.ours)
+        - statistics.median(py_row.bare)), f"{per_build} calls per build")  # fmt: skip
+
+    # Writing: trtgui's engine + sidecar (unbuffered, fsync, rename) vs the bare f.write.
+    from trtgui.core import build as build_mod
+
+    plan = bare_with_plan(trt, args.model)
+    sidecar = {"format": "bench"}
+
+    def ours_write() -> None:
+        build_mod.write_outputs(work / "w_ours.engine", plan, sidecar, args.model, None)
+
+    def bare_write() -> None:
+        with open(work / "w_bare.engine", "wb") as handle:
+            handle.write(plan)
+
+    write_row = run_pairs("  write: engine+sidecar+fsync vs f.write", n, ours_write, bare_write)
+    add("write engine + sidecar (fsync) - bare write", 1000 * (statistics.median(write_row.ours)
+        - statistics.median(write_row.bare)), f"engine {plan.nbytes} bytes")  # fmt: skip
+
+    # The CLI's imports beyond tensorrt_rtx (a fresh interpreter each time).
+    def imports(code: str) -> Callable[[], None]:
+        return lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+    both = "import tensorrt_rtx, trtgui.cli.main, trtgui.cli.cmd_build, trtgui.core.build"
+    imp_row = run_pairs("  python -c: trtgui CLI + trt vs trt imports", n,
+                        imports(both), imports("import tensorrt_rtx"))  # fmt: skip
+    extra = statistics.median(imp_row.ours) - statistics.median(imp_row.bare)
+    add("CLI imports beyond tensorrt_rtx", 1000 * extra, "interpreter start, trt import excluded")
+    return out
+
+
+def bare_with_plan(trt: Any, model: Path) -> Any:
+    """One serialized engine to time the writes with."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger)
+    parser.parse_from_file(str(model))
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    profile.set_shape(network.get_input(0).name, *SHAPES)
+    config.add_optimization_profile(profile)
+    return builder.build_serialized_network(network, config)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=5, help="repetitions of each (default 5)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("-n", type=int, default=9, help="repetitions of each (default 9)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-gui", action="store_true")
+    parser.add_argument("--skip-breakdown", action="store_true")
+    parser.add_argument(
+        "--no-pyc-cache", action="store_true", help="subprocesses inherit the environment as is"
+    )
     args = parser.parse_args()
     if not args.model.is_file():
         print(f"model not found: {args.model} (needs ../shared/models)", file=sys.stderr)
@@ -113,6 +274,9 @@ def main() -> int:
     bare_py = work / "bare_build.py"
     bare_py.write_text(BARE_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if not args.no_pyc_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     namespace: dict[str, object] = {}
     exec(compile(BARE_SCRIPT, str(bare_py), "exec"), namespace)
     bare_build: Callable[..., None] = namespace["build"]  # type: ignore[assignment]
@@ -141,48 +305,55 @@ def main() -> int:
             check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
-    # Warm up both paths once (file cache, lazy imports) before timing.
+    def ours_inproc(level: int) -> Callable[[], object]:
+        def build() -> object:
+            lines: list[tuple[int, str]] = []  # what the CLI or GUI would show
+            return build_engine(settings, on_log=lambda lv, m: lines.append((lv, m)),
+                                log_level=level)  # fmt: skip
+
+        return build
+
+    # Warm up every path once (file cache, lazy imports, bytecode cache) before timing.
     bare_inproc()
     build_engine(settings)
-    print(f"model: {args.model.name}; profile input {' / '.join(map(shape_text, SHAPES))}; "
-          f"TensorRT-RTX CPU build; n={args.n}")  # fmt: skip
-    rows = []
     if not args.skip_cli:
-        rows.append(
-            run_pairs("(a) trtgui-cli build (subprocess)", args.n, ours_subproc, bare_subproc)
-        )
-    rows.append(
-        run_pairs(
-            "(b) build_engine (in process)", args.n, lambda: build_engine(settings), bare_inproc
-        )
-    )
+        bare_subproc()
+        ours_subproc()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    print(f"model: {args.model.name}; profile input {' / '.join(map(shape_text, SHAPES))}; "
+          f"TensorRT-RTX CPU build; n={args.n}; {os.cpu_count()} CPUs, load average "
+          f"{load[0]:.2f}; subprocess bytecode cache: "
+          f"{'off' if args.no_pyc_cache else 'on'}")  # fmt: skip
+    rows: list[Row] = []
+    if not args.skip_cli:
+        rows.append(run_pairs("(a) trtgui-cli build (subprocess), WARNING", args.n,
+                              ours_subproc, bare_subproc))  # fmt: skip
+    rows.append(run_pairs("(b) build_engine (in process), WARNING", args.n,
+                          ours_inproc(logging.WARNING), bare_inproc))  # fmt: skip
+    rows.append(run_pairs("(b) build_engine (in process), INFO", args.n,
+                          ours_inproc(logging.INFO), bare_inproc))  # fmt: skip
     if not args.skip_gui:
-        gui_build = _gui_worker_build(settings)
-        if gui_build is None:
-            print("(c) GUI worker: skipped (trtgui.gui.workers is not importable)")
-        else:
-            rows.append(run_pairs("(c) GUI worker (QThread)", args.n, gui_build, bare_inproc))
-    worst = max(o / b for _, o, b in rows)
-    print(f"worst ratio {worst:.3f}x (target <= 1.05x)")
+        for level in (logging.INFO, logging.WARNING):
+            gui_build = _gui_worker_build(settings, level)
+            if gui_build is None:
+                print("(c) GUI worker: skipped (trtgui.gui.workers is not importable)")
+                break
+            name = logging.getLevelName(level)
+            rows.append(run_pairs(f"(c) GUI worker (QThread), {name}", args.n, gui_build,
+                                  bare_inproc))  # fmt: skip
+    worst = max(r.ratio for r in rows)
+    worst_min = max(r.min_ratio for r in rows)
+    print(f"worst median ratio {worst:.3f}x, worst min ratio {worst_min:.3f}x (target <= 1.05x)")
+    parts = [] if args.skip_breakdown else breakdown(args, work, env)
     shutil.rmtree(work, ignore_errors=True)
     # One machine-readable line for bench/run_all.py.
-    figures = [
-        {
-            "metric": f"{label} median build",
-            "value": round(o, 3),
-            "unit": "s",
-            "reference": round(b, 3),
-            "ratio": round(o / b, 3),
-            "target": "<= 1.05x",
-            "pass": o / b <= 1.05,
-        }
-        for label, o, b in rows
-    ]
-    print("BENCH_JSON " + json.dumps({"name": "build_overhead", "figures": figures}))
+    figures = [r.figure() for r in rows]
+    print("BENCH_JSON " + json.dumps({"name": "build_overhead", "figures": figures,
+                                      "breakdown": parts}))  # fmt: skip
     return 0
 
 
-def _gui_worker_build(settings: object) -> Callable[[], object] | None:
+def _gui_worker_build(settings: object, log_level: int) -> Callable[[], object] | None:
     """A function that builds through `trtgui.gui.workers` and waits for `finished`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
@@ -216,7 +387,7 @@ def _gui_worker_build(settings: object) -> Callable[[], object] | None:
         receiver = Receiver()
         outcome.clear()
         workers.start_worker(
-            workers.build_job(settings),
+            workers.build_job(settings, log_level),
             name="bench-build",
             on_succeeded=receiver.succeeded,
             on_failed=receiver.failed,
