@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -28,6 +29,25 @@ def made_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx_fact
     """Every generated test model, by factory name."""
     tmp = tmp_path_factory.mktemp("models")
     return {f.__name__: f(tmp) for f in onnx_factory.ALL_FACTORIES}
+
+
+def _keep_app_alive_when_windows_close() -> None:
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setQuitOnLastWindowClosed(False)
+
+
+@pytest.fixture(autouse=True)
+def _one_app_for_all_tests():  # type: ignore[no-untyped-def]
+    """Closing a test's last window must not post a Quit to the shared QApplication: a stray
+    Quit makes every later event loop (qtbot.wait) return at once, so queued signals from
+    worker threads would only arrive at teardown."""
+    _keep_app_alive_when_windows_close()
+    yield
+    _keep_app_alive_when_windows_close()
 
 
 @pytest.fixture(autouse=True)
