@@ -23,6 +23,7 @@ from trtgui.core.imaging import (
     get_preset,
     guess_preprocess,
     load_image,
+    pixels_to_tensor,
     preprocess,
     resolve_spec,
     spec_from_dict,
@@ -264,6 +265,28 @@ def test_preprocess_accepts_arrays() -> None:
     assert x.shape == (1, 3, 3, 5) and float(x.max()) == 9
     with pytest.raises(InferenceError):
         preprocess(arr.astype(np.float32), RAW)
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_pixels_to_tensor_by_hand_and_into_a_buffer(layout: str, order: str) -> None:
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    px = img[:, :, ::-1] if order == "BGR" else img
+    spec = replace(PRESETS["imagenet"], height=5, width=7, layout=layout, channel_order=order)
+    # by hand, in float64: (p / 255 - mean) / std per channel of the given pixels
+    ref = (px / 255.0 - np.array(spec.mean)) / np.array(spec.std)
+    ref = ref.transpose(2, 0, 1)[None] if layout == "NCHW" else ref[None]
+    x = pixels_to_tensor(px, spec)
+    assert x.dtype == np.float32 and x.shape == ref.shape
+    assert np.abs(x - ref).max() < 1e-5
+    buf = np.full(ref.shape, np.nan, np.float32)
+    assert pixels_to_tensor(px, spec, out=buf) is buf
+    assert np.array_equal(buf, x)
+    with pytest.raises(ValueError, match="float32"):
+        pixels_to_tensor(px, spec, out=np.empty(ref.shape, np.float64))
+    with pytest.raises(ValueError, match="float32 spec"):
+        pixels_to_tensor(px, replace(spec, dtype="float16"), out=buf)
 
 
 def test_map_to_original_inverts_letterbox() -> None:

@@ -511,34 +511,54 @@ def _coefficients(
     return a, b, bool(np.all(a == 1.0)), bool(np.all(b == 0.0))
 
 
-def pixels_to_tensor(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+def pixels_to_tensor(
+    pixels: np.ndarray, spec: PreprocessSpec, out: np.ndarray | None = None
+) -> np.ndarray:
     """HxWxC uint8 (already resized, in the spec's channel order) → 1xCxHxW or 1xHxWxC in
-    `spec.dtype`: x = (p * scale - mean) / std."""
+    `spec.dtype`: x = (p * scale - mean) / std.
+
+    `out`: a C-contiguous float32 array of the result's shape to write into (float32 specs
+    only), so a caller converting many images can reuse one buffer; it is returned.
+    """
     h, w, c = pixels.shape
     a, b, unit_a, zero_b = _coefficients(
         float(spec.scale), tuple(spec.mean), tuple(spec.std), int(c)
     )
+    shape = (1, c, h, w) if spec.layout == "NCHW" else (1, h, w, c)
+    if out is not None:
+        if spec.dtype != "float32":
+            raise ValueError(f"out= needs a float32 spec, not {spec.dtype}")
+        if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(
+                f"out must be C-contiguous float32 {shape}, got {out.dtype} {out.shape}"
+            )
     if spec.dtype == "uint8" and unit_a and zero_b:
         out8 = pixels.transpose(2, 0, 1) if spec.layout == "NCHW" else pixels
         return np.ascontiguousarray(out8)[None]
+    result = np.empty(shape, np.float32) if out is None else out
+    dst = result[0]
     if spec.layout == "NCHW":
-        # one ufunc pass reads the HWC bytes through a transposed view, casts and scales;
-        # a second adds the offset in place (measured faster than per-channel loops)
-        out = np.empty((1, c, h, w), np.float32)
-        np.multiply(pixels.transpose(2, 0, 1), a[:, None, None], out=out[0], dtype=np.float32)
-        if not zero_b:
-            out[0] += b[:, None, None]
+        src, a, b = pixels.transpose(2, 0, 1), a[:, None, None], b[:, None, None]
     else:
-        out = np.empty((1, h, w, c), np.float32)
-        np.multiply(pixels, a, out=out[0], dtype=np.float32)
-        if not zero_b:
-            out[0] += b
+        # NHWC: as rows of w*c values with the coefficients tiled along them, so the ufunc
+        # loops run over whole rows instead of 3-value pixels (~4x faster at 640x640)
+        src, dst = pixels.reshape(h, w * c), dst.reshape(h, w * c)
+        a, b = np.tile(a, w), np.tile(b, w)
+    # A casting copy through the (transposed) uint8 view, then in-place passes over the
+    # contiguous float32 result, which is still in cache: ~15% faster at 640x640 than one
+    # multiply that reads the strided uint8 view (numpy casts it in small buffered chunks).
+    # Same float32 values: the multiply casted uint8 to float32 first as well.
+    np.copyto(dst, src, casting="unsafe")
+    if not unit_a:
+        np.multiply(dst, a, out=dst)
+    if not zero_b:
+        np.add(dst, b, out=dst)
     if spec.dtype == "float32":
-        return out
+        return result
     if spec.dtype == "float16":
-        return out.astype(np.float16)
+        return result.astype(np.float16)
     info = np.iinfo(np.dtype(spec.dtype))
-    return np.clip(np.rint(out), info.min, info.max).astype(spec.dtype)
+    return np.clip(np.rint(result), info.min, info.max).astype(spec.dtype)
 
 
 # -- guessing -------------------------------------------------------------------------------
