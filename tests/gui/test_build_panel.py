@@ -46,6 +46,9 @@ def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # typ
     assert (tmp_path / "out.engine").is_file()
     assert panel.result.engine_path == tmp_path / "out.engine"
     assert panel.io_model.rowCount() == 2
+    # the engine's -1 dims take the ONNX model's names, written as the Model panel writes them
+    shapes = [panel.io_model.index(r, 3).data() for r in range(2)]
+    assert shapes == ["batch×3×16×16", "batch×8"]
     assert panel.profiles_model.rowCount() == 1
     assert "out.engine" in panel.result_summary.text()
     assert panel.log_view.lines_received > 0

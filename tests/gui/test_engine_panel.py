@@ -27,6 +27,7 @@ from trtgui.core.engine import (
     check_engine,
 )
 from trtgui.core.errors import BackendUnavailable
+from trtgui.core.onnx_model import inspect_onnx
 from trtgui.gui.engine_models import (
     format_shape,
     layer_rows_from,
@@ -187,6 +188,30 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
     assert "needs_gpu" in panel.banner.details()
 
 
+def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The sidecar names the ONNX file; its symbolic dims name the engine's -1 dims."""
+    if not backends.probe_backend("rtx").available:
+        pytest.skip("TensorRT for RTX is not installed")
+    from trtgui.core.build import build_engine
+    from trtgui.core.settings import BuildSettings, suggest_profiles
+
+    model = made_models["dynamic_batch"].path
+    engine = tmp_path / "dynamic_batch.engine"
+    profiles = suggest_profiles(inspect_onnx(model))
+    result = build_engine(
+        BuildSettings(
+            onnx_path=str(model), output_path=str(engine), backend="rtx", profiles=profiles
+        )
+    )
+    panel = EnginePanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.load_finished, timeout=20000):
+        panel.show_build_result(result)
+    panel.wait()
+    shapes = [panel.io_model.index(r, 3).data() for r in range(panel.io_model.rowCount())]
+    assert shapes == ["batch×3×16×16", "batch×8"]
+
+
 def test_show_unavailable_keeps_header(qtbot, rtx_engine: Path) -> None:
     panel = EnginePanel()
     qtbot.addWidget(panel)
@@ -238,6 +263,11 @@ def test_precision_helpers() -> None:
     assert normalise_precision("") == "Unknown"
     assert format_shape((-1, 3, None, "h")) == "?×3×?×h"
     assert format_shape(None) == "unknown"
+    assert format_shape(()) == "scalar"
+    # the ONNX model's names label the dims an engine only knows as -1; fixed dims stay numbers
+    assert format_shape((-1, 3, 224, 224), ("batch", 3, 224, 224)) == "batch×3×224×224"
+    assert format_shape((-1, 8), ("batch", "n")) == "batch×8"
+    assert format_shape((-1, 8), ("batch",)) == "?×8"  # another rank: no names
 
 
 def test_run_on_image_intent_and_drop(qtbot, rtx_engine: Path) -> None:

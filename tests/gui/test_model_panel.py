@@ -26,7 +26,7 @@ def test_dynamic_model_shows_symbolic_dims(qtbot, made_models) -> None:  # type:
     assert io.rowCount() == 2
     assert _column(io, 0) == ["input", "output"]
     assert _column(io, 1) == ["input", "output"]
-    assert _column(io, 3) == ["[N, 3, H, W]", "[N, 8]"]
+    assert _column(io, 3) == ["N×3×H×W", "N×8"]
     assert _column(io, 4) == ["yes", "yes"]
     assert panel.build_button.isEnabled()
     ops = dict(zip(_column(panel.ops_model, 0), _column(panel.ops_model, 1), strict=True))
@@ -57,6 +57,6 @@ def test_real_model(qtbot, shared_models: Path) -> None:  # type: ignore[no-unty
     panel = ModelPanel()
     qtbot.addWidget(panel)
     panel.set_model(inspect_onnx(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"))
-    assert _column(panel.io_model, 3) == ["[batch, 3, 224, 224]", "[batch, 1000]"]
+    assert _column(panel.io_model, 3) == ["batch×3×224×224", "batch×1000"]
     assert _column(panel.ops_model, 0)[0] == "Constant"  # most frequent first
     assert panel.title.text() == "efficientnet_lite0_dynbatch.onnx"

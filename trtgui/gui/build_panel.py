@@ -52,6 +52,7 @@ from trtgui.gui.table_models import (
     ProfileRowsModel,
     format_bytes,
     format_shape,
+    model_shapes,
 )
 
 log = logging.getLogger("trtgui.gui")
@@ -776,7 +777,9 @@ class BuildPanel(QWidget):
             lines.append(f"Note: {note}")
         self.result_summary.setText("<br>".join(lines))
         self.show_engine_button.setEnabled(True)
-        self.io_model.set_records(result.io_tensors)
+        model = self.model_info
+        same_model = model is not None and Path(model.path) == Path(s.onnx_path)
+        self.io_model.set_records(result.io_tensors, model_shapes(model) if same_model else None)
         self.profiles_model.set_profiles(getattr(result, "profiles", ()) or s.profiles)
         self.right_tabs.setCurrentIndex(1)
 

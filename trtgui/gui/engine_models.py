@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from trtgui.gui.table_models import RowTableModel
+from trtgui.gui.table_models import RowTableModel, named_shape
+from trtgui.gui.table_models import format_shape as format_shape  # the GUI's one shape writer
 from trtgui.gui.table_models import get_field as _get
 
 ShapeLike = Sequence[int | str | None] | None
@@ -39,21 +40,6 @@ PRECISION_COLOURS: dict[str, str] = {
     "Mixed": "#a0a0a0",
     "Unknown": "#c8c8c8",
 }
-
-
-def format_shape(shape: ShapeLike) -> str:
-    """(1, 3, -1, None, "h") -> "1×3×?×?×h"; None -> "unknown"."""
-    if shape is None:
-        return "unknown"
-    if len(shape) == 0:
-        return "scalar"
-    parts = []
-    for dim in shape:
-        if dim is None or (isinstance(dim, int) and dim < 0):
-            parts.append("?")
-        else:
-            parts.append(str(dim))
-    return "×".join(parts)
 
 
 def _text(value: Any) -> str:
@@ -126,17 +112,28 @@ def _profile_shapes(obj: Any) -> tuple[ProfileShapes | None, ...]:
     return tuple(out)
 
 
-def io_rows_from_tensors(tensors: Iterable[Any]) -> list[IoRow]:
-    """Rows from engine I/O tensors (EngineInfo), NetworkTensor records or sidecar dicts."""
+def io_rows_from_tensors(
+    tensors: Iterable[Any], model_shapes: Mapping[str, ShapeLike] | None = None
+) -> list[IoRow]:
+    """Rows from engine I/O tensors (EngineInfo), NetworkTensor records or sidecar dicts.
+
+    `model_shapes` (tensor name -> the ONNX model's shape) names the dims the engine only
+    knows as -1, so the table says "batch×3×224×224" like the Model panel.
+    """
     rows = []
     for t in tensors:
         shape = _get(t, "shape")
+        name = str(_get(t, "name", default="?"))
         rows.append(
             IoRow(
-                name=str(_get(t, "name", default="?")),
+                name=name,
                 is_input=_is_input(t),
                 dtype=_text(_get(t, "dtype", default="")),
-                shape=tuple(shape) if shape is not None else None,
+                shape=(
+                    named_shape(shape, (model_shapes or {}).get(name))
+                    if shape is not None
+                    else None
+                ),
                 format=_text(_get(t, "format", "tensor_format", default="")),
                 location=_text(_get(t, "location", default="")),
                 profiles=_profile_shapes(t),

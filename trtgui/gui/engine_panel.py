@@ -45,7 +45,7 @@ from trtgui.gui.engine_models import (
     layer_rows_from,
     precision_summary,
 )
-from trtgui.gui.table_models import format_bytes
+from trtgui.gui.table_models import format_bytes, model_shapes
 from trtgui.gui.table_models import get_field as _get
 from trtgui.gui.widgets import (
     MUTED,
@@ -91,6 +91,7 @@ class EngineLoadOutcome:
     check: Any
     info: Any | None
     inspect_error: TrtGuiError | None
+    model: Any | None = None  # the ONNX model's ModelInfo, when the sidecar names a file here
 
 
 def load_engine_job(path: str | Path) -> EngineLoadOutcome:
@@ -108,7 +109,22 @@ def load_engine_job(path: str | Path) -> EngineLoadOutcome:
         info = inspect_engine(path)
     except (BackendUnavailable, EngineLoadError) as exc:
         error = exc
-    return EngineLoadOutcome(Path(path), check, info, error)
+    return EngineLoadOutcome(Path(path), check, info, error, _source_model(check))
+
+
+def _source_model(check: Any) -> Any | None:
+    """The ModelInfo of the ONNX file the sidecar names, if it is still there: its symbolic
+    dim names ("batch") label the engine's dynamic dims. Weights are not read."""
+    from trtgui.core.onnx_model import inspect_onnx
+
+    sidecar = _get(check, "sidecar")
+    onnx_path = _get(_get(sidecar, "settings"), "onnx_path") if sidecar else None
+    if not onnx_path or not Path(onnx_path).is_file():
+        return None
+    try:
+        return inspect_onnx(onnx_path)
+    except TrtGuiError:  # moved or replaced since the build: the dims stay "?"
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,6 +325,7 @@ class EnginePanel(QWidget):
         self._build_result: Any = None
         self._handle: Any = None
         self._last_error: BaseException | None = None
+        self._model_shapes: dict[str, Any] = {}  # ONNX tensor name -> shape, names dims
 
         # -- top bar
         self.open_button = QPushButton("Open engine…")
@@ -395,6 +412,7 @@ class EnginePanel(QWidget):
         self._check = None
         self._info = None
         self._build_result = None
+        self._model_shapes = {}
         self.path_label.setText("No engine open. Open an engine file, or build one.")
         self.banner.clear()
         self.header_view.set_items([])
@@ -471,7 +489,9 @@ class EnginePanel(QWidget):
             self._set_path(Path(_get(info, "path")))
         num_profiles = _get(info, "num_profiles", "profile_count")
         self.io_model.set_rows(
-            io_rows_from_tensors(_get(info, "tensors", "io_tensors", default=())),
+            io_rows_from_tensors(
+                _get(info, "tensors", "io_tensors", default=()), self._model_shapes
+            ),
             num_profiles=num_profiles,
         )
         self.io_note.setText(
@@ -663,12 +683,12 @@ class EnginePanel(QWidget):
         return level, headline, "\n".join(lines)
 
     def _show_network_io(self, tensors: Any, where: str) -> None:
-        rows = io_rows_from_tensors(tensors or ())
+        rows = io_rows_from_tensors(tensors or (), self._model_shapes)
         if not rows:
             return
         self.io_model.set_rows(rows)
         self.io_note.setText(
-            f"Network I/O {where} (-1 / ? = dynamic). Formats, locations and per-profile "
+            f"Network I/O {where}; ? or a name = dynamic. Formats, locations and per-profile "
             "shapes need the engine deserialized on a GPU."
         )
         self._resize_io_columns()
@@ -719,6 +739,7 @@ class EnginePanel(QWidget):
         # funnel through the slot's exception hook), so nothing waiting on it hangs.
         try:
             self._info = None
+            self._model_shapes = model_shapes(outcome.model)
             self.layer_model.set_rows([])
             self.summary_model.set_summary({})
             self.precision_bar.set_summary({})

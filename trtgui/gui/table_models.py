@@ -43,16 +43,47 @@ class Column:
 
 
 def format_dim(dim: int | str | None) -> str:
-    if dim is None:
+    """One dimension: a number, a symbolic name, or "?" when unknown (None, -1)."""
+    if dim is None or (isinstance(dim, int) and dim < 0):
         return "?"
     return str(dim)
 
 
-def format_shape(shape: Sequence[int | str | None] | None) -> str:
-    """`[batch, 3, 224, 224]`: symbolic dims by name, unknown as ?, -1 as dynamic."""
+def named_shape(
+    shape: Sequence[int | str | None], names: Sequence[int | str | None] | None
+) -> tuple[int | str | None, ...]:
+    """`shape` with its unknown dims (None, -1) named after `names`, the ONNX model's shape of
+    the same tensor, where that has a symbolic name there: (-1, 3) + ("batch", 3) -> ("batch", 3).
+    """
+    if names is None or len(names) != len(shape):
+        return tuple(shape)
+    return tuple(
+        n if isinstance(n, str) and not (isinstance(d, int) and d >= 0) else d
+        for d, n in zip(shape, names, strict=True)
+    )
+
+
+def model_shapes(model: Any) -> dict[str, Any]:
+    """Tensor name -> shape of a `ModelInfo`'s inputs and outputs ({} for None)."""
+    if model is None:
+        return {}
+    return {t.name: t.shape for t in (*model.inputs, *model.outputs)}
+
+
+def format_shape(
+    shape: Sequence[int | str | None] | None,
+    names: Sequence[int | str | None] | None = None,
+) -> str:
+    """The one way the GUI writes a shape: "batch×3×224×224", "?×1000", "1×3×224×224".
+
+    Symbolic dims show by name, unknown ones (None, -1) as "?"; `names` (the ONNX model's shape
+    of the same tensor) names the dims a built network only knows as -1.
+    """
     if shape is None:
-        return "unknown rank"
-    return "[" + ", ".join("dyn" if d == -1 else format_dim(d) for d in shape) + "]"
+        return "unknown"
+    if len(shape) == 0:
+        return "scalar"
+    return "×".join(format_dim(d) for d in named_shape(shape, names))
 
 
 def format_bytes(n: int | float | None) -> str:
@@ -187,6 +218,12 @@ def _dynamic_tip(t: Any) -> str:
     return f"dynamic dims: {names} — set them in the Build panel's shape profiles"
 
 
+def _network_tip(t: Any) -> str:
+    if all(isinstance(d, int) and d >= 0 for d in t.shape):
+        return "static shape"
+    return "dynamic dims vary within the engine's shape profiles"
+
+
 class TensorTableModel(RecordTableModel):
     """ONNX graph inputs/outputs (`TensorInfo`), with a Kind column ("input"/"output")."""
 
@@ -218,14 +255,31 @@ class OpHistogramModel(RecordTableModel):
 
 
 class NetworkTensorModel(RecordTableModel):
-    """The built network's I/O tensors (`NetworkTensor`)."""
+    """The built network's I/O tensors (`NetworkTensor`); dynamic dims (-1) are named after the
+    ONNX model's when `set_records` gets its shapes, else shown as "?"."""
 
     columns = (
         Column("Kind", lambda r: "input" if r.is_input else "output"),
         Column("Name", lambda r: r.name, lambda r: r.name),
         Column("Type", lambda r: r.dtype),
-        Column("Shape", lambda r: format_shape(r.shape)),
+        Column("Shape", lambda r: format_shape(r.shape), lambda r: _network_tip(r)),
     )
+    SHAPE_COLUMN = 3
+
+    def __init__(self, records: Sequence[Any] = (), parent: Any = None) -> None:
+        super().__init__(records, parent)
+        self._model_shapes: dict[str, Any] = {}
+
+    def set_records(
+        self, records: Sequence[Any], model_shapes: Mapping[str, Any] | None = None
+    ) -> None:
+        self._model_shapes = dict(model_shapes or {})
+        super().set_records(records)
+
+    def display(self, record: Any, row: int, column: int) -> Any:
+        if column == self.SHAPE_COLUMN:
+            return format_shape(record.shape, self._model_shapes.get(record.name))
+        return super().display(record, row, column)
 
 
 class ProfileRowsModel(RecordTableModel):
@@ -234,9 +288,9 @@ class ProfileRowsModel(RecordTableModel):
     columns = (
         Column("Profile", lambda r: r[0], numeric=True),
         Column("Input", lambda r: r[1].name),
-        Column("Min", lambda r: "x".join(map(str, r[1].min))),
-        Column("Opt", lambda r: "x".join(map(str, r[1].opt))),
-        Column("Max", lambda r: "x".join(map(str, r[1].max))),
+        Column("Min", lambda r: format_shape(r[1].min)),
+        Column("Opt", lambda r: format_shape(r[1].opt)),
+        Column("Max", lambda r: format_shape(r[1].max)),
     )
 
     def set_profiles(self, profiles: Sequence[Any]) -> None:
