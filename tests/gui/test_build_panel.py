@@ -51,6 +51,7 @@ def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # typ
     assert shapes == ["batch×3×16×16", "batch×8"]
     assert panel.profiles_model.rowCount() == 1
     assert "out.engine" in panel.result_summary.text()
+    assert "Backend: TensorRT for RTX " in panel.result_summary.text()
     assert panel.log_view.lines_received > 0
     assert panel.progress.value() == panel.progress.maximum()
     with qtbot.waitSignal(panel.show_engine_requested, timeout=1000):

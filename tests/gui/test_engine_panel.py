@@ -189,7 +189,8 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
 
 
 def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The sidecar names the ONNX file; its symbolic dims name the engine's -1 dims."""
+    """The sidecar names the ONNX file; its symbolic dims name the engine's -1 dims, and the
+    build record speaks of backends and precisions as the Build panel does."""
     if not backends.probe_backend("rtx").available:
         pytest.skip("TensorRT for RTX is not installed")
     from trtgui.core.build import build_engine
@@ -210,6 +211,10 @@ def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_p
     panel.wait()
     shapes = [panel.io_model.index(r, 3).data() for r in range(panel.io_model.rowCount())]
     assert shapes == ["batch×3×16×16", "batch×8"]
+    values = panel.build_view.values()
+    assert values["Backend"].startswith("TensorRT for RTX ")
+    assert values["Backend setting"] == "TensorRT for RTX"
+    assert values["Precision"] == "FP32"
 
 
 def test_show_unavailable_keeps_header(qtbot, rtx_engine: Path) -> None:

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trtgui.core.backends import backend_title
 from trtgui.core.errors import ProfileError, SettingsError, TrtGuiError
 from trtgui.core.settings import BuildSettings, Precision
 from trtgui.gui.errors import show_error
@@ -766,7 +767,7 @@ class BuildPanel(QWidget):
             f"<b>{Path(result.engine_path).name}</b> — {format_bytes(result.engine_bytes)}, "
             f"built in {result.build_seconds:.2f} s",
             f"Path: {result.engine_path}",
-            f"Backend: {result.backend} {result.backend_version}; precision "
+            f"Backend: {backend_title(result.backend)} {result.backend_version}; precision "
             f"{s.precision.value.upper()} ({getattr(result, 'precision_method', '')})",
             f"Warnings: {result.warning_count}, errors: {result.error_count}; sidecar "
             f"{Path(result.sidecar_path).name}",

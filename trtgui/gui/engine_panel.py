@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trtgui.core.backends import backend_title
 from trtgui.core.errors import BackendUnavailable, EngineLoadError, TrtGuiError
+from trtgui.core.settings import Precision
 from trtgui.gui.engine_models import (
     PRECISION_COLOURS,
     IoTableModel,
@@ -605,13 +607,7 @@ class EnginePanel(QWidget):
                     ("Engine validity", f"{validity}{': ' + problems if problems else ''}")
                 )
         if info is not None:
-            items.append(
-                (
-                    "Loaded by",
-                    f"{_get(info, 'backend', default='?')} "
-                    f"{_get(info, 'backend_version', default='')}".strip(),
-                )
-            )
+            items.append(("Loaded by", _backend_text(info)))
             items.append(("Profiles", str(_get(info, "num_profiles", default="—"))))
             items.append(("Device memory", format_bytes(_device_memory(info))))
             items.append(("Layers", str(_get(info, "num_layers", "layer_count", default="—"))))
@@ -624,13 +620,7 @@ class EnginePanel(QWidget):
         items: list[tuple[str, str]] = []
         result = self._build_result
         if result is not None:
-            items.append(
-                (
-                    "Backend",
-                    f"{_get(result, 'backend', default='?')} "
-                    f"{_get(result, 'backend_version', default='')}".strip(),
-                )
-            )
+            items.append(("Backend", _backend_text(result)))
             items.append(("Build time", f"{float(_get(result, 'build_seconds', default=0)):.2f} s"))
             items.append(("Engine size", format_bytes(_get(result, "engine_bytes"))))
             items.append(
@@ -810,6 +800,20 @@ def _headline(status: str, message: str, check: Any) -> str:
     return message
 
 
+def _backend_text(record: Any) -> str:
+    """ "TensorRT for RTX 1.7.1.116" from a record's backend name and version."""
+    name = str(_get(record, "backend", default="?"))
+    return f"{backend_title(name)} {_get(record, 'backend_version', default='')}".strip()
+
+
+def _precision_text(value: Any) -> str:
+    """ "FP16", or "TensorRT chooses (weak typing)": the Build panel's words."""
+    try:
+        return Precision(_pretty_value(value)).label
+    except ValueError:
+        return _pretty_value(value)
+
+
 def _device_memory(info: Any) -> int | None:
     value = _get(info, "device_memory_bytes", "device_memory_size", "device_memory")
     return int(value) if value is not None else None
@@ -842,8 +846,10 @@ def _settings_items(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
             text = format_bytes(value) if value else "TensorRT default"
         elif key == "profiles":
             text = f"{len(value)}" if value else "none (static shapes)"
-        elif key == "backend" and not value:
-            text = "default"
+        elif key == "backend":
+            text = backend_title(str(value)) if value else "default (best installed)"
+        elif key == "precision" and value:
+            text = _precision_text(value)
         else:
             text = _pretty_value(value)
         items.append((label, text))
