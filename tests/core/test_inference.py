@@ -146,6 +146,8 @@ def test_engine_that_cannot_run_falls_back_to_its_onnx(
     report = run_prediction(engine, image)
     assert report.runner == "ONNX Runtime" and report.engine_path == engine
     assert any("TensorRT not used" in n for n in report.notes)
+    # the reason is a clause of the note: no full stop before "; running ..."
+    assert not any(".;" in n for n in report.notes)
     assert report.comparison is None
 
 

@@ -406,7 +406,8 @@ def _open_trt(engine_path: Path) -> tuple[Any, str]:
     try:
         return TrtRunner(engine_path), ""
     except TrtGuiError as err:
-        return None, err.message
+        # A clause inside longer sentences ("TensorRT not used: …; running …"): no full stop.
+        return None, err.message.strip().removesuffix(".")
 
 
 def _runner_detail(runner: Any, name: str) -> str:
