@@ -76,7 +76,11 @@ def main() -> int:
     shot("model")
 
     build = window.build_panel()
-    engine_dir = Path(tempfile.mkdtemp(prefix="trtgui-shots-engine-"))
+    # A fixed, tidy folder: its path shows in the Build and Engine screenshots.
+    engine_dir = Path(tempfile.gettempdir()) / "trtgui-demo"
+    engine_dir.mkdir(exist_ok=True)
+    for old in ("demo.engine", "demo.engine.json"):
+        (engine_dir / old).unlink(missing_ok=True)
     build.set_settings(build.settings().with_changes(output_path=str(engine_dir / "demo.engine")))
     window.show_build()
     window.start_build()
