@@ -50,7 +50,7 @@ from trtgui.gui.engine_models import (
 from trtgui.gui.table_models import format_bytes, model_shapes
 from trtgui.gui.table_models import get_field as _get
 from trtgui.gui.widgets import (
-    MUTED,
+    MutedLabel,
     column,
     data_table,
     dropped_path,
@@ -288,8 +288,7 @@ class KeyValueView(QWidget):
         for key, value in items:
             label = selectable_label(value, wrap=True)
             label.setToolTip(value)
-            key_label = QLabel(f"{key}:")
-            key_label.setStyleSheet(f"color: {MUTED};")
+            key_label = MutedLabel(f"{key}:")
             self._form.addRow(key_label, label)
             self._values[key] = value
 

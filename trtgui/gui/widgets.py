@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MUTED = "#5f6368"  # secondary text, readable on light and mid-grey backgrounds
+MUTED_SHARE = 0.38  # secondary text: this far from the text colour towards the background
 
 # A box item: a widget or a layout, optionally with its stretch factor.
 BoxItem = QWidget | QLayout | tuple[QWidget | QLayout, int]
@@ -35,12 +37,45 @@ def html_escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def muted_colour(palette: QPalette | None = None) -> QColor:
+    """The secondary text colour of `palette` (the application's by default): the text colour
+    blended towards the window colour, so it stays readable in the light and dark themes
+    (a fixed grey that suits one is too faint or too loud on the other)."""
+    pal = palette if palette is not None else QApplication.palette()
+    fg = pal.color(QPalette.ColorRole.WindowText)
+    bg = pal.color(QPalette.ColorRole.Window)
+    return QColor(
+        round(fg.red() + (bg.red() - fg.red()) * MUTED_SHARE),
+        round(fg.green() + (bg.green() - fg.green()) * MUTED_SHARE),
+        round(fg.blue() + (bg.blue() - fg.blue()) * MUTED_SHARE),
+    )
+
+
+class MutedLabel(QLabel):
+    """A label in the secondary text colour that follows theme switches."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._follow_palette()
+
+    def event(self, event: QEvent) -> bool:
+        # A theme switch reaches widgets as ApplicationPaletteChange (not via changeEvent).
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._follow_palette()
+        return super().event(event)
+
+    def _follow_palette(self) -> None:
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, muted_colour())
+        self.setPalette(palette)
+
+
 def muted_label(text: str = "", padding: int = 0) -> QLabel:
     """A wrapping label in the secondary text colour (notes, hints)."""
-    label = QLabel(text)
+    label = MutedLabel(text)
     label.setWordWrap(True)
-    style = f"color: {MUTED};"
-    label.setStyleSheet(style + (f" padding: {padding}px;" if padding else ""))
+    if padding:
+        label.setMargin(padding)
     return label
 
 
@@ -57,9 +92,27 @@ def show_file(label: QLabel, path: Path, detail: str = "", separator: str = "<br
     """`label` shows the file's name in bold, then `detail` muted; the full path as tooltip."""
     text = f"<b>{html_escape(path.name)}</b>"
     if detail:
-        text += f"{separator}<span style='color:{MUTED}'>{html_escape(detail)}</span>"
+        colour = muted_colour().name()
+        text += f"{separator}<span style='color:{colour}'>{html_escape(detail)}</span>"
     label.setText(text)
     label.setToolTip(str(path))
+    if label.property("_show_file") is None:
+        # The muted colour is baked into the rich text: redo it when the theme changes.
+        label.installEventFilter(_ShowFileRefresher(label))
+        label.setProperty("_show_file", True)
+    label.setProperty("_show_file_args", (str(path), detail, separator))
+
+
+class _ShowFileRefresher(QObject):
+    """Re-renders a `show_file` label after a theme switch (its detail colour is in the text)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ApplicationPaletteChange and isinstance(watched, QLabel):
+            args = watched.property("_show_file_args")
+            if args:
+                path, detail, separator = args
+                show_file(watched, Path(path), detail, separator)
+        return False
 
 
 def data_table(model: QAbstractItemModel) -> QTableView:
