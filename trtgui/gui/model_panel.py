@@ -28,22 +28,27 @@ from trtgui.gui.table_models import (
     format_bytes,
     format_count,
 )
-from trtgui.gui.widgets import column, group_box, hbox, selectable_label, splitter, vbox
+from trtgui.gui.widgets import (
+    column,
+    data_table,
+    group_box,
+    hbox,
+    selectable_label,
+    splitter,
+    vbox,
+)
 
 
 def make_table(model: Any, stretch_column: int | None = 1) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    """`data_table` (the look of every other table) with columns fitted to their contents and
+    `stretch_column` taking the rest of the width."""
+    view = data_table(model)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
     header = view.horizontalHeader()
+    header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     if stretch_column is not None:
         header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
-    view.setWordWrap(False)
     return view
 
 
