@@ -285,6 +285,8 @@ class InferencePanel(QWidget):
         self.box_view = data_table(self.box_model)
         self.box_view.setItemDelegateForColumn(2, ScoreBarDelegate(self.box_view))
         self.box_view.horizontalHeader().setStretchLastSection(False)
+        # The label takes the spare width, as in the class table (no blank strip on the right).
+        self.box_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.result_note = muted_label("Run the model to see its answer here.")
         self.result_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result_stack = QStackedWidget()
