@@ -181,6 +181,10 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
     # the sidecar is shown
     assert "settings" in panel.sidecar_text.toPlainText()
     assert panel.build_view.values().get("ONNX model", "").endswith("static_conv.onnx")
+    # the build record box lists what people ask about, not every sidecar field
+    record = panel.build_view.values()
+    assert record["Backend"].startswith("TensorRT for RTX ")
+    assert "Build time" in record and "Onnx sha256" not in record and len(record) <= 14
     # the details link unfolds the technical text
     assert not panel.banner.details_visible()
     panel.banner.toggle_details()

@@ -234,10 +234,6 @@ class PrecisionBar(QWidget):
             x += width
 
 
-def _pretty_key(key: str) -> str:
-    return key.replace("_", " ").strip().capitalize()
-
-
 def _pretty_value(value: Any) -> str:
     if isinstance(value, Enum):
         return str(value.value)
@@ -616,30 +612,31 @@ class EnginePanel(QWidget):
         return items
 
     def _build_items(self, sidecar: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+        """The build record people ask about, from the finished build or else the sidecar
+        (both carry the same fields); the whole sidecar is in its own tab."""
+        record: Any = self._build_result
+        if record is None:
+            if not sidecar:
+                return [("Sidecar", "none — not built by trtgui, or the .json was not kept")]
+            record = sidecar
         items: list[tuple[str, str]] = []
-        result = self._build_result
-        if result is not None:
-            items.append(("Backend", _backend_text(result)))
-            items.append(("Build time", f"{float(_get(result, 'build_seconds', default=0)):.2f} s"))
-            items.append(("Engine size", format_bytes(_get(result, "engine_bytes"))))
+        if _get(record, "backend"):
+            items.append(("Backend", _backend_text(record)))
+        if _get(record, "created"):
+            items.append(("Built on", str(_get(record, "created")).replace("T", " ")))
+        if _get(record, "build_seconds") is not None:
+            items.append(("Build time", f"{float(_get(record, 'build_seconds')):.2f} s"))
+        if _get(record, "engine_bytes") is not None:
+            items.append(("Engine size", format_bytes(_get(record, "engine_bytes"))))
+        if _get(record, "warning_count") is not None:
             items.append(
                 (
                     "Warnings / errors",
-                    f"{_get(result, 'warning_count', default=0)} / "
-                    f"{_get(result, 'error_count', default=0)}",
+                    f"{_get(record, 'warning_count', default=0)} / "
+                    f"{_get(record, 'error_count', default=0)}",
                 )
             )
-            settings = _as_mapping(_get(result, "settings"))
-            items += _settings_items(settings)
-            return items
-        if not sidecar:
-            return [("Sidecar", "none — not built by trtgui, or the .json was not kept")]
-        settings = _as_mapping(sidecar.get("settings"))
-        for key, value in sidecar.items():
-            if key in ("settings", "io_tensors", "network_io", "io"):
-                continue
-            items.append((_pretty_key(key), _pretty_value(value)))
-        items += _settings_items(settings)
+        items += _settings_items(_as_mapping(_get(record, "settings")))
         return items
 
     def _verdict(self) -> tuple[str, str, str]:
