@@ -85,7 +85,7 @@ def format_check(check: EngineCheck) -> str:
         lines.append(f"Validity     {check.validity}{extra}")
     if check.sidecar is not None:
         s = check.sidecar
-        settings = s.get("settings") if isinstance(s.get("settings"), dict) else {}
+        settings: dict[str, Any] = s["settings"] if isinstance(s.get("settings"), dict) else {}
         facts = [
             f"backend {s.get('backend', '?')} {s.get('backend_version', '')}".strip(),
             f"precision {s.get('precision') or settings.get('precision', '?')}",

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in outputs.items():
             np.save(out_dir / f"{_safe_name(name)}.npy", value)
     given = {name for name, _ in args.input}
-    report = {
+    report: dict[str, Any] = {
         "model": str(args.model),
         "runner": kind,
         "inputs": {

@@ -579,11 +579,11 @@ class BuildPanel(QWidget):
     def validate(self) -> str:
         """Check the profiles now; shows the problem inline and returns it ("" = fine)."""
         error = ""
-        has_rows = bool(self.profile_model.rows)
+        has_rows = bool(self.profile_model.live_rows)
         self.profile_table.setVisible(has_rows)
         # Fit the table to its rows (up to 6) instead of leaving an empty box.
         header = self.profile_table.horizontalHeader().sizeHint().height()
-        rows = min(max(len(self.profile_model.rows), 1), 6)
+        rows = min(max(len(self.profile_model.live_rows), 1), 6)
         self.profile_table.setFixedHeight(header + rows * 22 + 4)
         self.add_profile_button.setVisible(has_rows)
         self.remove_profile_button.setVisible(has_rows)
@@ -615,7 +615,7 @@ class BuildPanel(QWidget):
 
     def _cells_named_in(self, message: str) -> set[tuple[int, int]]:
         """The cells of the input (and min/opt/max column, when named) a ProfileError names."""
-        rows = self.profile_model.rows
+        rows = self.profile_model.live_rows
         name = next(
             (r.name for r in rows if f"'{r.name}'" in message or f'"{r.name}"' in message), None
         )

@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.resize(1200, 800)
         self.model_info: Any = None
         self._open_handle: Any = None
+        self._show_model_panel = True  # bring the Model panel forward when a model opens
         self._probe_handle: Any = None
         self.backends: list[Any] = []
         self.gpu_report: Any = None
@@ -465,9 +466,12 @@ class MainWindow(QMainWindow):
                 ),
             )
 
-    def open_model(self, path: str | Path) -> None:
-        """Inspect `path` in a worker; the Model panel shows it when done."""
+    def open_model(self, path: str | Path, *, show_panel: bool = True) -> None:
+        """Inspect `path` in a worker; the Model panel shows it when done (and comes to the
+        front unless `show_panel` is False)."""
         from trtgui.gui.workers import inspect_job, start_worker
+
+        self._show_model_panel = show_panel
 
         path = Path(path)
         if not path.exists():
@@ -498,7 +502,7 @@ class MainWindow(QMainWindow):
             and not getattr(inference, "is_busy", lambda: False)()
         ):
             inference.set_model(info.path, model_info=info)
-        if self.tabs.currentIndex() != 0 and self.tabs.currentIndex() != 1:
+        if self._show_model_panel and self.tabs.currentIndex() not in (0, 1):
             self.show_tab(0)
         self._update_actions()
 
@@ -563,10 +567,12 @@ class MainWindow(QMainWindow):
             return
         model = data.get("model")
         if model:
-            self.open_model(demo_dir / model)
+            self.open_model(demo_dir / model, show_panel=False)
         panel = self.inference_panel()
-        if panel is not None and hasattr(panel, "open_demo"):
-            panel.open_demo(demo_dir)
+        # The demo shows its point at once: a result on a photo, without a click.
+        if panel is not None and panel.open_demo(demo_dir):
+            self.show_tab(3)
+            panel.run()
 
     def _missing(self, path: Path, kind: str) -> None:
         self.remove_recent(kind, path)

@@ -325,9 +325,9 @@ class ProfileEditModel(RowTableModel):
         super().__init__(parent)
         self.bad_cells: set[tuple[int, int]] = set()
 
-    @property  # type: ignore[override]
-    def rows(self) -> list[ProfileRow]:
-        """The live rows (edited in place), unlike `RowTableModel.rows()`'s copy."""
+    @property
+    def live_rows(self) -> list[ProfileRow]:
+        """The rows themselves (edited in place), unlike `rows()`'s copy."""
         return self._rows
 
     def set_rows(self, rows: Sequence[ProfileRow]) -> None:
@@ -363,7 +363,7 @@ class ProfileEditModel(RowTableModel):
         by_profile: dict[int, list[InputShape]] = {}
         bad: set[tuple[int, int]] = set()
         first_error: ValueError | None = None
-        for r, row in enumerate(self.rows):
+        for r, row in enumerate(self.live_rows):
             shapes = []
             for c, text in ((2, row.min), (3, row.opt), (4, row.max)):
                 try:
@@ -384,7 +384,8 @@ class ProfileEditModel(RowTableModel):
 
     def mark_input_bad(self, name: str | None) -> None:
         """Highlight every row of input `name` (after a ProfileError naming it)."""
-        bad = {(r, c) for r, row in enumerate(self.rows) if row.name == name for c in (2, 3, 4)}
+        rows = enumerate(self.live_rows)
+        bad = {(r, c) for r, row in rows if row.name == name for c in (2, 3, 4)}
         self._set_bad(bad)
 
     def set_bad_cells(self, bad: set[tuple[int, int]]) -> None:
@@ -392,7 +393,7 @@ class ProfileEditModel(RowTableModel):
 
     def unparsable_cells(self) -> set[tuple[int, int]]:
         bad = set()
-        for r, row in enumerate(self.rows):
+        for r, row in enumerate(self.live_rows):
             for c, text in ((2, row.min), (3, row.opt), (4, row.max)):
                 try:
                     _parse_shape(text)
@@ -403,30 +404,31 @@ class ProfileEditModel(RowTableModel):
     def _set_bad(self, bad: set[tuple[int, int]]) -> None:
         if bad != self.bad_cells:
             self.bad_cells = bad
-            if self.rows:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 4))
+            if self.live_rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.live_rows) - 1, 4))
 
     def add_profile(self) -> None:
         """Append a copy of the last profile as a new one."""
-        if not self.rows:
+        if not self.live_rows:
             return
-        last = max(r.profile for r in self.rows)
+        last = max(r.profile for r in self.live_rows)
         copies = [
             ProfileRow(last + 1, r.name, r.min, r.opt, r.max, r.template)
-            for r in self.rows
+            for r in self.live_rows
             if r.profile == last
         ]
-        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(copies) - 1)
-        self.rows.extend(copies)
+        first = len(self.live_rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(copies) - 1)
+        self.live_rows.extend(copies)
         self.endInsertRows()
 
     def remove_last_profile(self) -> None:
-        if not self.rows:
+        if not self.live_rows:
             return
-        last = max(r.profile for r in self.rows)
+        last = max(r.profile for r in self.live_rows)
         if last == 0:
             return
-        self.set_rows([r for r in self.rows if r.profile != last])
+        self.set_rows([r for r in self.live_rows if r.profile != last])
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -452,7 +454,7 @@ class ProfileEditModel(RowTableModel):
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.EditRole or index.column() < 2:
             return False
-        row = self.rows[index.row()]
+        row = self.live_rows[index.row()]
         text = str(value).strip()
         setattr(row, ("min", "opt", "max")[index.column() - 2], text)
         self.dataChanged.emit(index, index)
