@@ -155,3 +155,27 @@ def test_stop_all_cancels_and_joins(qtbot) -> None:
     assert workers.stop_all(5000) == []
     assert not handle.is_running()
     assert not workers.running_threads()
+
+
+class _FinishProbe(QObject):
+    """Records, inside on_finished, whether the worker's thread was still running."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handle: workers.WorkerHandle | None = None
+        self.running_at_finish: list[bool] = []
+
+    @Slot()
+    def finished(self) -> None:
+        assert self.handle is not None
+        self.running_at_finish.append(self.handle.is_running())
+
+
+def test_on_finished_runs_after_the_thread_has_ended(qtbot) -> None:  # type: ignore[no-untyped-def]
+    probe = _FinishProbe()
+    for run in range(1, 6):  # the race it guards against is a few ms wide: try it a few times
+        probe.handle = start_worker(lambda ctx: 42, on_finished=probe.finished, start=False)
+        probe.handle.start()
+        qtbot.waitUntil(lambda run=run: len(probe.running_at_finish) == run)
+    assert probe.running_at_finish == [False] * 5
+    assert not workers.running_threads()

@@ -745,9 +745,6 @@ class BuildPanel(QWidget):
             self._tick.stop()
             self._update_elapsed()
             self.log_view.drain()
-            # The thread quits right after `finished`; wait so is_building() is accurate.
-            if self._handle is not None:
-                self._handle.wait(5000)
             self._update_state()
         except Exception as exc:  # shown to the user; the signals below still go out
             show_error(self, exc)

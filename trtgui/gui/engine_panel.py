@@ -750,9 +750,6 @@ class EnginePanel(QWidget):
 
     @Slot()
     def _on_load_finished(self) -> None:
-        # The thread quits right after `finished`: wait for it, so is_busy() is exact here.
-        if self._handle is not None:
-            self._handle.wait(5000)
         self.busy_changed.emit(False)
         self.load_finished.emit()
 

@@ -688,10 +688,6 @@ class InferencePanel(QWidget):
 
     def _handle_done(self) -> None:
         self.run_button.setText("Run")
-        # The thread quits right after `finished`: wait for that (a few ms at most), so that
-        # is_busy() and wait() are exact once run_finished is out.
-        if self._handle is not None:
-            self._handle.wait(5000)
         self._handle = None
         self._update_run_state()
 

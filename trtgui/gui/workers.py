@@ -153,6 +153,7 @@ class WorkerHandle:
         self.worker = worker
         self.thread = thread
         self.started = False
+        self.relay: _FinishedRelay | None = None
 
     def start(self) -> None:
         self.started = True
@@ -170,6 +171,25 @@ class WorkerHandle:
             return bool(self.thread.wait(timeout_ms))
         except RuntimeError:  # already deleted by Qt: it had stopped
             return True
+
+
+class _FinishedRelay(QObject):
+    """Calls `on_finished` in the GUI thread once the worker's thread has really ended.
+
+    `Worker.finished` arrives a moment before its thread stops; waiting here (a few ms at
+    most: the thread quits right after `finished`) makes `is_running()`, `wait()` and
+    `running_threads()` exact inside every on_finished callback.
+    """
+
+    def __init__(self, handle: WorkerHandle, on_finished: Callable[[], None]) -> None:
+        super().__init__()  # created in the calling (GUI) thread, so `relay` runs there
+        self._handle = handle
+        self._on_finished = on_finished
+
+    @Slot()
+    def relay(self) -> None:
+        self._handle.wait(5000)
+        self._on_finished()
 
 
 _handles: list[WorkerHandle] = []
@@ -230,9 +250,11 @@ def start_worker(
     # quit() is thread-safe: call it directly in the worker thread, so a GUI thread blocked in
     # wait() (window close) still sees the thread end. Connected after the user's slots.
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    if on_finished is not None:
-        worker.finished.connect(on_finished)
     handle = WorkerHandle(worker, thread)
+    if on_finished is not None:
+        relay = _FinishedRelay(handle, on_finished)
+        worker.finished.connect(relay.relay)
+        handle.relay = relay
     # The registry keeps the Python wrappers alive while the thread runs.
     _prune()
     _handles.append(handle)
