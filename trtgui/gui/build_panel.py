@@ -55,6 +55,7 @@ from trtgui.gui.table_models import (
     format_shape,
     model_shapes,
 )
+from trtgui.gui.widgets import error_html
 
 log = logging.getLogger("trtgui.gui")
 
@@ -211,7 +212,6 @@ class BuildPanel(QWidget):
         self.reset_profile_button.clicked.connect(self.reset_profiles)
         self.profile_error = QLabel()
         self.profile_error.setWordWrap(True)
-        self.profile_error.setStyleSheet("color: #d0342c;")
         self.profile_error.setVisible(False)
         self.profile_note = QLabel("The model has no dynamic inputs: no profile needed.")
         self.profile_note.setWordWrap(True)
@@ -608,7 +608,7 @@ class BuildPanel(QWidget):
         finally:
             self._validating = False
         self._profile_error = error
-        self.profile_error.setText(error)
+        self.profile_error.setText(error_html(error) if error else "")
         self.profile_error.setVisible(bool(error))
         self._update_state()
         return error

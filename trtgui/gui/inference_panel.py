@@ -65,6 +65,7 @@ from trtgui.gui.widgets import (
     column,
     data_table,
     dropped_path,
+    error_html,
     hbox,
     html_escape,
     muted_label,
@@ -421,7 +422,7 @@ class InferencePanel(QWidget):
         try:
             tensor, _ = imaging.preprocess(self._image, spec)
         except (TrtGuiError, ValueError) as exc:
-            self.tensor_label.setText(f"<span style='color:#c5221f'>{html_escape(str(exc))}</span>")
+            self.tensor_label.setText(error_html(str(exc)))
             self.thumbnail.setPixmap(QPixmap())
             self.thumbnail.setText("✖")
             self._update_run_state()

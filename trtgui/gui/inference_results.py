@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem
 
 from trtgui.gui.table_models import RowTableModel
 from trtgui.gui.table_models import get_field as _get
+from trtgui.gui.widgets import error_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -103,7 +104,7 @@ class KeyValueModel(RowTableModel):
             if value == "PASS":
                 return QColor("#188038")
             if value == "FAIL":
-                return QColor("#c5221f")
+                return error_colour()
         return None
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from trtgui.core import imaging
 from trtgui.core.errors import InferenceError
 from trtgui.core.settings import PreprocessSpec
-from trtgui.gui.widgets import html_escape, muted_label
+from trtgui.gui.widgets import error_html, muted_label
 
 CUSTOM = "custom"  # the preset name shown once a field was edited by hand
 
@@ -315,14 +315,14 @@ class PreprocessForm(QWidget):
                 problems.append(f"{key}: '{line.text()}' is not a number")
         if problems:
             self._error = "; ".join(problems)
-            self.formula.setText(f"<span style='color:#c5221f'>{html_escape(self._error)}</span>")
+            self.formula.setText(error_html(self._error))
             return
         spec = dataclasses.replace(self._spec, **fields)
         try:
             imaging.validate_spec(spec)
         except InferenceError as exc:
             self._error = str(exc)
-            self.formula.setText(f"<span style='color:#c5221f'>{html_escape(self._error)}</span>")
+            self.formula.setText(error_html(self._error))
             return
         self._error = ""
         self._spec = spec
