@@ -179,11 +179,6 @@ def run_script(script: Script, quick: bool) -> Outcome:
     outcome.exit_code = done.returncode
     outcome.text = done.stdout + ("\n[stderr]\n" + done.stderr if done.stderr.strip() else "")
     data = parse_bench_json(done.stdout)
-    if data is None and script.name in TEXT_PARSERS:
-        figures = TEXT_PARSERS[script.name](done.stdout)
-        if figures:
-            data = {"figures": figures}
-            outcome.note = "figures read from its text output (no BENCH_JSON line)"
     if data is None:
         outcome.status = "no figures" if done.returncode == 0 else "failed"
         outcome.note = "no BENCH_JSON line in its output"
@@ -201,99 +196,21 @@ def _as_text(value: bytes | str | None) -> str:
 
 
 def recorded_gpu_figures(script: Script) -> Outcome:
-    """pinned_copy without a GPU here: the device machine's last recorded figures."""
+    """A GPU benchmark without a GPU here: the figures of its last run on the device machine,
+    kept as that run's output (with its BENCH_JSON line) in bench/results/<name>.txt."""
     outcome = Outcome(script.name, script.about, [], status="device record")
-    recorded_json = RESULTS / f"{script.name}.json"
-    recorded_txt = RESULTS / f"{script.name}.txt"
-    if recorded_json.is_file():
-        try:
-            data = json.loads(recorded_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            data = {}
+    recorded = RESULTS / f"{script.name}.txt"
+    if recorded.is_file():
+        outcome.text = recorded.read_text(encoding="utf-8")
+        data = parse_bench_json(outcome.text) or {}
         outcome.figures = [f for f in data.get("figures", []) if isinstance(f, dict)]
-        outcome.extra = {k: v for k, v in data.items() if k not in ("name", "figures")}
-    if not outcome.figures and recorded_txt.is_file():
-        outcome.text = recorded_txt.read_text(encoding="utf-8")
-        outcome.figures = figures_from_pinned_text(outcome.text)
-    source = recorded_json if recorded_json.is_file() else recorded_txt
     if not outcome.figures:
         outcome.status = "skipped"
         outcome.note = "no GPU here and no figures recorded on the device machine"
     else:
-        first = outcome.text.splitlines()[0] if outcome.text else ""
-        outcome.note = (
-            f"no GPU here: figures recorded on the device machine ({source.name}) {first}"
-        )
+        first = outcome.text.splitlines()[0]
+        outcome.note = f"no GPU here: recorded on the device machine ({recorded.name}) {first}"
     return outcome
-
-
-def figures_from_pinned_text(text: str) -> list[dict[str, Any]]:
-    """Rows `trtgui/<layer>  H2D GB/s ... D2H GB/s ... 1.003x 1.000x` of pinned_copy's table."""
-    figures = []
-    torch = re.search(r"^torch\s+([\d.]+) GB/s\s+[\d.]+\s+([\d.]+) GB/s", text, re.M)
-    for match in re.finditer(
-        r"^trtgui/(\S+)\s+([\d.]+) GB/s\s+[\d.]+\s+([\d.]+) GB/s\s+[\d.]+\s+([\d.]+)x\s+([\d.]+)x",
-        text,
-        re.M,
-    ):
-        layer, h2d, d2h, r_h2d, r_d2h = match.groups()
-        for direction, value, ratio, ref_index in (("H2D", h2d, r_h2d, 1), ("D2H", d2h, r_d2h, 2)):
-            figures.append(
-                {
-                    "metric": f"{layer} pinned {direction} bandwidth (median)",
-                    "value": float(value),
-                    "unit": "GB/s",
-                    "reference": float(torch.group(ref_index)) if torch else None,
-                    "ratio": float(ratio),
-                    "target": ">= 0.95x torch",
-                    "pass": float(ratio) >= 0.95,
-                }
-            )
-    return figures
-
-
-def figures_from_ui_text(text: str) -> list[dict[str, Any]]:
-    """ui_responsiveness's summary line, for versions without a BENCH_JSON line."""
-    match = re.search(
-        r"median p99 ([\d.]+) ms \(target <= (\d+)\), worst max ([\d.]+) ms \(target <= (\d+)\), "
-        r"median (\d+) log lines/s",
-        text,
-    )
-    if match is None:
-        return []
-    p99, p99_target, worst, worst_target, lines = match.groups()
-    return [
-        {
-            "metric": "UI heartbeat gap p99 during a VERBOSE build (median of runs)",
-            "value": float(p99),
-            "unit": "ms",
-            "reference": float(p99_target),
-            "ratio": round(float(p99) / float(p99_target), 3),
-            "target": f"<= {p99_target} ms",
-            "pass": float(p99) <= float(p99_target),
-        },
-        {
-            "metric": "UI heartbeat gap, worst",
-            "value": float(worst),
-            "unit": "ms",
-            "reference": float(worst_target),
-            "ratio": round(float(worst) / float(worst_target), 3),
-            "target": f"<= {worst_target} ms",
-            "pass": float(worst) <= float(worst_target),
-        },
-        {
-            "metric": "log lines per second reaching the view",
-            "value": float(lines),
-            "unit": "lines/s",
-            "reference": None,
-            "ratio": None,
-            "target": "all lines shown",
-            "pass": None,
-        },
-    ]
-
-
-TEXT_PARSERS = {"ui_responsiveness": figures_from_ui_text}
 
 
 # -- writing ------------------------------------------------------------------------------------
