@@ -43,10 +43,7 @@ def light_palette() -> QPalette:
         QPalette.ColorRole.Dark: "#a0a0a0",
         QPalette.ColorRole.Shadow: "#707070",
     }
-    for role, color in colors.items():
-        p.setColor(role, QColor(color))
-    _disabled(p, "#a0a0a0")
-    return p
+    return _palette(p, colors, disabled="#a0a0a0")
 
 
 def dark_palette() -> QPalette:
@@ -71,9 +68,13 @@ def dark_palette() -> QPalette:
         QPalette.ColorRole.Dark: "#1a1a1c",
         QPalette.ColorRole.Shadow: "#101012",
     }
+    return _palette(p, colors, disabled="#77777c")
+
+
+def _palette(p: QPalette, colors: dict[QPalette.ColorRole, str], disabled: str) -> QPalette:
     for role, color in colors.items():
         p.setColor(role, QColor(color))
-    _disabled(p, "#77777c")
+    _disabled(p, disabled)
     return p
 
 
