@@ -21,6 +21,7 @@ import onnx
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from trtgui.core.errors import ModelLoadError
+from trtgui.core.shapes import Dim, shape_text
 
 # Protobuf (and so ONNX) cannot parse a single message of 2 GiB or more.
 _PROTOBUF_LIMIT = 2**31 - 1
@@ -73,8 +74,6 @@ for _name, _np_name, _bits in (
 # values never matter for shapes, while small ones (Reshape targets, Slice starts) do.
 _SHAPE_ONLY_BYTES = 4096
 
-Dim = int | str | None
-
 
 def dtype_name(elem_type: int) -> str:
     """Numpy-style name of an ONNX element type ("float32", "bfloat16", ...) or "unknown"."""
@@ -104,9 +103,9 @@ class TensorInfo:
 
     def shape_text(self) -> str:
         """The shape for people: "[batch, 3, 224, 224]", unknown dims as "?"."""
-        if self.shape is None:
-            return "[?]" if self.dtype != "unknown" else "?"
-        return "[" + ", ".join("?" if d is None else str(d) for d in self.shape) + "]"
+        if self.shape is None and self.dtype == "unknown":
+            return "?"
+        return shape_text(self.shape)
 
     def to_dict(self) -> dict[str, Any]:
         return {

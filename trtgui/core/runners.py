@@ -28,8 +28,7 @@ from trtgui.core.errors import (
     InferenceError,
     ModelLoadError,
 )
-
-Dim = int | str | None
+from trtgui.core.shapes import Dim, shape_text
 
 
 @dataclass(frozen=True)
@@ -113,23 +112,16 @@ def check_feeds(
             if value.ndim != len(info.shape):
                 raise InferenceError(
                     f"Input {name!r} has {value.ndim} dimensions {list(value.shape)}, the model "
-                    f"expects {len(info.shape)}: {format_shape(info.shape)}.",
+                    f"expects {len(info.shape)}: {shape_text(info.shape)}.",
                 )
             for axis, (want, got) in enumerate(zip(info.shape, value.shape, strict=True)):
                 if isinstance(want, int) and want >= 0 and want != got:
                     raise InferenceError(
                         f"Input {name!r} has shape {list(value.shape)}, the model expects "
-                        f"{format_shape(info.shape)} (dimension {axis} must be {want}).",
+                        f"{shape_text(info.shape)} (dimension {axis} must be {want}).",
                     )
         checked[name] = np.ascontiguousarray(value)
     return checked
-
-
-def format_shape(shape: Sequence[Dim] | None) -> str:
-    """[1, 'batch', ?] style text for messages."""
-    if shape is None:
-        return "[unknown rank]"
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +330,7 @@ def random_feeds(
             shape = tuple(int(d) for d in shapes[info.name])
         elif info.is_dynamic or info.shape is None:
             raise InferenceError(
-                f"Input {info.name!r} has dynamic shape {format_shape(info.shape)}: give a "
+                f"Input {info.name!r} has dynamic shape {shape_text(info.shape)}: give a "
                 f"concrete shape, e.g. --shape {info.name}:"
                 + "x".join(
                     str(d) if isinstance(d, int) and d >= 0 else "1" for d in (info.shape or (1,))

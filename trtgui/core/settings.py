@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trtgui.core.errors import ProfileError, SettingsError
+from trtgui.core.shapes import shape_text
 
 Shape = tuple[int, ...]
 
@@ -498,7 +499,7 @@ def _validate_input(tensor: _TensorLike, item: InputShape, where: str) -> None:
     if tensor.shape is not None and rank != len(tensor.shape):
         raise ProfileError(
             f"Input {name!r} in {where}: the model's input has {len(tensor.shape)} dimensions "
-            f"{_shape_text(tensor.shape)}, the profile gives {rank}.",
+            f"{shape_text(tensor.shape)}, the profile gives {rank}.",
         )
     for index in range(rank):
         low, opt, high = item.min[index], item.opt[index], item.max[index]
@@ -545,16 +546,8 @@ def _validate_shared_names(
                 )
 
 
-def _shape_text(shape: Sequence[int | str | None] | None) -> str:
-    if shape is None:
-        return "[?]"
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
-
-
 def _model_inputs_text(model: _ModelLike) -> str:
-    return "model inputs:\n" + "\n".join(
-        f"  {t.name}: {_shape_text(t.shape)}" for t in model.inputs
-    )
+    return "model inputs:\n" + "\n".join(f"  {t.name}: {shape_text(t.shape)}" for t in model.inputs)
 
 
 def format_shape(shape: Sequence[int]) -> str:
