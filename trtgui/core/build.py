@@ -32,7 +32,13 @@ from trtgui.core.errors import (
     ProfileError,
 )
 from trtgui.core.progress import ProgressCallback, ProgressTracker, make_progress_monitor
-from trtgui.core.settings import BuildSettings, Precision, ShapeProfile, validate_profiles
+from trtgui.core.settings import (
+    BuildSettings,
+    Precision,
+    ShapeProfile,
+    jsonable,
+    validate_profiles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +102,7 @@ class BuildResult:
             "warning_count": self.warning_count,
             "error_count": self.error_count,
             "io_tensors": [t.to_dict() for t in self.io_tensors],
-            "profiles": [_listify(asdict(p)) for p in self.profiles],
+            "profiles": [jsonable(asdict(p)) for p in self.profiles],
             "converted_onnx_path": str(self.converted_onnx_path)
             if self.converted_onnx_path
             else None,
@@ -779,14 +785,6 @@ def write_outputs(
             f"{exc.strerror or exc}.",
             details=repr(exc),
         ) from exc
-
-
-def _listify(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _listify(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_listify(v) for v in value]
-    return value
 
 
 __all__ = [

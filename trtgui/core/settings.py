@@ -108,7 +108,7 @@ class BuildSettings:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["precision"] = self.precision.value
-        return _listify(data)  # type: ignore[no-any-return]
+        return jsonable(data)  # type: ignore[no-any-return]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -168,11 +168,13 @@ class BuildSettings:
         return cls.from_json(text)
 
 
-def _listify(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` with tuples turned into lists, recursively (what json.dumps writes anyway), so
+    a record's dict compares equal to its JSON round trip."""
     if isinstance(value, dict):
-        return {k: _listify(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_listify(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
