@@ -98,14 +98,17 @@ def test_exit_2_on_usage_errors(made_models, extra: list[str]) -> None:  # type:
     assert info.value.code == 2
 
 
-def test_ctrl_c_cancels_cleanly(shared_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """SIGINT during a real build: exit 130 and no file left (a subprocess, as a user sees it)."""
+@pytest.mark.parametrize("extra", [[], ["--verbose"]])
+def test_ctrl_c_cancels_cleanly(shared_models, tmp_path: Path, extra: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """SIGINT during a real build: exit 130 and no file left (a subprocess, as a user sees it);
+    no error line (TensorRT's "Error Code 7: BuildCanceled" is the stop asked for), and
+    "cancelled" said once. --verbose prints TensorRT's errors: that one must still not appear."""
     out = tmp_path / "det.engine"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "trtgui.cli.main", "build",
          str(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx"), "-o", str(out),
-         "--shapes", "x:1x3x32x32:1x3x640x640:4x3x1024x1024"],
+         "--shapes", "x:1x3x32x32:1x3x640x640:4x3x1024x1024", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     assert proc.stderr is not None
@@ -118,3 +121,56 @@ def test_ctrl_c_cancels_cleanly(shared_models, tmp_path: Path) -> None:  # type:
     assert proc.returncode == 130, err
     assert "cancelled" in err
     assert list(tmp_path.iterdir()) == []
+    assert err.lower().count("cancelled") == 1, err
+    assert "error" not in err.lower(), err
+    assert err.splitlines()[-1] == "The build was cancelled; nothing was written."
+
+
+def test_default_names_carry_the_precision_and_replacing_says_so(  # type: ignore[no-untyped-def]
+    made_models, tmp_path: Path, capsys
+) -> None:
+    model = tmp_path / "m.onnx"
+    model.write_bytes(made_models["dynamic_batch"].path.read_bytes())
+    shapes = "input:1x3x16x16:2x3x16x16:4x3x16x16"
+    base = ["build", str(model), "--backend", "rtx", "--shapes", shapes]
+    assert main([*base, "--precision", "fp16"]) == 0
+    assert main(base) == 0  # FP32 after FP16: a second engine, not a replaced one
+    err = capsys.readouterr().err
+    assert "replaced" not in err
+    files = ["m.engine", "m.engine.json", "m.fp16.engine", "m.fp16.engine.json", "m.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    # Building the same precision again replaces its engine like cp, and says so once.
+    assert main([*base, "--precision", "fp16"]) == 0
+    err = capsys.readouterr().err
+    assert [ln for ln in err.splitlines() if "replaced" in ln] == [
+        f"replaced existing {tmp_path / 'm.fp16.engine'}"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == files  # no temporary file left
+
+
+def test_a_tensorrt_warning_after_int8_is_printed_once(shared_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """After INT8 calibration a TensorRT warning reached stderr twice: the CLI's own line and a
+    root-logger handler that ONNX Runtime's quantizer had made `logging` install
+    ("WARNING:trtgui.tensorrt:…"). Here a warning sent through the real TensorRT logger after
+    an INT8 build (with no build listening) must print nothing at all."""
+    pytest.importorskip("tensorrt_rtx")
+    script = (
+        "import sys\n"
+        "import tensorrt_rtx as trt\n"
+        "from trtgui.cli.main import main\n"
+        "from trtgui.core import trt_log\n"
+        "code = main(sys.argv[1:])\n"
+        "logger, _ = trt_log.get_trt_logger('rtx', trt)\n"
+        "logger.log(trt.ILogger.Severity.WARNING, 'probe warning')\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "build",
+         str(shared_models / "onnx" / "mtcnn_pnet.onnx"), "-o", str(tmp_path / "p.engine"),
+         "--backend", "rtx", "--precision", "int8", "--calib-dir", str(shared_models / "images"),
+         "--calib-max", "2", "--shapes", "input:1x3x12x12:1x3x64x64:1x3x128x128"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "probe warning" not in proc.stderr
+    assert "WARNING:" not in proc.stderr

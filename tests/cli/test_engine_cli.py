@@ -59,12 +59,40 @@ def test_engine_text(engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @no_gpu
+def test_engine_text_says_the_verdict_in_words_and_the_gpu_reason_once(
+    engine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trtgui.core.engine import VERDICT_WORDS
+
+    _code, out, _err = _run(capsys, "engine", str(engine))
+    reason = backends.gpu_report().reason
+    assert reason and out.count(reason) == 1
+    assert f"Verdict      {VERDICT_WORDS['needs_gpu']}" in out
+    assert "needs_gpu" not in out
+
+
+@no_gpu
+def test_engine_layers_without_gpu_says_why_in_one_line(
+    engine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _code, plain, _err = _run(capsys, "engine", str(engine))
+    code, out, err = _run(capsys, "engine", str(engine), "--layers")
+    assert (code, err) == (0, "")
+    assert out != plain
+    extra = out.removeprefix(plain).strip().splitlines()
+    assert len(extra) == 1
+    assert extra[0].startswith("Layers       not listed:")
+    assert "NVIDIA GPU" in extra[0]
+
+
+@no_gpu
 def test_engine_json(engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = _run(capsys, "engine", str(engine), "--json")
     assert code == 0
     data = json.loads(out)
     assert data["check"]["header"]["backend"] == "rtx"
     assert data["check"]["verdict"]["status"] == "needs_gpu"
+    assert data["check"]["verdict"]["words"] == "Needs a supported NVIDIA GPU to load or run."
     assert data["check"]["sidecar"]["onnx_sha256"] == "cd" * 32
     assert data["engine"] is None
 
@@ -128,7 +156,7 @@ def test_run_with_input_file_and_compare(
         str(out_dir),
     )
     assert code == 0
-    assert "a                        float32  [2, 4]  file" in out
+    assert "a                        float32  2×4  file" in out
     assert "PASSED" in out
     saved = np.load(out_dir / "sum.npy")
     assert saved.shape == (2, 4)
@@ -151,12 +179,15 @@ def test_run_compare_failure_exit_1(
     assert "FAILED" in err
 
 
-def test_run_dynamic_needs_shape(
+def test_run_dynamic_defaults_or_shape(
     made_models: dict[str, MadeModel], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Issue #10: dynamic dims no longer stop `run`; they take defaults, said in a note
+    # (tests/cli/test_run_bench_cli.py covers the rules).
     path = str(made_models["dynamic_spatial"].path)
-    code, _out, err = _run(capsys, "run", path)
-    assert code == 1 and "--shape input:1x3x1x1" in err
+    code, out, err = _run(capsys, "run", path, "--json")
+    assert code == 0 and "choose with --shape input:1x3x224x224" in err
+    assert json.loads(out)["outputs"]["output"]["shape"] == [1, 8]
     code, out, _err = _run(capsys, "run", path, "--shape", "input:2x3x8x8", "--json")
     assert code == 0
     assert json.loads(out)["outputs"]["output"]["shape"] == [2, 8]
@@ -200,10 +231,11 @@ def test_bench_onnx_json(
     code, out, _err = _run(capsys, "bench", path, "--iterations", "5", "--warmup", "1", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["iterations"] == 5 and data["warmup"] == 1
-    assert data["Throughput qps"] > 0
-    assert data["Latency"]["count"] == 5
-    assert "GPU Compute Time" not in data  # ONNX Runtime on the CPU has no CUDA events
+    # Issue #10: snake_case keys; --warmup is milliseconds, as trtexec's --warmUp.
+    assert data["iterations"] == 5 and data["warmup_ms"] == 1
+    assert data["throughput_qps"] > 0
+    assert data["latency_ms"]["count"] == 5
+    assert "gpu_compute_time_ms" not in data  # ONNX Runtime on the CPU has no CUDA events
 
 
 def test_bench_text_and_duration(

@@ -36,8 +36,8 @@ def test_text_summary_dynamic(
     assert (code, err) == (0, "")
     assert "dynamic_spatial.onnx" in out
     assert "IR 8; opsets: ai.onnx 17" in out
-    assert _has_row(out, "input", "float32", "[N, 3, H, W]")
-    assert _has_row(out, "output", "float32", "[N, 8]")
+    assert _has_row(out, "input", "float32", "N×3×H×W")
+    assert _has_row(out, "output", "float32", "N×8")
     assert "Parameters     224 (896 B); 2 initializers" in out
     assert "Nodes          4" in out
     assert "Conv 1" in out
@@ -52,10 +52,10 @@ def test_text_multi_io(
     code, out, _ = _run(capsys, "inspect", str(made_models["multi_io"].path))
     assert code == 0
     assert "Inputs (2)" in out and "Outputs (3)" in out
-    assert _has_row(out, "a", "float32", "[2, 4]")
-    assert _has_row(out, "b", "int64", "[2, 4]")
+    assert _has_row(out, "a", "float32", "2×4")
+    assert _has_row(out, "b", "int64", "2×4")
     for name in ("sum", "product", "b_as_float"):
-        assert _has_row(out, name, "float32", "[2, 4]")
+        assert _has_row(out, name, "float32", "2×4")
 
 
 def test_text_custom_op(
@@ -73,7 +73,7 @@ def test_unknown_dims_shown_as_question_mark(
     path = shared_models / "onnx" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
     code, out, _ = _run(capsys, "inspect", str(path))
     assert code == 0
-    assert _has_row(out, "x", "float32", "[?, 3, ?, ?]")
+    assert _has_row(out, "x", "float32", "?×3×?×?")
 
 
 def test_external_data_missing_flagged(
@@ -133,8 +133,8 @@ def test_real_model_text(shared_models: Path, capsys: pytest.CaptureFixture[str]
     path = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
     code, out, _ = _run(capsys, "inspect", str(path))
     assert code == 0
-    assert _has_row(out, "input", "float32", "[batch, 3, 224, 224]")
-    assert _has_row(out, "logits", "float32", "[batch, 1000]")
+    assert _has_row(out, "input", "float32", "batch×3×224×224")
+    assert _has_row(out, "logits", "float32", "batch×1000")
     assert "Producer       pytorch 2.13.0" in out
 
 
@@ -214,3 +214,36 @@ def test_entry_point_subprocess(made_models: dict[str, MadeModel], tmp_path: Pat
     assert bad.returncode == 1
     assert bad.stdout == ""
     assert bad.stderr.startswith("error: Model file") and bad.stderr.count("\n") == 1
+
+
+def test_long_metadata_is_one_line(shared_models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """PP-OCR keeps its 6,623-line character list in metadata (6,625 classes = blank + lines +
+    " ", shared/models README): one line of text, the whole list in --json."""
+    path = shared_models / "onnx" / "ch_PP-OCRv3_rec_infer.onnx"
+    code, out, _ = _run(capsys, "inspect", str(path))
+    assert code == 0
+    meta = [line for line in out.splitlines() if line.startswith("Metadata")]
+    assert len(meta) == 1
+    assert meta[0].startswith("Metadata       character = ")
+    assert meta[0].endswith("… (6,623 lines; --json for all)")
+    assert len(meta[0]) < 160
+    assert len(out.splitlines()) < 30  # the whole summary fits a terminal
+    code, out, _ = _run(capsys, "inspect", str(path), "--json")
+    character = json.loads(out)["metadata"]["character"]
+    assert len(character.splitlines()) == 6623  # all of it
+
+
+def test_metadata_controls_escaped(
+    made_models: dict[str, MadeModel], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnx
+
+    model = onnx.load(made_models["static_conv"].path)
+    onnx.helper.set_model_props(model, {"note": "red\x1b[31m text", "short": "a\nb"})
+    path = tmp_path / "meta.onnx"
+    onnx.save(model, path)
+    code, out, _ = _run(capsys, "inspect", str(path))
+    assert code == 0
+    assert "\x1b" not in out
+    assert "Metadata       note = red\\x1b[31m text" in out
+    assert "Metadata       short = a ⏎ b" in out

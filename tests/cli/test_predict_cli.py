@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,6 +52,27 @@ def test_demo_with_another_photo_json_and_save(
     assert diff.max() > 50
 
 
+def test_classes_without_labels_are_numbered_once(
+    made_models: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "x.png"
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(image)
+    assert main(["predict", str(made_models["static_conv"].path), str(image), "--top-k", "2"]) == 0
+    top = capsys.readouterr().out.splitlines()[:2]
+    assert all(re.fullmatch(r"class \d\s+\d+\.\d\d%", line) for line in top), top
+
+
+def test_imagenet_model_without_labels_reads_names(
+    shared_models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
+    assert main(["predict", str(model), str(shared_models / "images" / "coffee.png")]) == 0
+    out = capsys.readouterr().out
+    # coffee → espresso: the reference result in ../shared/models/README.md
+    assert out.splitlines()[0].startswith("espresso") and "(class 967)" in out.splitlines()[0]
+    assert "labels    ImageNet (built in)" in out
+
+
 def test_text_regions(shared_models: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
     page = shared_models / "images" / "page.png"
@@ -76,7 +99,7 @@ def test_options_reach_the_core(tmp_path: Path, capsys: pytest.CaptureFixture[st
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "logits [1, 1000] float32" in out and "preprocess imagenet" in out
+    assert "logits 1×1000 float32" in out and "preprocess imagenet" in out
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trtgui.core import backends
+from trtgui.core import backends, trt_log
 from trtgui.core.build import (
     BuildResult,
     build_engine,
@@ -260,3 +260,126 @@ def test_real_model_int8(shared_models, tmp_path: Path) -> None:  # type: ignore
     assert sidecar["calibration_images"] == 3
     # INT8 weights: the engine is well under the FP32 weights' 18 MB.
     assert result.engine_bytes < 15_000_000
+
+
+# -- issue #10: engine names, replacing, a user's cancel ------------------------------------------
+
+
+def test_default_engine_names_carry_the_precision() -> None:
+    # The naming rule of issue #10 (FP32 keeps model.engine; the others add the precision).
+    from trtgui.core.settings import converted_onnx_path, default_engine_path
+
+    names = {p.value: default_engine_path("/m/det.v4.onnx", p).name for p in Precision}
+    assert names == {
+        "fp32": "det.v4.engine",
+        "fp16": "det.v4.fp16.engine",
+        "bf16": "det.v4.bf16.engine",
+        "int8": "det.v4.int8.engine",
+        "auto": "det.v4.auto.engine",
+    }
+    assert default_engine_path("/m/det.v4.onnx", "int8").parent == Path("/m")
+    # The kept converted model is named for the precision once, whatever the engine is called.
+    assert converted_onnx_path("/m/det.fp16.engine", Precision.FP16) == Path("/m/det.fp16.onnx")
+    assert converted_onnx_path("/m/det.engine", "int8") == Path("/m/det.int8.onnx")
+
+
+def test_fp16_then_int8_without_output_keep_both(
+    made_models, shared_models, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Building INT8 after FP16 used to replace the FP16 engine (both were model.engine)."""
+    model = tmp_path / "m.onnx"
+    model.write_bytes(made_models["static_conv"].path.read_bytes())
+    fp16 = build_engine(settings_for(model, Path(), output_path="", precision=Precision.FP16))
+    int8 = build_engine(
+        settings_for(
+            model,
+            Path(),
+            output_path="",
+            precision=Precision.INT8,
+            calibration_dir=str(shared_models / "images"),
+            calibration_max_images=2,
+        )
+    )
+    assert fp16.engine_path == tmp_path / "m.fp16.engine"
+    assert int8.engine_path == tmp_path / "m.int8.engine"
+    assert only_files(tmp_path) == [
+        "m.fp16.engine",
+        "m.fp16.engine.json",
+        "m.int8.engine",
+        "m.int8.engine.json",
+        "m.onnx",
+    ]
+
+
+def test_an_existing_engine_is_replaced_atomically(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "s.engine"
+    out.write_bytes(b"an older engine")
+    result = build_engine(settings_for(made_models["static_conv"].path, out))
+    check_written(result)
+    assert out.read_bytes() != b"an older engine"
+    assert only_files(tmp_path) == ["s.engine", "s.engine.json"]  # no temporary file left
+
+
+def test_output_that_is_a_folder_or_the_model_is_refused(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "engines.engine"
+    folder.mkdir()
+    with pytest.raises(SettingsError, match="is a folder or a special file: choose a file name"):
+        build_engine(settings_for(made_models["static_conv"].path, folder))
+    assert only_files(folder) == []
+    model = tmp_path / "m.onnx"
+    original = made_models["static_conv"].path.read_bytes()
+    model.write_bytes(original)
+    with pytest.raises(SettingsError, match="is the ONNX model itself"):
+        build_engine(settings_for(model, model))
+    assert model.read_bytes() == original
+    assert only_files(tmp_path) == ["engines.engine", "m.onnx"]
+
+
+def test_a_users_cancel_is_not_logged_as_an_error(made_models, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """TensorRT reports the stop it was asked for as "Error Code 7: BuildCanceled" at error
+    severity: after a cancel it reaches the build's log and `logging` as VERBOSE."""
+    cancel = threading.Event()
+    lines: list[tuple[int, str]] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        if any(p.name == "Building engine" and p.step >= 1 for p in event.phases):
+            cancel.set()
+
+    caplog.set_level(logging.WARNING, logger="trtgui.tensorrt")
+    with pytest.raises(BuildCancelled):
+        build_engine(
+            settings_for(made_models["dynamic_spatial"].path, tmp_path / "x.engine"),
+            on_log=lambda level, message: lines.append((level, message)),
+            on_progress=on_progress,
+            cancel=cancel,
+            log_level=trt_log.VERBOSE,
+        )
+    cancel_lines = [(lv, m) for lv, m in lines if "cancel" in m.lower()]
+    assert cancel_lines, lines  # TensorRT did say it (the test sees the real message)
+    assert {lv for lv, _ in cancel_lines} == {trt_log.VERBOSE}
+    assert not [m for lv, m in lines if lv >= logging.ERROR]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_int8_calibration_leaves_the_root_logger_alone(  # type: ignore[no-untyped-def]
+    made_models, shared_models, tmp_path: Path
+) -> None:
+    """onnxruntime's quantizer logs with `logging.warning()`, which installs a root handler when
+    there is none; that handler printed every later TensorRT warning a second time
+    ("WARNING:trtgui.tensorrt:…" beside the CLI's own "tensorrt warning: …")."""
+    root = logging.getLogger()
+    saved = root.handlers[:]  # pytest's capture handlers: without them basicConfig would run
+    root.handlers.clear()
+    try:
+        build_engine(
+            settings_for(
+                made_models["static_conv"].path,
+                tmp_path / "q.engine",
+                precision=Precision.INT8,
+                calibration_dir=str(shared_models / "images"),
+                calibration_max_images=2,
+            )
+        )
+        assert root.handlers == []
+    finally:
+        root.handlers[:] = saved

@@ -233,10 +233,23 @@ def test_verdict_rtx_ok_on_ada_and_old_rtx_rebuild() -> None:
 
 
 def test_verdict_no_gpu() -> None:
-    v = compatibility(_header((1, 7, 1, 116)), [RTX17], [], "no NVIDIA GPU driver found")
+    v = compatibility(_header((1, 7, 1, 116)), [RTX17], [])
     assert v.status == "needs_gpu"
     assert "no usable NVIDIA GPU" in v.message
-    assert v.notes == ("no NVIDIA GPU driver found",)
+    # why there is no GPU is the check's gpu_reason, said once, not repeated as a note
+    assert v.notes == ()
+    assert v.words == "Needs a supported NVIDIA GPU to load or run."
+
+
+def test_every_verdict_status_has_words() -> None:
+    from trtgui.core.engine import VERDICT_WORDS, verdict_words
+
+    statuses = {"ok", "rebuild", "needs_backend", "needs_gpu", "unknown"}
+    assert set(VERDICT_WORDS) == statuses
+    for status in statuses:
+        words = verdict_words(status)
+        assert words[0].isupper() and words.endswith(".") and "_" not in words
+    assert verdict_words("something new") == VERDICT_WORDS["unknown"]
 
 
 # -- check_engine and the sidecar -------------------------------------------------------------
@@ -301,8 +314,21 @@ def test_check_engine_corrupt_raises(tmp_path: Path) -> None:
 def test_inspect_without_gpu_says_so(rtx_engine: Path) -> None:
     if backends.gpu_report().has_gpu:
         pytest.skip("a GPU is present")
-    with pytest.raises(BackendUnavailable, match="needs an NVIDIA GPU"):
+    with pytest.raises(BackendUnavailable, match="needs an NVIDIA GPU") as caught:
         inspect_engine(rtx_engine)
+    # the GPU report's reason is said once: in the message, not again in the details
+    reason = backends.gpu_report().reason
+    text = f"{caught.value.message}\n{caught.value.details}"
+    assert reason and text.count(reason) == 1
+
+
+def test_check_without_gpu_holds_the_reason_once(rtx_engine: Path) -> None:
+    if backends.gpu_report().has_gpu:
+        pytest.skip("a GPU is present")
+    check = check_engine(rtx_engine)
+    reason = backends.gpu_report().reason
+    assert check.gpu_reason == reason
+    assert json.dumps(check.to_dict()).count(reason) == 1
 
 
 # -- EngineInspector JSON ---------------------------------------------------------------------
@@ -381,14 +407,14 @@ def test_parse_trt10_layout() -> None:
     assert layers[0].tactic == "0x00000000000003ea"
     assert layers[1].tactic == "sm89_xmma_fprop_implicit_gemm_int8"
     assert layers[1].metadata.startswith("[ONNX Layer")
-    assert layers[0].inputs[0] == "input [1,3,224,224] Row major linear FP32"
+    assert layers[0].inputs[0] == "input 1×3×224×224 Row major linear FP32"
 
 
 def test_parse_trt11_layout() -> None:
     layers, io = parse_inspector_json(TRT11_JSON)
     assert io == ("tokens", "out")
     assert layers[0].precision == "FP16"
-    assert layers[0].inputs[0] == "tokens [-1,16] LINEAR FP16"
+    assert layers[0].inputs[0] == "tokens ?×16 LINEAR FP16"
 
 
 def test_parse_names_only_and_bad_json() -> None:

@@ -15,7 +15,15 @@ from tests import onnx_factory
 from trtgui.core import runners
 from trtgui.core.errors import BackendUnavailable, InferenceError
 from trtgui.core.imaging import PRESETS
-from trtgui.core.inference import find_labels, load_demo, onnx_for_engine, run_prediction
+from trtgui.core.inference import (
+    default_labels_source,
+    find_labels,
+    load_demo,
+    onnx_for_engine,
+    run_prediction,
+)
+from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE
 
 CATS = {"tiger cat", "Egyptian cat", "tabby, tabby cat", "Persian cat", "Siamese cat, Siamese"}
 
@@ -71,6 +79,49 @@ def test_demo_predicts_espresso() -> None:
     assert guessed.spec.preset == "tflite" and guessed.labels_source.endswith("labels.txt")
 
 
+def test_imagenet_classifier_without_labels_gets_the_built_in_names(shared_models: Path) -> None:
+    """No labels given and none beside the model: a 1000-class output reads ImageNet names
+    (coffee → espresso: the reference result in ../shared/models/README.md)."""
+    model = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
+    assert not (model.parent / "labels.txt").exists()
+    report = run_prediction(model, shared_models / "images" / "coffee.png", top_k=1)
+    assert report.prediction.classes[0].label == "espresso"
+    assert report.labels_source == IMAGENET_LABELS_SOURCE
+    assert default_labels_source(model, inspect_onnx(model)) == IMAGENET_LABELS_SOURCE
+
+
+def test_chosen_labels_win_over_the_built_in_ones(shared_models: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text("".join(f"thing {i}\n" for i in range(1000)), encoding="utf-8")
+    report = run_prediction(
+        shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx",
+        shared_models / "images" / "coffee.png",
+        labels=mine,
+        top_k=1,
+    )
+    # espresso is ImageNet class 967 (line 968 of the shared imagenet_labels.txt)
+    assert report.prediction.classes[0].label == "thing 967"
+    assert report.labels_source == str(mine)
+
+
+def test_default_labels_source_says_what_a_run_will_use(
+    made_models: dict[str, onnx_factory.MadeModel], tmp_path: Path
+) -> None:
+    demo = load_demo()
+    assert default_labels_source(demo.model) == str(demo.model.with_name("labels.txt"))
+    # an 8-class model with nothing beside it: numbered classes
+    small = made_models["static_conv"].path
+    assert default_labels_source(small, inspect_onnx(small)) == ""
+    # an engine whose ONNX twin has a labels file beside it
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    twin = folder / "m.onnx"
+    shutil.copy(small, twin)
+    (folder / "labels.txt").write_text("a\nb\n", encoding="utf-8")
+    engine = tmp_path / "m.engine"
+    assert default_labels_source(engine, inspect_onnx(twin), twin) == str(folder / "labels.txt")
+
+
 def test_generated_model_raw_and_classification(
     made_models: dict[str, onnx_factory.MadeModel], tmp_path: Path
 ) -> None:
@@ -80,6 +131,7 @@ def test_generated_model_raw_and_classification(
     assert report.input_tensor.shape == (1, 3, 16, 16)  # from the tensor, not the preset
     assert report.prediction.kind == "classification" and len(report.prediction.classes) == 3
     assert report.prediction.classes[0].label.startswith("class ")
+    assert not report.prediction.classes[0].is_named and report.labels_source == ""
     raw = run_prediction(made_models["static_conv"].path, image, kind="raw")
     assert raw.prediction.kind == "raw" and raw.prediction.stats[0].shape == (1, 8)
     data = raw.to_dict()

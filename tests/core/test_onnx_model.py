@@ -86,8 +86,8 @@ def test_dynamic_flags(made_models: dict[str, MadeModel]) -> None:
     assert not inspect_onnx(made_models["static_conv"].path).is_dynamic
     spatial = inspect_onnx(made_models["dynamic_spatial"].path)
     assert spatial.inputs[0].is_dynamic
-    assert spatial.inputs[0].shape_text() == "[N, 3, H, W]"
-    assert TensorInfo("t", "float32", (None, 3)).shape_text() == "[?, 3]"
+    assert spatial.inputs[0].shape_text() == "N×3×H×W"  # issue #10: one notation
+    assert TensorInfo("t", "float32", (None, 3)).shape_text() == "?×3"
     assert TensorInfo("t", "float32", None).is_dynamic
 
 

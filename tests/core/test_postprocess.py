@@ -183,6 +183,35 @@ def test_probabilities_pass_through_and_background_offset() -> None:
     assert not pred.notes
 
 
+def test_built_in_imagenet_names_for_1000_and_1001_scores() -> None:
+    from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE, builtin_class_labels, class_count
+
+    scores = np.zeros((1, 1000), np.float32)
+    scores[0, 967] = 9.0
+    names, source = builtin_class_labels({"logits": scores})
+    assert source == IMAGENET_LABELS_SOURCE and names is not None and len(names) == 1000
+    # line 968 of the shared ../shared/models/imagenet_labels.txt (timm) is "espresso"
+    assert postprocess({"logits": scores}, labels=names).classes[0].label == "espresso"
+    # TF-slim order: "background" first, so class 968 of 1001 is espresso
+    tf = np.zeros((1, 1001), np.float32)
+    tf[0, 968] = 9.0
+    names, _ = builtin_class_labels({"p": tf})
+    assert postprocess({"p": tf}, labels=names).classes[0].label == "espresso"
+    # other class counts, and outputs that are not class scores, get nothing
+    assert builtin_class_labels({"y": np.zeros((1, 8), np.float32)}) == (None, "")
+    assert builtin_class_labels({"y": scores}, kind="raw") == (None, "")
+    assert [class_count(s) for s in (("batch", 1000), (1, 1000, 1, 1), (1000,))] == [1000] * 3
+    assert class_count((1, 84, 8400)) is None and class_count(("n", "c")) is None
+
+
+def test_a_class_without_labels_is_named_once() -> None:
+    pred = postprocess({"y": np.array([[0.1, 0.7, 0.2]], np.float32)})
+    top = pred.classes[0]
+    assert top.label == "class 1" and not top.is_named
+    named = postprocess({"y": np.array([[0.1, 0.7, 0.2]], np.float32)}, labels=LABELS)
+    assert named.classes[0].label == "dog" and named.classes[0].is_named
+
+
 def test_labels_file(tmp_path: Path) -> None:
     path = tmp_path / "l.txt"
     path.write_text("a\n b \n\n", encoding="utf-8")

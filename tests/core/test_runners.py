@@ -94,28 +94,92 @@ def _rewrite_ir(src: Path, dst_dir: Path, ir: int, external: bool) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("external", [False, True])
-def test_newer_ir_version_is_lowered(
-    made_models: dict[str, MadeModel], tmp_path: Path, external: bool
-) -> None:
-    src = made_models["static_conv"].path
-    newer = _rewrite_ir(src, tmp_path, 14, external)
+def ort_refuses_ir(version: int) -> bool:
+    """Ask the installed ONNX Runtime whether it refuses a one-node model of this IR version
+    (1.31 refuses IR 14, 1.32 reads it): the lowering only happens where it does."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = version
+    try:
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own pybind exception types
+        if "ir version" in str(exc).lower():
+            return True
+        raise
+    return False
+
+
+def _first_refused_ir() -> int:
+    """The lowest IR version this ONNX Runtime refuses: one newer than it can read."""
+    return next(v for v in range(onnx.IR_VERSION, onnx.IR_VERSION + 20) if ort_refuses_ir(v))
+
+
+def _run_both(src: Path, other: Path) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Outputs of the original model and of its rewritten copy on the same input, and the IR
+    version the copy's runner lowered from (None: it loaded as it is)."""
     x = np.random.default_rng(1).random((1, 3, 16, 16), dtype=np.float32)
     with OrtRunner(src) as ref:
         expected = ref.run({"input": x})["output"]
-    # Run from another working directory: external data must resolve against the model dir.
-    with OrtRunner(newer) as runner:
-        assert runner.ir_lowered_from == 14
+    with OrtRunner(other) as runner:
+        lowered_from = runner.ir_lowered_from
         got = runner.run({"input": x})["output"]
-    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    return got, expected, lowered_from
 
 
-def test_missing_external_data_is_model_load_error(
-    made_models: dict[str, MadeModel], tmp_path: Path
+@pytest.mark.parametrize("external", [False, True])
+def test_model_saved_by_current_onnx_runs(
+    made_models: dict[str, MadeModel],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    external: bool,
 ) -> None:
-    newer = _rewrite_ir(made_models["static_conv"].path, tmp_path, 14, external=True)
+    """IR 14 is what onnx 1.23 writes: the user's model runs and gives the original's outputs,
+    whatever IR version the installed ONNX Runtime reads."""
+    newer = _rewrite_ir(made_models["static_conv"].path, tmp_path, 14, external)
+    # Run from another working directory: external data must resolve against the model dir.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    got, expected, lowered_from = _run_both(made_models["static_conv"].path, newer)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    # Lowered only where this ONNX Runtime refuses IR 14; never rewritten needlessly.
+    assert lowered_from == (14 if ort_refuses_ir(14) else None)
+
+
+@pytest.mark.parametrize("external", [False, True])
+def test_newer_ir_version_is_lowered(
+    made_models: dict[str, MadeModel],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    external: bool,
+) -> None:
+    """A model one IR version past what this ONNX Runtime reads (asked, not assumed) is
+    lowered in memory and runs with the original's outputs."""
+    future = _first_refused_ir()
+    newer = _rewrite_ir(made_models["static_conv"].path, tmp_path, future, external)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    got, expected, lowered_from = _run_both(made_models["static_conv"].path, newer)
+    assert lowered_from == future
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert onnx.load(str(newer), load_external_data=False).ir_version == future  # file untouched
+
+
+@pytest.mark.parametrize("ir", [14, None])
+def test_missing_external_data_is_model_load_error(
+    made_models: dict[str, MadeModel], tmp_path: Path, ir: int | None
+) -> None:
+    # None: a version this ONNX Runtime refuses, so the error comes from the lowering path.
+    version = ir if ir is not None else _first_refused_ir()
+    newer = _rewrite_ir(made_models["static_conv"].path, tmp_path, version, external=True)
     (tmp_path / "weights.bin").unlink()
-    with pytest.raises(ModelLoadError):
+    with pytest.raises(ModelLoadError, match=r"ir\d+\.onnx"):
         OrtRunner(newer)
 
 

@@ -21,6 +21,8 @@ def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
 
     QStandardPaths.setTestModeEnabled(True)  # app-data folders go to ~/.qttest, not the user's
     folder = tmp_path_factory.mktemp("qsettings")
+    # trtgui.core.paths.user_data_dir() (default engine folder, the demo's engine) follows it.
+    os.environ["XDG_DATA_HOME"] = str(folder / "data")
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
         QSettings.setPath(fmt, QSettings.Scope.SystemScope, str(folder / "system"))

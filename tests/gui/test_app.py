@@ -289,21 +289,77 @@ def test_startup_is_lazy(tmp_path: Path) -> None:
     assert report["heavy_modules"] == []
 
 
-def test_demo_opens_model_and_image(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland check is Linux's")
+def test_no_display_says_how_to_run_in_one_line(tmp_path: Path) -> None:
+    """Without a display Qt would abort (exit 134) blaming libxcb-cursor0: say what to do."""
+    env = {k: v for k, v in os.environ.items() if k not in _DISPLAY_VARS}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trtgui"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for hint in ("desktop session", "xvfb-run trtgui", "QT_QPA_PLATFORM=offscreen trtgui"):
+        assert hint in lines[0]
+    assert "xcb" not in proc.stderr  # not Qt's misleading plugin message
+    version = subprocess.run(
+        [sys.executable, "-m", "trtgui", "--version"], capture_output=True, text=True, env=env
+    )
+    assert version.returncode == 0 and version.stdout.startswith("trtgui ")
+
+
+_DISPLAY_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def test_demo_opens_model_and_image(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from trtgui.core.resources import resource_path, resources_dir
 
     if not (resource_path("demo") / "demo.json").is_file():
         pytest.skip("the demo is not in this checkout")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # no demo engine built there
     window.open_demo()
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
     window._open_handle.wait()
     assert window.model_info.path.name == "model.onnx"
     panel = window.build_panel()
+    output = Path(panel.output_edit.text())
     # never write engines into the shipped resources
-    assert not Path(panel.output_edit.text()).resolve().is_relative_to(resources_dir().resolve())
+    assert not output.resolve().is_relative_to(resources_dir().resolve())
+    # The XDG base directory spec: $XDG_DATA_HOME/<app>; "trtgui" once, not trtgui/trtgui.
+    assert output == tmp_path / "trtgui" / "engines" / "model.engine"
+    assert output.relative_to(tmp_path).parts.count("trtgui") == 1
+    assert window.engine_tab.panel is None or window.engine_panel().engine_path() is None
     inference = window.inference_tab.panel
     assert inference is not None
     inference.wait()
+
+
+def test_demo_opens_the_engine_the_cli_demo_built(qtbot, window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """README: `trtgui-cli demo && trtgui --demo` shows the engine the first command built."""
+    from trtgui.cli.main import main as cli_main
+    from trtgui.core.paths import demo_engine_path
+    from trtgui.core.resources import resource_path
+
+    pytest.importorskip("tensorrt_rtx")
+    if not (resource_path("demo") / "demo.json").is_file():
+        pytest.skip("the demo is not in this checkout")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["demo"]) == 0
+    engine = tmp_path / "trtgui" / "demo" / "demo.engine"
+    assert demo_engine_path() == engine and engine.is_file()
+
+    window.open_demo()  # what `trtgui --demo` calls once the window is shown
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+    engine_panel = window.engine_panel()
+    engine_panel.wait()
+    assert engine_panel.engine_path() == engine
+    assert window.recent("engines")[0] == str(engine.resolve())
+    assert errors.last_box is None  # no GPU here: a banner in the panel, not an error dialog
+    assert window.tabs.currentIndex() == 3  # the result on the photo still comes first
+    window.inference_tab.panel.wait()
 
 
 def test_palettes_follow_the_choice(qtbot, window) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMessageBox, QWidget
 
 from trtgui.core.backends import available_backends, gpu_report
 from trtgui.core.onnx_model import inspect_onnx
@@ -193,4 +194,237 @@ def test_finished_is_emitted_when_the_panel_clean_up_raises(  # type: ignore[no-
     assert box is not None and box.isVisible()
     assert "clean-up broke" in box.text()
     assert busy == [True, False]
+    assert not panel.is_building()
+
+
+# -- issue #10: names, replacing, a fresh panel per model, one log control, cancel feedback ------
+
+
+def _answer_next_box(button: QMessageBox.StandardButton) -> list[tuple[str, bool]]:
+    """Answer the next modal message box with `button`; returns (text, No is the default)."""
+    asked: list[tuple[str, bool]] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        no = box.button(QMessageBox.StandardButton.No)
+        asked.append((box.text(), box.defaultButton() is no))
+        box.button(button).click()
+
+    QTimer.singleShot(0, answer)
+    return asked
+
+
+def _build(qtbot, panel: BuildPanel) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignals(
+        [panel.build_succeeded, panel.build_finished], order="strict", timeout=60000
+    ):
+        panel.start_build()
+    panel.log_view.flush()
+
+
+def test_default_engine_name_follows_the_precision(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.core.settings import default_engine_path
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(made_models["static_conv"].path.read_bytes())
+    panel.set_model(inspect_onnx(model))
+    names = {}
+    for value in ("fp16", "int8", "fp32"):
+        panel.precision_combo.setCurrentIndex(panel.precision_combo.findData(value))
+        names[value] = panel.output_edit.text()
+        # the CLI's default for the same precision (trtgui-cli build without -o)
+        assert names[value] == str(default_engine_path(model, value))
+    assert {k: Path(v).name for k, v in names.items()} == {
+        "fp16": "m.fp16.engine",
+        "int8": "m.int8.engine",
+        "fp32": "m.engine",
+    }
+    chosen = str(tmp_path / "mine.engine")  # a path the user typed stays whatever the precision
+    panel.output_edit.setText(chosen)
+    panel.precision_combo.setCurrentIndex(panel.precision_combo.findData("fp16"))
+    assert panel.output_edit.text() == chosen
+
+
+def test_an_existing_engine_is_replaced_only_when_the_user_says_so(  # type: ignore[no-untyped-def]
+    qtbot, panel, made_models, tmp_path
+) -> None:
+    _model(panel, made_models["static_conv"].path, tmp_path)
+    engine = tmp_path / "out.engine"
+    engine.write_bytes(b"the user's engine")
+    asked = _answer_next_box(QMessageBox.StandardButton.No)
+    panel.start_build()
+    assert asked == [(f"out.engine already exists in {tmp_path}.", True)]
+    assert not panel.is_building()
+    assert engine.read_bytes() == b"the user's engine"
+    assert panel.phase_label.text() == "Not built: out.engine was kept."
+    asked = _answer_next_box(QMessageBox.StandardButton.Yes)
+    _build(qtbot, panel)
+    assert len(asked) == 1
+    assert engine.stat().st_size == panel.result.engine_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.engine", "out.engine.json"]
+
+
+def test_opening_another_model_clears_the_last_build(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _model(panel, made_models["static_conv"].path, tmp_path)
+    _build(qtbot, panel)
+    assert panel.elapsed_label.text().endswith(" s") and panel.log_view.plain_text()
+    assert panel.right_tabs.currentIndex() == 1
+    panel.set_model(inspect_onnx(made_models["dynamic_batch"].path))
+    assert panel.phase_label.text() == "Ready."
+    assert panel.elapsed_label.text() == ""
+    assert panel.log_view.plain_text() == ""
+    assert panel.result is None
+    assert panel.io_model.rowCount() == 0 and panel.profiles_model.rowCount() == 0
+    assert panel.result_summary.text() == "Build an engine to see its summary here."
+    assert not panel.show_engine_button.isEnabled()
+    assert panel.right_tabs.currentIndex() == 0
+    assert panel.progress.value() == 0
+    # The next build's clock starts at zero, not at the last build's time.
+    panel.output_edit.setText(str(tmp_path / "second.engine"))
+    with qtbot.waitSignal(panel.build_finished, timeout=60000):
+        panel.start_build()
+        assert panel.elapsed_label.text() == "0.0 s"
+
+
+def test_window_keeps_its_width_when_the_result_appears(  # type: ignore[no-untyped-def]
+    qtbot, window, made_models, tmp_path
+) -> None:
+    """A long engine path in the result (and in the Engine panel, which gets the result too)
+    raised the window's minimum width: the window grew past 1200 px and remembered it."""
+    pytest.importorskip("tensorrt_rtx")
+    window.resize(1200, 800)
+    window.open_path(made_models["dynamic_batch"].path)
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+    panel = window.build_panel()
+    folder = tmp_path / ("engines-" + "x" * 150)
+    folder.mkdir()
+    panel.output_edit.setText(str(folder / "dynamic_batch.fp16.engine"))
+    with qtbot.waitSignal(panel.build_finished, timeout=60000):
+        window.start_build()
+    qtbot.wait(100)  # the layout requests that would grow the window are posted events
+    assert panel.result is not None and panel.right_tabs.currentIndex() == 1
+    assert window.width() == 1200
+    assert window.minimumSizeHint().width() <= 1200
+
+
+def test_one_log_control_decides_what_a_build_records(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    labels = [label.text() for label in panel.findChildren(QLabel)]
+    assert "Build log:" not in labels  # the second switch (in Advanced options) is gone
+    _model(panel, made_models["static_conv"].path, tmp_path)
+    view = panel.log_view
+    view.severity.setCurrentIndex(view.severity.findText("Verbose"))
+    _build(qtbot, panel)
+    first = view.plain_text().splitlines()
+    assert any(line.startswith("[V] ") for line in first)
+    ours = ("[I] Building ", "[I] Built ", "[I] [trtgui]")
+    tensorrt_info = {ln for ln in first if ln.startswith("[I] ") and not ln.startswith(ours)}
+    assert tensorrt_info  # e.g. "[I] Detected 1 inputs and 1 output network tensors."
+
+    view.clear()
+    view.severity.setCurrentIndex(view.severity.findText("Warnings"))
+    panel.output_edit.setText(str(tmp_path / "warnings.engine"))
+    _build(qtbot, panel)
+    saved = tmp_path / "log.txt"
+    view.save(saved)  # every line the view received, whatever it shows
+    recorded = saved.read_text().splitlines()
+    assert not [ln for ln in recorded if ln.startswith("[V] ") or ln in tensorrt_info]
+    assert not [ln for ln in view.plain_text().splitlines() if ln.startswith(("[I] ", "[V] "))]
+
+
+def test_the_result_tab_appears_only_when_the_build_is_over(  # type: ignore[no-untyped-def]
+    qtbot, panel, made_models, tmp_path
+) -> None:
+    _model(panel, made_models["dynamic_batch"].path, tmp_path)
+    panel.right_tabs.setCurrentIndex(1)  # looking at an earlier result
+    changes: list[tuple[int, bool]] = []
+    panel.right_tabs.currentChanged.connect(lambda i: changes.append((i, panel.is_building())))
+    _build(qtbot, panel)
+    assert changes == [(0, False), (1, False)]  # the log as it starts, the result at the end
+
+
+def test_cancel_says_cancelling_at_once_and_cancelled_once(  # type: ignore[no-untyped-def]
+    qtbot, panel, shared_models, tmp_path
+) -> None:
+    _model(panel, shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx", tmp_path)
+    with qtbot.waitSignals(
+        [panel.build_cancelled, panel.build_finished], order="strict", timeout=60000
+    ):
+        panel.start_build()
+        qtbot.waitUntil(lambda: panel.steps_seen > 3, timeout=30000)
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+        assert panel.phase_label.text() == "Cancelling…"
+        panel._on_progress(panel._last_event)  # an event that was queued before the click
+        assert panel.phase_label.text() == "Cancelling…"
+    log = panel.log_view.plain_text()
+    said = [ln for ln in log.splitlines() if "cancel" in ln.replace(str(tmp_path), "").lower()]
+    assert said == ["[W] Build cancelled by the user: nothing was written."], log
+    assert "[E]" not in log, log
+    assert panel.phase_label.text() == "Build cancelled: nothing was written."
+
+
+def test_closing_during_a_build_shows_cancelling_first(  # type: ignore[no-untyped-def]
+    qtbot, window, shared_models, tmp_path
+) -> None:
+    """Ctrl+Q waits for TensorRT to stop: "Cancelling…" must be painted before that wait."""
+    pytest.importorskip("tensorrt_rtx")
+    from trtgui.gui import workers
+
+    window.open_path(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
+    window._open_handle.wait()
+    panel = window.build_panel()
+    panel.output_edit.setText(str(tmp_path / "det.engine"))
+    window.start_build()
+    qtbot.waitUntil(lambda: panel.steps_seen > 3, timeout=30000)
+
+    painted: list[str] = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(panel.phase_label.text())
+            return False
+
+    spy = PaintSpy()
+    panel.phase_label.installEventFilter(spy)
+    at_wait: list[tuple[list[str], str]] = []
+    handle = panel._handle
+    real_wait = handle.wait
+
+    def wait(timeout_ms: int = 30000) -> bool:
+        at_wait.append((list(painted), window.statusBar().currentMessage()))
+        return bool(real_wait(timeout_ms))
+
+    handle.wait = wait
+    window.close()
+    painted_then, status_then = at_wait[0]
+    assert "Cancelling…" in painted_then
+    assert status_then == "Cancelling the build…"
+    assert not workers.running_threads()
+    assert not (tmp_path / "det.engine").exists()
+
+
+def test_panel_text_has_no_command_line_flags(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _model(panel, made_models["static_conv"].path, tmp_path)
+    panel.precision_combo.setCurrentIndex(panel.precision_combo.findData("int8"))
+    panel.show_advanced(True)
+    texts: list[str] = []
+    for widget in panel.findChildren(QWidget):
+        texts.append(widget.toolTip())
+        for getter in ("text", "title", "placeholderText"):
+            value = getattr(widget, getter, None)
+            if callable(value):
+                texts.append(str(value()))
+        if isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+    assert not [t for t in texts if "--" in t]
+    # INT8 with no calibration folder: said in the panel's words, and nothing starts.
+    panel.start_build()
+    box = errors.last_box
+    assert box is not None and box.isVisible()
+    assert "calibration folder" in box.text() and "--" not in box.text()
     assert not panel.is_building()

@@ -189,7 +189,14 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
     assert not panel.banner.details_visible()
     panel.banner.toggle_details()
     assert panel.banner.details_visible()
-    assert "needs_gpu" in panel.banner.details()
+    # the verdict in words, never its raw status; why there is no GPU said once
+    from trtgui.core.engine import VERDICT_WORDS
+
+    details = panel.banner.details()
+    assert f"Verdict: {VERDICT_WORDS['needs_gpu']}" in details
+    assert "needs_gpu" not in details
+    reason = backends.gpu_report().reason
+    assert reason and details.count(reason) == 1
 
 
 def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -258,6 +265,9 @@ def test_sample_engine_info_fills_tables(qtbot) -> None:
     values = panel.header_view.values()
     assert values["Device memory"] == "48.0 MiB"
     assert values["Profiles"] == "2"
+    # TensorRT's enum name DETAILED and the verdict status "ok" are said in words
+    assert values["Profiling verbosity"] == "detailed"
+    assert panel.banner.details().splitlines()[0] == "Verdict: Loads on this machine."
     # filtering the layer table
     panel.layer_filter.setText("int8")
     assert panel.layer_proxy.rowCount() == 6

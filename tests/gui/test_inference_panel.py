@@ -4,6 +4,7 @@ Run → "espresso" on top; a bad image → the error funnel, and the panel still
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from trtgui.gui import errors, workers
 from trtgui.gui.inference_panel import InferencePanel
 from trtgui.gui.inference_results import runner_text, timing_rows
 from trtgui.gui.preprocess_form import (
+    PRESET_WORDS,
     format_number,
     parse_number,
     parse_vector,
@@ -65,7 +67,8 @@ def test_demo_image_run_shows_espresso(qtbot, panel: InferencePanel, demo) -> No
     assert panel.open_image(photo)
     assert panel.run_button.isEnabled()
     # the preprocessing form is pre-filled by the model's guess, and the tensor is previewed
-    assert panel.form.preset.currentText() == "tflite"
+    assert panel.form.preset_name() == "tflite"
+    assert panel.form.preset.currentText() == PRESET_WORDS["tflite"]  # words, not "tflite"
     tensor = panel.input_tensor()
     assert tensor is not None and tensor.shape == (1, 3, 224, 224)
     assert "1×3×224×224" in panel.tensor_label.text()
@@ -152,13 +155,113 @@ def test_preset_form_edits(qtbot, panel: InferencePanel) -> None:  # type: ignor
         form.mean.setText("0.5, 0.5, 0.5")
         form.mean.textEdited.emit("0.5, 0.5, 0.5")
     assert form.spec().mean == (0.5, 0.5, 0.5)
-    assert form.preset.currentText() == "custom"
+    assert form.preset_name() == "custom"
     form.std.setText("abc")
     form.std.textEdited.emit("abc")
     assert form.error()
     assert form.spec().std == (0.229, 0.224, 0.225)  # the last valid spec is kept
-    form.resize_mode.setCurrentText("letterbox")
+    form.resize_mode.setCurrentIndex(form.resize_mode.findData("letterbox"))
     assert form._form.isRowVisible(form.pad_value)
+
+
+def test_preprocessing_combos_show_words_and_keep_raw_values(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    form = panel.form
+    combos = (form.preset, form.resize_mode, form.channel_order, panel.kind_combo)
+    for combo in combos:
+        shown = [combo.itemText(i) for i in range(combo.count())]
+        raw = [combo.itemData(i) for i in range(combo.count())]
+        # no raw identifiers (short_side_crop, paddleocr-det) reach the user
+        assert not any("_" in text or text in ("tflite", "paddleocr-det") for text in shown)
+        assert all(isinstance(value, str) for value in raw)
+    form.choose_preset("tflite")
+    assert form.resize_mode.currentText() == "Resize short side, centre crop"
+    assert form.resize_mode.currentData() == "short_side_crop"
+    assert form.preset.currentText().startswith("TF-Lite (")
+    # choosing by the shown words edits the spec with the raw value
+    with qtbot.waitSignal(form.spec_changed):
+        form.resize_mode.setCurrentIndex(form.resize_mode.findText("Stretch to the size"))
+    assert form.spec().resize == "stretch" and form.preset_name() == "custom"
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("detection"))
+    panel.set_model(resource_path("demo", "model.onnx"))
+    assert panel.kind_combo.currentData() == "auto"
+
+
+def test_labels_field_browse_placeholder_and_reset_per_model(  # type: ignore[no-untyped-def]
+    qtbot, panel: InferencePanel, demo, shared_models: Path, monkeypatch, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    model, _photo = demo
+    panel.set_model(model)  # labels.txt beside it
+    assert panel.labels_edit.placeholderText() == "from the model (labels.txt)"
+    chosen = tmp_path / "my labels.txt"
+    chosen.write_text("a\nb\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(chosen), ""))
+    panel.labels_button.click()
+    assert panel.labels_edit.text() == str(chosen)
+    panel.set_model(model)  # the same model again keeps the user's labels
+    assert panel.labels_edit.text() == str(chosen)
+
+    # another model: its labels path does not carry over
+    panel.set_model(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
+    assert panel.labels_edit.text() == ""
+    assert panel.labels_edit.placeholderText() == "none"
+    # a 1000-class classifier without labels beside it: the built-in ImageNet names
+    panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
+    assert panel.labels_edit.placeholderText() == "ImageNet (built in)"
+
+
+def test_imagenet_model_without_labels_shows_names(  # type: ignore[no-untyped-def]
+    qtbot, panel: InferencePanel, shared_models: Path
+) -> None:
+    panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
+    panel.open_image(shared_models / "images" / "coffee.png")
+    _run(qtbot, panel)
+    # coffee → espresso: the reference result in ../shared/models/README.md
+    assert panel.class_model.labels()[0] == "espresso"
+    assert panel.class_model.index(0, 1).data() == "espresso  (class 967)"
+    assert "Labels: ImageNet (built in)" in panel.notes_text.toPlainText()
+
+
+def test_a_class_without_labels_is_named_once(
+    qtbot, panel: InferencePanel, made_models, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    image = tmp_path / "x.png"
+    from PIL import Image as PilImage
+
+    PilImage.new("RGB", (40, 30), (10, 200, 30)).save(image)
+    panel.set_model(made_models["static_conv"].path)  # 8 classes, no labels anywhere
+    panel.open_image(image)
+    _run(qtbot, panel)
+    shown = [panel.class_model.index(r, 1).data() for r in range(panel.class_model.rowCount())]
+    assert shown and all(re.fullmatch(r"class \d", text) for text in shown), shown
+
+
+def test_controls_fit_a_1200x800_window_without_scrolling(qtbot, window, shared_models) -> None:  # type: ignore[no-untyped-def]
+    """The whole form and the Run button are on screen at the default window size, for the
+    classifier demo and for a text detector (its preprocessing shows one more row)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1200, 800)
+    window.show_tab(3)
+    panel = window.inference_panel()
+    ocr = shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
+    for model, photo in (
+        (resource_path("demo", "model.onnx"), resource_path("demo", "coffee.jpg")),
+        (ocr, shared_models / "images" / "page.png"),
+    ):
+        panel.set_model(model)
+        panel.open_image(photo)
+        qtbot.wait(50)  # let the layouts settle
+        scroll = panel.findChild(QScrollArea)
+        assert scroll.verticalScrollBar().maximum() == 0, f"{model.name}: the controls scroll"
+        assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+        run = panel.run_button
+        assert run.isVisible() and run.isEnabled()
+        top_left = run.mapTo(panel, run.rect().topLeft())
+        bottom_right = run.mapTo(panel, run.rect().bottomRight())
+        assert panel.rect().contains(top_left) and panel.rect().contains(bottom_right)
+        assert not run.visibleRegion().isEmpty()
 
 
 def test_helpers() -> None:

@@ -133,3 +133,22 @@ def test_logging_handler_feeds_the_view(qtbot) -> None:
         logger.removeHandler(handler)
     view.drain()
     assert "[W] from logging 3" in view.plain_text()
+
+
+def test_level_chooser_maps_any_level_to_the_entry_that_shows_it(qtbot) -> None:
+    """The Build panel sets and reads the one log control by logging level."""
+    view = LogView()
+    qtbot.addWidget(view)
+    # TensorRT's VERBOSE is 5 (trtgui.core.trt_log.VERBOSE), below logging.DEBUG (10).
+    chosen = {}
+    for level in (5, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
+        view.set_min_level(level)
+        chosen[level] = (view.severity.currentText(), view.min_level())
+    assert chosen == {
+        5: ("Verbose", 1),
+        logging.DEBUG: ("Verbose", 1),
+        logging.INFO: ("Info", logging.INFO),
+        logging.WARNING: ("Warnings", logging.WARNING),
+        logging.ERROR: ("Errors", logging.ERROR),
+        logging.CRITICAL: ("Errors", logging.ERROR),
+    }

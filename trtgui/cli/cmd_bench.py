@@ -1,16 +1,28 @@
-"""`trtgui-cli bench MODEL_OR_ENGINE [--iterations N | --duration S] [--json]`: latency.
+"""`trtgui-cli bench MODEL_OR_ENGINE [--iterations N | --duration S] [--warmup MS] [--json]`:
+latency.
 
-ONNX models run with ONNX Runtime, engines with TensorRT; engines also report the CUDA-event
-split "H2D Latency" / "GPU Compute Time" / "D2H Latency", named as trtexec names them.
+ONNX models run with ONNX Runtime, engines with TensorRT (or, where the engine cannot run, the
+ONNX model it was built from, as `run` does); engines also report the CUDA-event split "H2D
+Latency" / "GPU Compute Time" / "D2H Latency", named as trtexec names them. Units follow
+trtexec: `--warmup` in milliseconds (its `--warmUp`), `--duration` in seconds. `--json` keys
+are snake_case with their unit (`latency_ms`, `gpu_compute_time_ms`), for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
-from trtgui.cli.cmd_run import add_io_arguments, make_feeds, open_runner_for, runner_kind
+from trtgui.cli.cmd_run import (
+    add_io_arguments,
+    explain_default_shapes,
+    make_feeds,
+    open_runner_for,
+    print_notes,
+    runner_kind,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -22,10 +34,42 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_io_arguments(parser)
     how = parser.add_mutually_exclusive_group()
-    how.add_argument("--iterations", type=_positive_int, default=100, help="timed runs (100)")
-    how.add_argument("--duration", type=float, metavar="S", help="time runs for S seconds")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed runs first (10)")
+    how.add_argument(
+        "--iterations", type=_positive_int, default=100, metavar="N", help="timed runs (100)"
+    )
+    how.add_argument(
+        "--duration", type=_positive_seconds, metavar="S", help="time runs for S seconds"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=_warmup_ms,
+        default=200.0,  # trtexec's default
+        metavar="MS",
+        help="milliseconds of untimed runs first, like trtexec's --warmUp (200)",
+    )
     return parser
+
+
+def _warmup_ms(text: str) -> float:
+    try:
+        value = float(text.lower().removesuffix("ms"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected milliseconds such as 200, got {text!r}"
+        ) from exc
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError("must be 0 or more milliseconds")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text.lower().removesuffix("s"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected seconds such as 10, got {text!r}") from exc
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -42,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     from trtgui.core.bench import measure_latency
     from trtgui.core.runners import TrtRunner
 
-    with open_runner_for(args) as runner:
-        feeds = make_feeds(args, runner)
+    notes: list[str] = []
+    with open_runner_for(args, notes) as runner:
+        feeds, defaults = make_feeds(args, runner, notes)
+        print_notes(notes)
         phases = None
         if isinstance(runner, TrtRunner):
             trt_runner = runner
@@ -53,27 +99,38 @@ def run(args: argparse.Namespace) -> int:
                 return t.as_phases() if t is not None else None
 
         batch = next((int(a.shape[0]) for a in feeds.values() if a.ndim), 1)
-        stats = measure_latency(
-            lambda: runner.run(feeds),
-            warmup=args.warmup,
-            iterations=args.iterations,
-            duration=args.duration,
-            phases=phases,
-            batch=batch,
-        )
+        with explain_default_shapes(defaults):
+            stats = measure_latency(
+                lambda: runner.run(feeds),
+                warmup_ms=args.warmup,
+                iterations=args.iterations,
+                duration=args.duration,
+                phases=phases,
+                batch=batch,
+            )
         kind = runner_kind(runner)
     if args.json:
         data = {
             "model": str(args.model),
             "runner": kind,
-            "inputs": {
-                n: {"shape": list(a.shape), "dtype": str(a.dtype)} for n, a in feeds.items()
-            },
+            # A list, not a dict keyed by tensor name: every JSON key stays snake_case.
+            "inputs": [
+                {"name": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in feeds.items()
+            ],
             **stats.to_dict(),
+            "notes": notes,
         }
         print(json.dumps(data, indent=2))
     else:
-        print(f"Timed {args.model} with {kind}, {stats.warmup} warm-up runs")
+        print(
+            f"Timed {args.model} with {kind}, after {stats.warmup_ms:g} ms of warm-up "
+            f"({stats.warmup_runs} run{'' if stats.warmup_runs == 1 else 's'})"
+        )
+        from trtgui.core.shapes import shape_text
+
+        # Latency depends on the shapes timed (the batch above all): say which they were.
+        timed = ", ".join(f"{n} {shape_text(a.shape)} {a.dtype}" for n, a in feeds.items())
+        print(f"  Inputs: {timed}")
         for line in stats.lines():
             print(f"  {line}")
     return 0

@@ -5,6 +5,11 @@ on the command line. A live progress bar with the phase name is drawn on stderr 
 terminal (plain phase lines otherwise). The build runs in a worker thread so Ctrl-C is seen
 at once: it sets the cancel event, the build stops at TensorRT's next step, nothing is
 written and the exit status is 130. `--json` prints the `BuildResult` as JSON on stdout.
+
+Without `-o` the engine goes beside the model as MODEL.engine (FP32) or MODEL.fp16.engine,
+MODEL.int8.engine, …, so builds in other precisions do not replace it. An existing engine is
+replaced like `cp` replaces a file (atomically: the new file is renamed over it), and the CLI
+says so.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from trtgui.core.build import BuildResult
     from trtgui.core.progress import ProgressEvent
     from trtgui.core.settings import BuildSettings, InputShape
@@ -66,7 +74,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("model", metavar="MODEL", help="path of the .onnx file")
     parser.add_argument(
-        "-o", "--output", metavar="ENGINE", help="engine file to write (default: MODEL.engine)"
+        "-o",
+        "--output",
+        metavar="ENGINE",
+        help="engine file to write; an existing one is replaced (default: MODEL.engine for "
+        "fp32, MODEL.fp16.engine, MODEL.int8.engine, ... for the other precisions)",
     )
     parser.add_argument(
         "--precision",
@@ -79,8 +91,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         nargs="+",
         type=_shape_arg,
         metavar="NAME:MIN:OPT:MAX",
-        help="shape profile of dynamic inputs, dims joined by x, e.g. "
-        "input:1x3x224x224:4x3x224x224:8x3x224x224 (default: a suggestion from the model)",
+        help="shape profile of dynamic inputs, dims joined by x (or ×, as shapes are printed), "
+        "e.g. input:1x3x224x224:4x3x224x224:8x3x224x224 (default: a suggestion from the model)",
     )
     parser.add_argument("--calib-dir", metavar="DIR", help="INT8: folder of calibration images")
     parser.add_argument(
@@ -116,17 +128,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def make_settings(args: argparse.Namespace) -> BuildSettings:
     """The `BuildSettings` for `args`: --settings first, then the command-line options."""
-    from trtgui.core.build import default_engine_path
-    from trtgui.core.settings import BuildSettings, Precision, ShapeProfile
+    from trtgui.core.settings import BuildSettings, Precision, ShapeProfile, default_engine_path
 
     settings = BuildSettings.load(args.settings) if args.settings else BuildSettings()
     changes: dict[str, Any] = {"onnx_path": str(args.model)}
+    if args.precision:
+        changes["precision"] = Precision(args.precision)
     if args.output:
         changes["output_path"] = str(args.output)
     elif not args.settings or not settings.output_path:
-        changes["output_path"] = str(default_engine_path(args.model))
-    if args.precision:
-        changes["precision"] = Precision(args.precision)
+        precision = changes.get("precision", settings.precision)
+        changes["output_path"] = str(default_engine_path(args.model, precision))
     if args.shapes:
         changes["profiles"] = (ShapeProfile(tuple(args.shapes)),)
     if args.calib_dir:
@@ -153,6 +165,8 @@ def _with_suggested_profile(settings: BuildSettings, out: TextIO) -> BuildSettin
 
     profiles = suggest_profiles(inspect_onnx(settings.onnx_path))
     if profiles:
+        # A command to copy and edit, so the typed "1x3x224x224" form (format_shape), not the
+        # printed "1×3×224×224" that is hard to type (--shapes reads both).
         shown = " ".join(
             f"{i.name}:{format_shape(i.min)}:{format_shape(i.opt)}:{format_shape(i.max)}"
             for i in profiles[0].inputs
@@ -278,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
         cancel.set()
         display.message("cancelling… (Ctrl-C again to quit at once)")
 
+    engine = Path(settings.output_path)
+    replacing = engine.is_file()  # checked now: the build refuses anything else that exists
     worker = threading.Thread(target=work, name="trtgui-build", daemon=True)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
@@ -292,15 +308,20 @@ def run(args: argparse.Namespace) -> int:
 
     error = outcome.get("error")
     if isinstance(error, BuildCancelled):
-        print(f"cancelled: {error.message}", file=err)
+        print(error.message, file=err)  # "The build was cancelled; nothing was written."
         return EXIT_CANCELLED
     if error is not None:
         raise error
     result: BuildResult = outcome["result"]
+    if replacing:
+        print(f"replaced existing {result.engine_path}", file=err)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(format_result(result))
+        from trtgui.core.onnx_model import inspect_onnx
+
+        model = inspect_onnx(result.settings.onnx_path)  # its dim names, for the shapes
+        print(format_result(result, {t.name: t.shape for t in (*model.inputs, *model.outputs)}))
     return 0
 
 
@@ -313,9 +334,11 @@ def _size(nbytes: int) -> str:
     return f"{value:.1f} GiB"
 
 
-def format_result(result: BuildResult) -> str:
-    """The text summary printed after a successful build."""
+def format_result(result: BuildResult, model_shapes: Mapping[str, Any] | None = None) -> str:
+    """The text summary printed after a successful build; `model_shapes` (tensor name -> the
+    ONNX model's shape) names the dims the network only knows as -1, as the GUI does."""
     from trtgui.core.backends import backend_title
+    from trtgui.core.shapes import shape_text
 
     lines = [
         f"engine: {result.engine_path} ({_size(result.engine_bytes)})",
@@ -329,11 +352,11 @@ def format_result(result: BuildResult) -> str:
         lines.append(f"converted model kept: {result.converted_onnx_path}")
     lines.append("tensors:")
     for t in result.io_tensors:
-        shape = "x".join("?" if d < 0 else str(d) for d in t.shape)
-        lines.append(f"  {'in ' if t.is_input else 'out'} {t.name}: {t.dtype} [{shape}]")
+        shape = shape_text(t.shape, (model_shapes or {}).get(t.name))
+        lines.append(f"  {'in ' if t.is_input else 'out'} {t.name}: {t.dtype} {shape}")
     for number, profile in enumerate(result.profiles, start=1):
         for item in profile.inputs:
-            shapes = " / ".join("x".join(map(str, s)) for s in (item.min, item.opt, item.max))
+            shapes = " / ".join(shape_text(s) for s in (item.min, item.opt, item.max))
             lines.append(f"profile {number}: {item.name} min/opt/max {shapes}")
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)

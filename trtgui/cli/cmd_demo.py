@@ -4,6 +4,10 @@ Inspect the demo ONNX model, build a TensorRT engine from it (TensorRT-RTX build
 CPU), check the engine file, and run it on a photo — with TensorRT when this machine has a
 GPU the engine runs on, otherwise with ONNX Runtime on the same model — then save the picture
 with the result drawn on it. Exit 1 when the result is not the expected class.
+
+Everything goes to the user's data folder (`trtgui.core.paths.demo_output_dir()`, e.g.
+`~/.local/share/trtgui/demo`), never the current folder, unless `--out DIR` says otherwise;
+`trtgui --demo` opens the engine built there.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="build, check and run the bundled demo model end to end",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
+    from trtgui.core.paths import demo_output_dir
+
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("trtgui-demo"),
+        default=None,
+        metavar="DIR",
         help="folder for the engine, its build record and the annotated picture "
-        "(default: ./trtgui-demo)",
+        f"(default: {demo_output_dir()}, which trtgui --demo opens)",
     )
     parser.add_argument("--no-build", action="store_true", help="skip the engine build")
     return parser
@@ -34,14 +41,18 @@ def run(args: argparse.Namespace) -> int:
     from trtgui.core import backends
     from trtgui.core.inference import load_demo, run_prediction
     from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.paths import demo_output_dir
 
     demo = load_demo()
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out: Path = args.out if args.out is not None else demo_output_dir()
+    _make_folder(out)
+    print(f"Writing the demo's engine and picture to {out}")
 
     info = inspect_onnx(demo.model)
-    inputs = ", ".join(f"{t.name} {t.dtype} {t.shape_text()}" for t in info.inputs)
-    outputs = ", ".join(f"{t.name} {t.dtype} {t.shape_text()}" for t in info.outputs)
+    from trtgui.core.shapes import shape_text
+
+    inputs = ", ".join(f"{t.name} {t.dtype} {shape_text(t.shape)}" for t in info.inputs)
+    outputs = ", ".join(f"{t.name} {t.dtype} {shape_text(t.shape)}" for t in info.outputs)
     print(f"1. model   {demo.title}: {info.node_count} nodes, {inputs} -> {outputs}")
 
     model_or_engine: Path = demo.model
@@ -71,7 +82,25 @@ def run(args: argparse.Namespace) -> int:
     if expected and expected not in got:
         print(f"error: expected {expected!r} as the top class, got {got!r}")
         return 1
+    if model_or_engine != demo.model and out == demo_output_dir():
+        print("           open this engine in the desktop app: trtgui --demo")
     return 0
+
+
+def _make_folder(out: Path) -> None:
+    """Create the output folder, or say in one line why it cannot be used."""
+    from trtgui.core.errors import TrtGuiError
+
+    if out.exists() and not out.is_dir():
+        raise TrtGuiError(f"{out} is a file, not a folder: choose another folder with --out DIR.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrtGuiError(
+            f"Cannot create the demo folder {out} ({exc.strerror or exc}): "
+            "choose a writable folder with --out DIR.",
+            details=str(exc),
+        ) from exc
 
 
 def _build(model: Path, info: Any, engine: Path, backend: str) -> Path:

@@ -52,11 +52,29 @@ def run(args: argparse.Namespace) -> int:
     if info is not None:
         print()
         print(format_info(info, layers=args.layers))
+    elif args.layers:
+        print(f"Layers       {_why_no_layers(check, inspect_problem)}")
     return 0
 
 
+def _why_no_layers(check: EngineCheck, inspect_problem: str) -> str:
+    """One line: the layer list comes from the deserialized engine, which did not happen."""
+    if inspect_problem:
+        return "not listed: the engine could not be inspected (see above)."
+    if check.verdict.status == "needs_gpu":
+        has = "has none" if not check.gpus else "has none that its TensorRT supports"
+        need = f"a supported NVIDIA GPU, and this machine {has}"
+    elif check.verdict.status == "needs_backend":
+        need = f"{check.header.backend_title}, which is not installed here"
+    else:
+        need = "the engine to load on this machine, and it does not (see Verdict)"
+    return f"not listed: listing layers means loading the engine, which needs {need}."
+
+
 def _shape(shape: Any) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
+    from trtgui.core.shapes import shape_text  # the one notation of every command and panel
+
+    return shape_text(shape)
 
 
 def format_check(check: EngineCheck) -> str:
@@ -78,11 +96,12 @@ def format_check(check: EngineCheck) -> str:
         )
     else:
         lines.append(f"GPU          none ({check.gpu_reason})")
-    lines.append(f"Verdict      {check.verdict.message}")
+    lines.append(f"Verdict      {check.verdict.words}")
+    lines.append(f"             {check.verdict.message}")
     lines += [f"             note: {n}" for n in check.verdict.notes]
     if check.validity:
         extra = f" ({', '.join(check.validity_problems)})" if check.validity_problems else ""
-        lines.append(f"Validity     {check.validity}{extra}")
+        lines.append(f"Validity     {check.validity.lower()}{extra}")
     if check.sidecar is not None:
         s = check.sidecar
         settings: dict[str, Any] = s["settings"] if isinstance(s.get("settings"), dict) else {}

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from trtgui.core.onnx_model import ModelInfo, TensorInfo
 
 TOP_OPS = 10
+METADATA_CHARS = 100  # a metadata value's share of its one line; --json has all of it
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -69,7 +70,9 @@ def _io_table(title: str, tensors: tuple[TensorInfo, ...]) -> list[str]:
     lines = [f"{title} ({len(tensors)})"]
     if not tensors:
         return [*lines, "  (none)"]
-    rows = [("NAME", "TYPE", "SHAPE")] + [(t.name, t.dtype, t.shape_text()) for t in tensors]
+    from trtgui.core.shapes import shape_text
+
+    rows = [("NAME", "TYPE", "SHAPE")] + [(t.name, t.dtype, shape_text(t.shape)) for t in tensors]
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     lines += [f"  {r[0].ljust(w0)}  {r[1].ljust(w1)}  {r[2]}".rstrip() for r in rows]
@@ -78,6 +81,8 @@ def _io_table(title: str, tensors: tuple[TensorInfo, ...]) -> list[str]:
 
 def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     """The readable summary printed by `trtgui-cli inspect`."""
+    from trtgui.core.text import shorten
+
     opsets = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in info.opsets.items()) or "none"
     producer = " ".join(p for p in (info.producer_name, info.producer_version) if p) or "-"
     lines = [
@@ -90,8 +95,10 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     if info.doc_string:
         first = info.doc_string.strip().splitlines()[0] if info.doc_string.strip() else ""
         lines.append(f"Description    {first[:100]}")
+    # One line per entry, however long the value: PP-OCR keeps a 6,623-line character list here.
     for key, value in info.metadata.items():
-        lines.append(f"Metadata       {key} = {value[:100]}")
+        shown = shorten(value, METADATA_CHARS, hint="--json for all")
+        lines.append(f"Metadata       {shorten(key, 40)} = {shown}")
     lines += [
         f"Parameters     {info.parameter_count:,} ({_size(info.parameter_bytes)}); "
         f"{info.initializer_count} initializers",

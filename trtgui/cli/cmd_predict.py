@@ -52,7 +52,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help='preprocessing as JSON, e.g. \'{"preset": "yolo", "height": 512}\'',
     )
     parser.add_argument(
-        "--size", metavar="WxH", help="tensor size for inputs whose height/width are dynamic"
+        "--size",
+        metavar="WxH",
+        help="tensor size, width x height as images are quoted (e.g. 640x480), for inputs "
+        "whose height/width are dynamic",
     )
     parser.add_argument("--labels", metavar="FILE", help="class names, one per line")
     parser.add_argument("--top-k", type=int, default=5, metavar="K", help="classes to show (5)")
@@ -176,13 +179,16 @@ def _finite(value: Any) -> Any:
 
 def format_report(report: PredictionReport) -> str:
     from trtgui.core.imaging import describe_spec
+    from trtgui.core.shapes import shape_text
 
     p = report.prediction
     lines: list[str] = []
     if p.kind == "classification":
         width = max((len(c.label) for c in p.classes), default=10)
         for c in p.classes:
-            lines.append(f"{c.label:<{width}}  {c.score:7.2%}  (class {c.index})")
+            # Without labels the label is "class 282" already: no "(class 282)" after it.
+            number = f"  (class {c.index})" if c.is_named else ""
+            lines.append(f"{c.label:<{width}}  {c.score:7.2%}{number}")
     elif p.kind in ("detection", "segmentation") and p.boxes:
         lines.append(p.summary())
         for b in p.boxes[:50]:
@@ -200,7 +206,7 @@ def format_report(report: PredictionReport) -> str:
     if p.kind == "raw" or (not p.classes and not p.boxes):
         for s in p.stats:
             lines.append(
-                f"  {s.name} {list(s.shape)} {s.dtype}: min {s.min:.4g} max {s.max:.4g} "
+                f"  {s.name} {shape_text(s.shape)} {s.dtype}: min {s.min:.4g} max {s.max:.4g} "
                 f"mean {s.mean:.4g} std {s.std:.4g}"
             )
     lines.append("")
@@ -210,7 +216,7 @@ def format_report(report: PredictionReport) -> str:
     lines.append(f"runner    {report.runner_detail}")
     origin = "guessed from the model" if report.spec_guessed else "as given"
     lines.append(
-        f"input     {report.input_name} {list(report.input_tensor.shape)} "
+        f"input     {report.input_name} {shape_text(report.input_tensor.shape)} "
         f"{report.input_tensor.dtype}"
     )
     lines.append(f"preprocess {describe_spec(report.spec)} ({origin})")

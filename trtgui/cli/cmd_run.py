@@ -1,24 +1,30 @@
 """`trtgui-cli run MODEL_OR_ENGINE [--input NAME=FILE.npy ...] [--shape NAME:1x3x224x224 ...]
 [--compare-onnx MODEL] [--json]`: run an ONNX model (ONNX Runtime) or an engine (TensorRT).
 
-Inputs not given as .npy files are random with a fixed seed (`--seed`); dynamic dimensions
-need `--shape`. With `--compare-onnx` the same inputs also go through ONNX Runtime and the
-outputs are compared (tolerances per `--precision`, or `--atol/--rtol`); a failed comparison
-gives exit status 1.
+Inputs not given as .npy files are random with a fixed seed (`--seed`). A dynamic dimension
+without `--shape` takes, as in Polygraphy, the opt shape of a profile (the `--settings` file's,
+else the engine's build record's), else 1, or for image height and width the size build
+suggests (224); a note on stderr says which. An engine that cannot run here (no usable GPU)
+runs as the ONNX model its build record names, with ONNX Runtime, and a note says so. With
+`--compare-onnx` the same inputs also go through ONNX Runtime and the outputs are compared
+(tolerances per `--precision`, or `--atol/--rtol`); a failed comparison gives exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from trtgui.core.runners import OrtRunner, TrtRunner
+    from trtgui.core.runners import DefaultShape, OrtRunner, TrtRunner
+    from trtgui.core.settings import ShapeProfile
 
 
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +44,13 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME:1x3x224x224",
         type=_shape_arg,
-        help="shape of a random input with dynamic dimensions (repeatable)",
+        help="shape of a random input with dynamic dimensions (repeatable; default: a "
+        "profile's opt shape, else 1, or 224 for image height and width)",
+    )
+    parser.add_argument(
+        "--settings",
+        metavar="FILE.json",
+        help="build settings whose first profile's opt shapes fill dynamic dimensions",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs (default 0)")
     parser.add_argument(
@@ -81,9 +93,11 @@ def _input_arg(text: str) -> tuple[str, str]:
 
 
 def _shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
+    from trtgui.core.shapes import split_dims
+
     name, sep, dims = text.rpartition(":")
     try:
-        shape = tuple(int(d) for d in dims.lower().split("x"))
+        shape = tuple(int(d) for d in split_dims(dims))  # 1x3x224x224 or a pasted 1×3×224×224
     except ValueError:
         shape = ()
     if not sep or not name or not shape or any(d < 0 for d in shape):
@@ -91,21 +105,71 @@ def _shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
     return name, shape
 
 
-def open_runner_for(args: argparse.Namespace) -> OrtRunner | TrtRunner:
+def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | TrtRunner:
+    """OrtRunner for .onnx files, TrtRunner for engines; an engine that cannot run here runs
+    as the ONNX model its build record names (as predict does), with a note in `notes`."""
+    from trtgui.core.errors import BackendUnavailable, InferenceError
     from trtgui.core.runners import OrtRunner, TrtRunner
 
     path = Path(args.model)
-    if path.suffix.lower() == ".onnx":
+    if _is_onnx(path):
         return OrtRunner(path)
-    return TrtRunner(path, cuda_api=args.cuda_api)
+    try:
+        return TrtRunner(path, cuda_api=args.cuda_api)
+    except BackendUnavailable as err:
+        # Only "cannot run here" falls back: a missing or broken engine file stays an error.
+        from trtgui.core.inference import onnx_for_engine  # only here: it loads PIL
+
+        why_not = err.message.strip().removesuffix(".")
+        onnx, why = onnx_for_engine(path)
+        if onnx is None:
+            raise InferenceError(
+                f"The engine cannot run here ({why_not}) and no ONNX model is known for it "
+                f"({why}): run its ONNX model instead.",
+                details=err.details,
+            ) from err
+    notes.append(
+        f"TensorRT cannot run {path.name} here ({why_not}); running the ONNX model it was "
+        f"built from, {onnx}, with ONNX Runtime instead"
+    )
+    return OrtRunner(onnx)
 
 
-def make_feeds(args: argparse.Namespace, runner: OrtRunner | TrtRunner) -> dict[str, np.ndarray]:
-    """Inputs from --input files, the rest random (fixed seed, --shape for dynamic dims)."""
+def _is_onnx(path: Path) -> bool:
+    return path.suffix.lower() == ".onnx"
+
+
+def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, ShapeProfile]]:
+    """Profiles whose opt shapes fill unset dynamic dims, the --settings file's first."""
+    from trtgui.core.runners import record_profile
+    from trtgui.core.settings import BuildSettings
+
+    profiles: list[tuple[str, ShapeProfile]] = []
+    if args.settings:
+        settings = BuildSettings.load(args.settings)
+        if settings.profiles:
+            profiles.append(
+                (f"the first profile in {Path(args.settings).name}", settings.profiles[0])
+            )
+    if not _is_onnx(Path(args.model)):
+        profile, problem = record_profile(args.model)
+        if profile is not None:
+            profiles.append(("the engine's build record", profile))
+        elif problem:
+            notes.append(f"{problem}; dynamic dims get default sizes")
+    return profiles
+
+
+def make_feeds(
+    args: argparse.Namespace, runner: OrtRunner | TrtRunner, notes: list[str]
+) -> tuple[dict[str, np.ndarray], tuple[DefaultShape, ...]]:
+    """Inputs from --input files, the rest random (fixed seed); dynamic dims from --shape,
+    else the defaults of `runners.default_shapes` (returned, each with a note in `notes`)."""
     import numpy as np
 
     from trtgui.core.errors import InferenceError
-    from trtgui.core.runners import random_feeds
+    from trtgui.core.runners import default_shapes, random_feeds
+    from trtgui.core.shapes import shape_arg, shape_text
 
     names = {t.name for t in runner.input_infos}
     given: dict[str, np.ndarray] = {}
@@ -125,8 +189,45 @@ def make_feeds(args: argparse.Namespace, runner: OrtRunner | TrtRunner) -> dict[
             f"--shape names {unknown[0]!r}, but the model's inputs are {', '.join(sorted(names))}."
         )
     rest = [t for t in runner.input_infos if t.name not in given]
+    known = {**shapes, **{n: a.shape for n, a in given.items()}}
+    defaults = default_shapes(rest, known, _profiles_for(args, notes))
+    for d in defaults:
+        notes.append(
+            f"input {d.name!r} has dynamic dims {shape_text(d.model_shape)}; using "
+            f"{shape_text(d.shape)} ({d.source}); choose with --shape {d.name}:{shape_arg(d.shape)}"
+        )
+    shapes.update({d.name: d.shape for d in defaults})
     feeds = random_feeds(rest, shapes, seed=args.seed) if rest else {}
-    return {t.name: given[t.name] if t.name in given else feeds[t.name] for t in runner.input_infos}
+    ordered = {
+        t.name: given[t.name] if t.name in given else feeds[t.name] for t in runner.input_infos
+    }
+    return ordered, defaults
+
+
+def print_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def explain_default_shapes(defaults: Sequence[DefaultShape]) -> Iterator[None]:
+    """A run that fails on shapes trtgui chose says which, and how to give the right ones."""
+    from trtgui.core.errors import InferenceError
+    from trtgui.core.shapes import shape_arg, shape_text
+
+    try:
+        yield
+    except InferenceError as err:
+        if not defaults:
+            raise
+        d = defaults[0]
+        chosen = ", ".join(f"{x.name!r} {shape_text(x.shape)}" for x in defaults)
+        raise InferenceError(
+            f"{err.message.strip().removesuffix('.')} (default shapes used: {chosen}): give "
+            f"the shape the model needs, e.g. --shape {d.name}:{shape_arg(d.shape)} with your "
+            "sizes.",
+            details=err.details,
+        ) from err
 
 
 def runner_kind(runner: OrtRunner | TrtRunner) -> str:
@@ -156,9 +257,12 @@ def run(args: argparse.Namespace) -> int:
     from trtgui.core.compare import compare_outputs
     from trtgui.core.runners import OrtRunner
 
-    with open_runner_for(args) as runner:
-        feeds = make_feeds(args, runner)
-        outputs = runner.run(feeds)
+    notes: list[str] = []
+    with open_runner_for(args, notes) as runner:
+        feeds, defaults = make_feeds(args, runner, notes)
+        print_notes(notes)
+        with explain_default_shapes(defaults):
+            outputs = runner.run(feeds)
         kind = runner_kind(runner)
         timing: dict[str, float] = {}
         if isinstance(runner, OrtRunner):
@@ -190,20 +294,24 @@ def run(args: argparse.Namespace) -> int:
         "outputs": {name: _array_stats(a) for name, a in outputs.items()},
         "timing_ms": timing,
         "comparison": comparison.to_dict() if comparison is not None else None,
+        "notes": notes,
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
+        from trtgui.core.shapes import shape_text
+
         print(f"Ran {args.model} with {kind}")
         for name, info in report["inputs"].items():
-            print(f"  input  {name:<24} {info['dtype']:<8} {info['shape']}  {info['source']}")
+            shape = shape_text(info["shape"])
+            print(f"  input  {name:<24} {info['dtype']:<8} {shape}  {info['source']}")
         for name, info in report["outputs"].items():
             extra = ""
             if "min" in info:
                 extra = f"  min {info['min']:.4g} max {info['max']:.4g} mean {info['mean']:.4g}"
             if "top5" in info:
                 extra += f"  top-5 {info['top5']}"
-            print(f"  output {name:<24} {info['dtype']:<8} {info['shape']}{extra}")
+            print(f"  output {name:<24} {info['dtype']:<8} {shape_text(info['shape'])}{extra}")
         print("  time   " + ", ".join(f"{k} {v:.3f} ms" for k, v in timing.items()))
         if comparison is not None:
             print(f"Compared with {args.compare_onnx}: {comparison.summary()}")

@@ -1,15 +1,18 @@
 """Latency statistics for a runner: warm-up, iterations or a duration, and trtexec's names.
 
-`measure_latency(run, ...)` calls `run()` repeatedly and times each call on the host
-("Latency"); when a `phases` callable is given (TrtRunner: `lambda: runner.last_timings
-.as_phases()`), the per-run CUDA-event times are summarised too under the names trtexec
-prints: "H2D Latency", "GPU Compute Time", "D2H Latency". Percentiles and the median are
-computed the way trtexec computes them, so the numbers can be set side by side.
+`measure_latency(run, ...)` warms up for a time in milliseconds (trtexec's `--warmUp`), then
+calls `run()` repeatedly and times each call on the host ("Latency"); when a `phases` callable
+is given (TrtRunner: `lambda: runner.last_timings.as_phases()`), the per-run CUDA-event times
+are summarised too under the names trtexec prints: "H2D Latency", "GPU Compute Time", "D2H
+Latency". Percentiles and the median are computed the way trtexec computes them, so the
+numbers can be set side by side. Text lines use trtexec's names; `to_dict()` uses the same
+names in snake_case (`gpu_compute_time_ms`), for scripts.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,9 +44,9 @@ class Stats:
             "max": self.max,
             "mean": self.mean,
             "median": self.median,
-            "percentile(90%)": self.p90,
-            "percentile(95%)": self.p95,
-            "percentile(99%)": self.p99,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
             "std": self.std,
         }
 
@@ -92,24 +95,32 @@ def summarize(values_ms: Sequence[float]) -> Stats:
     )
 
 
+def snake_name(name: str) -> str:
+    """trtexec's "GPU Compute Time" as a JSON key: "gpu_compute_time"."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 @dataclass(frozen=True)
 class LatencyStats:
     latency: Stats  # host wall time per run() ("Latency")
     throughput_qps: float  # runs per second over the timed loop ("Throughput")
     iterations: int
-    warmup: int
+    warmup_ms: float  # the warm-up time asked for
     total_s: float  # "Total Host Walltime"
     phases: dict[str, Stats] = field(default_factory=dict)  # "H2D Latency", ...
     batch: int = 1
+    warmup_runs: int = 0  # how many runs the warm-up took
 
     def to_dict(self) -> dict[str, Any]:
+        """snake_case keys ending in their unit: latency_ms, gpu_compute_time_ms, ..."""
         return {
-            "Throughput qps": self.throughput_qps,
-            "Latency": self.latency.to_dict(),
-            **{name: s.to_dict() for name, s in self.phases.items()},
-            "Total Host Walltime s": self.total_s,
+            "throughput_qps": self.throughput_qps,
+            "latency_ms": self.latency.to_dict(),
+            **{f"{snake_name(name)}_ms": s.to_dict() for name, s in self.phases.items()},
+            "total_host_walltime_s": self.total_s,
             "iterations": self.iterations,
-            "warmup": self.warmup,
+            "warmup_ms": self.warmup_ms,
+            "warmup_runs": self.warmup_runs,
             "batch": self.batch,
         }
 
@@ -121,25 +132,36 @@ class LatencyStats:
         return out
 
 
+# trtexec's --warmUp default, in milliseconds.
+DEFAULT_WARMUP_MS = 200.0
+
+
 def measure_latency(
     run: Callable[[], object],
-    warmup: int = 10,
+    warmup_ms: float = DEFAULT_WARMUP_MS,
     iterations: int = 100,
     duration: float | None = None,
     phases: Callable[[], Mapping[str, float] | None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     batch: int = 1,
 ) -> LatencyStats:
-    """Warm up, then time `iterations` calls of `run` (or as many as fit in `duration` s).
+    """Run `run` untimed for `warmup_ms` milliseconds (as trtexec's --warmUp does), then time
+    `iterations` calls of it (or as many as fit in `duration` seconds).
 
     `phases`, called after each timed run, returns that run's named times in ms.
     """
-    if warmup < 0 or iterations < 1:
-        raise InferenceError("Use warmup >= 0 and at least one iteration.")
-    if duration is not None and duration <= 0:
+    # Written as "not in range" so that NaN, which fails every comparison, is refused too.
+    if not 0 <= warmup_ms < math.inf:
+        raise InferenceError("The warm-up must be a number of milliseconds, 0 or more.")
+    if iterations < 1:
+        raise InferenceError("Time at least one iteration.")
+    if duration is not None and not 0 < duration < math.inf:
         raise InferenceError("The duration must be a positive number of seconds.")
-    for _ in range(warmup):
+    warmup_runs = 0
+    warmup_start = clock()
+    while (clock() - warmup_start) * 1000.0 < warmup_ms:
         run()
+        warmup_runs += 1
     times: list[float] = []
     phase_times: dict[str, list[float]] = {}
     start = clock()
@@ -161,7 +183,8 @@ def measure_latency(
         latency=summarize(times),
         throughput_qps=len(times) / total if total > 0 else math.inf,
         iterations=len(times),
-        warmup=warmup,
+        warmup_ms=warmup_ms,
+        warmup_runs=warmup_runs,
         total_s=total,
         phases={name: summarize(v) for name, v in phase_times.items()},
         batch=batch,

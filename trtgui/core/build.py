@@ -30,12 +30,15 @@ from trtgui.core.errors import (
     ModelLoadError,
     OnnxParseError,
     ProfileError,
+    SettingsError,
 )
 from trtgui.core.progress import ProgressCallback, ProgressTracker, make_progress_monitor
 from trtgui.core.settings import (
     BuildSettings,
     Precision,
     ShapeProfile,
+    converted_onnx_path,
+    default_engine_path,
     jsonable,
     validate_profiles,
 )
@@ -43,7 +46,6 @@ from trtgui.core.settings import (
 log = logging.getLogger(__name__)
 
 SIDECAR_FORMAT = "trtgui-engine-sidecar/1"
-ENGINE_SUFFIX = ".engine"
 PARSE_PHASE = "Parsing the ONNX model"
 
 LogCallback = Callable[[int, str], None]
@@ -114,11 +116,6 @@ class BuildResult:
 # -- paths ----------------------------------------------------------------------------------------
 
 
-def default_engine_path(onnx_path: str | Path) -> Path:
-    """model.onnx → model.engine (same folder)."""
-    return Path(onnx_path).with_suffix(ENGINE_SUFFIX)
-
-
 def sidecar_path_for(engine_path: str | Path) -> Path:
     """model.engine → model.engine.json."""
     path = Path(engine_path)
@@ -164,12 +161,11 @@ def build_engine(
             f"The ONNX model {settings.onnx_path or '(none)'} does not exist: choose a model file."
         )
     engine_path = (
-        Path(settings.output_path) if settings.output_path else default_engine_path(source)
+        Path(settings.output_path)
+        if settings.output_path
+        else default_engine_path(source, settings.precision)
     )
-    if not engine_path.parent.is_dir():
-        raise ProfileError(
-            f"The output folder {engine_path.parent} does not exist: create it or choose another."
-        )
+    _check_output(engine_path, source)
 
     backend_name = settings.backend or backends.default_backend_name()
     # Record what was really used, so the sidecar's settings rebuild the same engine.
@@ -178,8 +174,6 @@ def build_engine(
     info = backends.probe_backend(backend_name)
     reasons = backends.precision_support(info)
     if reasons.get(settings.precision.value):
-        from trtgui.core.errors import SettingsError
-
         raise SettingsError(reasons[settings.precision.value] + ".")
 
     # Broken graphs, impossible opsets or dims and missing weights, in plain words, before
@@ -199,7 +193,7 @@ def build_engine(
     notes: list[str] = []
     with (
         extras,
-        trt_log.capture(hub, on_log, log_level) as capture,
+        trt_log.capture(hub, on_log, log_level, cancel=cancel_event) as capture,
         _workdir(converting, engine_path.parent) as workdir,
     ):
         prepared = precision.prepare_model(
@@ -269,9 +263,7 @@ def build_engine(
 
         converted_keep: Path | None = None
         if prepared.converted and settings.keep_converted_onnx:
-            converted_keep = engine_path.with_name(
-                f"{engine_path.stem}.{settings.precision.value}.onnx"
-            )
+            converted_keep = converted_onnx_path(engine_path, settings.precision)
         build_seconds = time.perf_counter() - started
         result = BuildResult(
             engine_path=engine_path,
@@ -360,6 +352,23 @@ class _NetworkInputs:
 class _Input:
     name: str
     shape: tuple[int | None, ...]
+
+
+def _check_output(engine_path: Path, source: Path) -> None:
+    """Before any work: the engine goes into an existing folder, replaces at most a regular
+    file (an existing engine is replaced atomically, as `cp` would), and never the model."""
+    if not engine_path.parent.is_dir():
+        raise ProfileError(
+            f"The output folder {engine_path.parent} does not exist: create it or choose another."
+        )
+    if engine_path.exists() and not engine_path.is_file():
+        raise SettingsError(
+            f"The engine path {engine_path} is a folder or a special file: choose a file name."
+        )
+    if engine_path.exists() and engine_path.samefile(source):
+        raise SettingsError(
+            f"The engine path {engine_path} is the ONNX model itself: choose another file name."
+        )
 
 
 def _check_cancel(cancel: threading.Event) -> None:
@@ -462,7 +471,7 @@ def explain_parser_error(desc: str, code: str = "", name: str = "", op: str = ""
         tail = desc.rsplit("): ", 1)[-1] if "): " in desc else ""
         if tail and "Assertion failed" not in tail:
             return _first_sentence(tail).rstrip(".")
-        return "TensorRT's ONNX parser rejected it (run with --verbose for its message)"
+        return "TensorRT's ONNX parser rejected it (its own message is in the details)"
     return _first_sentence(desc).rstrip(".")
 
 
@@ -633,7 +642,8 @@ def explain_build_failure(errors: Sequence[str], warnings: Iterable[str] = ()) -
             f"TensorRT could not build the engine: {_first_sentence(last)}", details=details
         )
     return EngineBuildError(
-        "TensorRT could not build the engine and gave no reason: run with --verbose.",
+        "TensorRT could not build the engine and gave no reason: build again with the verbose "
+        "log to see what it did.",
         details=details,
     )
 

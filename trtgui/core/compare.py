@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from trtgui.core.errors import InferenceError
+from trtgui.core.shapes import shape_text
 
 DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {  # precision -> (atol, rtol)
     "fp32": (1e-5, 1e-5),
@@ -169,8 +170,8 @@ def compare_arrays(
                 cosine=0.0,
                 mismatches=int(ref_a.size),
                 elements=int(ref_a.size),
-                message=f"shapes differ: reference {list(ref_a.shape)}, "
-                f"candidate {list(np.asarray(candidate).shape)}",
+                message=f"shapes differ: reference {shape_text(ref_a.shape)}, "
+                f"candidate {shape_text(np.asarray(candidate).shape)}",
             )
     ref = ref_a.astype(np.float64)
     cand = cand_a.astype(np.float64)

@@ -26,6 +26,7 @@ from typing import Any
 
 from trtgui.core import backends, trt_log
 from trtgui.core.errors import BackendUnavailable, EngineLoadError
+from trtgui.core.shapes import shape_text
 
 # -- the plan header -----------------------------------------------------------------------------
 
@@ -255,15 +256,35 @@ class InstalledBackend:
         }
 
 
+# The verdict in words, one sentence per status: the CLI and the GUI show these, never the
+# status itself (that stays a key for scripts, in the JSON).
+VERDICT_WORDS: dict[str, str] = {
+    "ok": "Loads on this machine.",
+    "rebuild": "Needs a rebuild for the TensorRT installed here.",
+    "needs_backend": "Needs a TensorRT backend that is not installed here.",
+    "needs_gpu": "Needs a supported NVIDIA GPU to load or run.",
+    "unknown": "Not known whether it loads here.",
+}
+
+
+def verdict_words(status: str) -> str:
+    """The sentence for a verdict status (the "unknown" one for a status this app lacks)."""
+    return VERDICT_WORDS.get(status, VERDICT_WORDS["unknown"])
+
+
 @dataclass(frozen=True)
 class Verdict:
     """status: "ok" (loads here), "rebuild" (version mismatch), "needs_backend",
-    "needs_gpu" (right backend, no usable GPU here), "unknown"."""
+    "needs_gpu" (right backend, no usable GPU here), "unknown". `words` says it for people."""
 
     status: str
     message: str
     loadable_here: bool
     notes: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> str:
+        return verdict_words(self.status)
 
 
 def _version_tuple(text: str | None) -> tuple[int, ...]:
@@ -275,10 +296,13 @@ def compatibility(
     header: PlanHeader,
     installed: Sequence[InstalledBackend],
     gpus: Sequence[backends.GpuInfo] = (),
-    gpu_reason: str = "",
     version_compatible: bool = False,
 ) -> Verdict:
-    """Say in plain words whether this machine can load the engine, and what to do if not."""
+    """Say in plain words whether this machine can load the engine, and what to do if not.
+
+    Why there is no GPU is not repeated here: the GPU report's reason travels beside the
+    verdict (`EngineCheck.gpu_reason`), so it is said once.
+    """
     built = f"built with {header.backend_title} {header.short_version}"
     mine = next((b for b in installed if b.name == header.backend), None)
     others = [b for b in installed if b.available and b.name != header.backend]
@@ -317,8 +341,6 @@ def compatibility(
     elif have[:2] != want[:2]:
         return Verdict("rebuild", f"{built}, {here}: rebuild it from the ONNX model.", False)
     if not gpus:
-        if gpu_reason:
-            notes.append(gpu_reason)
         return Verdict(
             "needs_gpu",
             f"{built}, matching the installed version, but this machine has no usable NVIDIA "
@@ -368,6 +390,7 @@ class EngineCheck:
             "header": self.header.to_dict(),
             "verdict": {
                 "status": self.verdict.status,
+                "words": self.verdict.words,
                 "message": self.verdict.message,
                 "loadable_here": self.verdict.loadable_here,
                 "notes": list(self.verdict.notes),
@@ -410,7 +433,7 @@ def check_engine(path: str | Path) -> EngineCheck:
     sidecar, problem = read_sidecar(header.path)
     settings = (sidecar or {}).get("settings")
     version_compatible = isinstance(settings, dict) and bool(settings.get("version_compatible"))
-    verdict = compatibility(header, installed, report.gpus, report.reason, version_compatible)
+    verdict = compatibility(header, installed, report.gpus, version_compatible=version_compatible)
     validity: str | None = None
     validity_problems: tuple[str, ...] = ()
     if (
@@ -633,10 +656,10 @@ def deserialize(path: str | Path, backend: str | None = None) -> tuple[Any, Any,
         )
     report = backends.gpu_report()
     if not report.has_gpu:
+        # The reason is in the message already; details would only say it a second time.
         raise BackendUnavailable(
             "Loading or running an engine needs an NVIDIA GPU, and this machine has none "
-            f"usable: {report.reason or 'the CUDA driver lists no GPU'}.",
-            details=report.reason,
+            f"usable: {report.reason or 'the CUDA driver lists no GPU'}."
         )
     if name == "rtx" and not any(rtx_supports(g.compute_capability) for g in report.gpus):
         g = report.gpus[0]
@@ -803,7 +826,7 @@ def _tensor_text(t: Any) -> tuple[str, str]:
         dtype = t.get("DataType", t.get("Datatype", ""))
         fmt = " ".join(str(x) for x in (t.get("Format", ""), dtype) if x)
     dims = t.get("Dimensions")
-    dims_text = "[" + ",".join(str(d) for d in dims) + "]" if isinstance(dims, list) else ""
+    dims_text = shape_text(dims) if isinstance(dims, list) else ""  # the one shape notation
     return " ".join(x for x in (str(t.get("Name", "")), dims_text, str(fmt)) if x), (
         precision_from_format(str(fmt))
     )
@@ -869,6 +892,7 @@ def precision_summary(layers: Sequence[EngineLayer]) -> dict[str, int]:
 
 
 __all__ = [
+    "VERDICT_WORDS",
     "BuildTimeTensor",
     "EngineCheck",
     "EngineInfo",
@@ -889,4 +913,5 @@ __all__ = [
     "read_plan_header",
     "read_sidecar",
     "sidecar_path",
+    "verdict_words",
 ]

@@ -28,7 +28,15 @@ from trtgui.core.imaging import (
     preprocess,
     resolve_spec,
 )
-from trtgui.core.postprocess import Prediction, load_labels, postprocess
+from trtgui.core.postprocess import (
+    IMAGENET_LABELS_SOURCE,
+    Prediction,
+    builtin_class_labels,
+    class_count,
+    is_imagenet_count,
+    load_labels,
+    postprocess,
+)
 from trtgui.core.settings import PreprocessSpec
 
 log = logging.getLogger(__name__)
@@ -190,6 +198,30 @@ def _resolve_labels(
     if isinstance(labels, (str, Path)):
         return load_labels(labels), str(labels)
     return tuple(labels), "given"
+
+
+def default_labels_source(
+    model_path: str | Path, model_info: Any = None, onnx_path: str | Path | None = None
+) -> str:
+    """Where a run takes class names from when the user gives none, said before it runs:
+    a labels file's path or "model metadata" (`find_labels`, beside the model, then beside
+    its ONNX twin), IMAGENET_LABELS_SOURCE for a 1000-class output, or "" (numbered).
+
+    `model_info` is the ONNX model's ModelInfo (its metadata and output shapes). Never raises:
+    an unreadable labels file is reported by the run itself.
+    """
+    metadata = dict(getattr(model_info, "metadata", None) or {})
+    for path in dict.fromkeys(Path(p) for p in (model_path, onnx_path) if p is not None):
+        try:
+            names, source = find_labels(path, metadata)
+        except TrtGuiError:
+            return ""
+        if names is not None:
+            return source
+    outputs = getattr(model_info, "outputs", None) or ()
+    if any(is_imagenet_count(class_count(getattr(t, "shape", None))) for t in outputs):
+        return IMAGENET_LABELS_SOURCE
+    return ""
 
 
 @dataclass(frozen=True)
@@ -358,6 +390,9 @@ def run_prediction(
             else:
                 reference_ms = _ms(t0)
                 comparison = _compare(reference, outputs, _engine_precision(model_path), notes)
+
+        if label_names is None:  # nothing chosen, nothing beside the model: ImageNet?
+            label_names, labels_source = builtin_class_labels(outputs, kind)
 
         t0 = time.perf_counter()
         prediction = postprocess(

@@ -102,9 +102,7 @@ class TensorInfo:
         return self.shape is None or any(not isinstance(d, int) for d in self.shape)
 
     def shape_text(self) -> str:
-        """The shape for people: "[batch, 3, 224, 224]", unknown dims as "?"."""
-        if self.shape is None and self.dtype == "unknown":
-            return "?"
+        """The shape for people: "batch×3×224×224" (`shapes.shape_text`, the one notation)."""
         return shape_text(self.shape)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,6 +11,8 @@ can override it.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ import numpy as np
 
 from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import Letterbox
+
+log = logging.getLogger(__name__)
 
 KINDS = ("classification", "detection", "segmentation", "raw")
 HISTOGRAM_BINS = 32
@@ -35,6 +39,11 @@ class ClassScore:
     index: int
     label: str
     score: float
+
+    @property
+    def is_named(self) -> bool:
+        """False when no labels named the class: its label is just `class <index>`."""
+        return self.label != unnamed_label(self.index)
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,11 @@ def load_labels(path: str | Path) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def unnamed_label(index: int) -> str:
+    """What a class without a name is called."""
+    return f"class {index}"
+
+
 def _label(labels: Sequence[str] | None, index: int, num_classes: int | None = None) -> str:
     if labels:
         offset = 1 if num_classes is not None and num_classes == len(labels) + 1 else 0
@@ -209,7 +223,58 @@ def _label(labels: Sequence[str] | None, index: int, num_classes: int | None = N
             return "background"
         if 0 <= i < len(labels):
             return labels[i]
-    return f"class {index}"
+    return unnamed_label(index)
+
+
+# A classifier with 1000 scores is an ImageNet-1k classifier in practice (1001: TF-slim and
+# TF-Lite models put "background" first, which `_label` handles). Its names ship with the
+# demo, so such a model reads "espresso" rather than "class 967" without a labels file.
+IMAGENET_CLASS_COUNTS = (1000, 1001)
+IMAGENET_LABELS_SOURCE = "ImageNet (built in)"
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_labels() -> tuple[str, ...]:
+    """The 1000 ImageNet-1k class names shipped in resources/demo/labels.txt (line i = class
+    i). Raises InferenceError when the file is missing from the installation."""
+    from trtgui.core.resources import resource_path
+
+    return load_labels(resource_path("demo", "labels.txt"))
+
+
+def is_imagenet_count(num_classes: int | None) -> bool:
+    return num_classes in IMAGENET_CLASS_COUNTS
+
+
+def class_count(shape: Sequence[int | str | None] | None) -> int | None:
+    """The class count of a class-score output shape ([N, C], [N, C, 1, 1] or [C]; dims may
+    be symbolic), as `_class_vector` reads it; None for other shapes or an unknown C."""
+    if not shape:
+        return None
+    if len(shape) == 1:
+        c = shape[0]
+    elif all(d == 1 for d in shape[2:]):
+        c = shape[1]
+    else:
+        return None
+    return c if isinstance(c, int) and c >= 2 else None
+
+
+def builtin_class_labels(
+    outputs: Mapping[str, np.ndarray], kind: str | None = None
+) -> tuple[tuple[str, ...] | None, str]:
+    """(names, source) for a classifier the user gave no labels for: the built-in ImageNet
+    names when its class output has 1000 (or 1001) scores, else (None, "")."""
+    if (kind or guess_kind(outputs)) != "classification":
+        return None, ""
+    _name, vec = _pick_class_output(outputs, None)
+    if vec is None or not is_imagenet_count(int(vec.size)):
+        return None, ""
+    try:
+        return imagenet_labels(), IMAGENET_LABELS_SOURCE
+    except InferenceError as err:  # a broken installation: numbered classes still answer
+        log.warning("built-in ImageNet labels unavailable: %s", err)
+        return None, ""
 
 
 # -- statistics -----------------------------------------------------------------------------

@@ -344,9 +344,15 @@ def _quiet_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     quiet = _DemoteToDebug()
     root.addFilter(quiet)
+    # It logs through `logging.warning(...)`, which calls basicConfig() when the root logger
+    # has no handler: that handler would stay and print every later TensorRT warning a second
+    # time ("WARNING:trtgui.tensorrt:…"). A handler present for the duration prevents it.
+    guard = logging.NullHandler()
+    root.addHandler(guard)
     try:
         yield
     finally:
+        root.removeHandler(guard)
         root.removeFilter(quiet)
 
 

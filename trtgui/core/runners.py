@@ -27,8 +27,10 @@ from trtgui.core.errors import (
     BackendUnavailable,
     InferenceError,
     ModelLoadError,
+    SettingsError,
 )
-from trtgui.core.shapes import Dim, shape_text
+from trtgui.core.settings import BuildSettings, ShapeProfile, suggest_profiles
+from trtgui.core.shapes import Dim, shape_arg, shape_text
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,13 @@ def check_feeds(
         if info.shape is not None:
             if value.ndim != len(info.shape):
                 raise InferenceError(
-                    f"Input {name!r} has {value.ndim} dimensions {list(value.shape)}, the model "
-                    f"expects {len(info.shape)}: {shape_text(info.shape)}.",
+                    f"Input {name!r} has {value.ndim} dimensions {shape_text(value.shape)}, the "
+                    f"model expects {len(info.shape)}: {shape_text(info.shape)}.",
                 )
             for axis, (want, got) in enumerate(zip(info.shape, value.shape, strict=True)):
                 if isinstance(want, int) and want >= 0 and want != got:
                     raise InferenceError(
-                        f"Input {name!r} has shape {list(value.shape)}, the model expects "
+                        f"Input {name!r} has shape {shape_text(value.shape)}, the model expects "
                         f"{shape_text(info.shape)} (dimension {axis} must be {want}).",
                     )
         checked[name] = np.ascontiguousarray(value)
@@ -170,9 +172,10 @@ def default_ort_providers() -> list[str]:
 class OrtRunner(ClosesOnExit):
     """Run an ONNX model with ONNX Runtime.
 
-    Models whose IR version is newer than this ONNX Runtime accepts (onnx 1.23 writes IR 14,
-    ONNX Runtime 1.31 reads at most 13) are loaded with a lowered IR version in memory; their
-    external weights are read relative to the model's folder.
+    Models whose IR version is newer than this ONNX Runtime accepts (onnx 1.23 writes IR 14;
+    ONNX Runtime 1.31 reads at most 13, 1.32 reads 14) are loaded with a lowered IR version in
+    memory, and only then: the limit is the one ONNX Runtime itself reports when it refuses the
+    model. Their external weights are read relative to the model's folder.
     """
 
     def __init__(
@@ -332,14 +335,145 @@ def random_feeds(
             raise InferenceError(
                 f"Input {info.name!r} has dynamic shape {shape_text(info.shape)}: give a "
                 f"concrete shape, e.g. --shape {info.name}:"
-                + "x".join(
-                    str(d) if isinstance(d, int) and d >= 0 else "1" for d in (info.shape or (1,))
+                # a command to type: the "x" form (shape_arg), not the printed "×"
+                + shape_arg(
+                    [d if isinstance(d, int) and d >= 0 else 1 for d in (info.shape or (1,))]
                 )
             )
         else:
             shape = tuple(int(d) for d in info.shape if isinstance(d, int))
         feeds[info.name] = _random_array(rng, info.dtype, shape)
     return feeds
+
+
+# ---------------------------------------------------------------------------------------------
+# Default shapes for dynamic inputs nobody gave a shape for.
+
+
+@dataclass(frozen=True)
+class DefaultShape:
+    """The concrete shape chosen for a dynamic input, and where it came from (in words)."""
+
+    name: str
+    model_shape: tuple[Dim, ...]  # as the model declares it, e.g. ("batch", 3, 224, 224)
+    shape: tuple[int, ...]
+    source: str  # e.g. "the opt shape of the engine's build record"
+
+
+@dataclass(frozen=True)
+class _OneInput:
+    """A model-like holding one input, for settings.suggest_profiles."""
+
+    inputs: tuple[IoTensor, ...]
+
+
+# ONNX Runtime names an unnamed dim "?": two such dims are not the same dim.
+_UNNAMED_DIMS = ("", "?")
+
+
+def default_shapes(
+    inputs: Sequence[IoTensor],
+    given: Mapping[str, Sequence[int]] | None = None,
+    profiles: Sequence[tuple[str, ShapeProfile]] = (),
+) -> tuple[DefaultShape, ...]:
+    """Concrete shapes for the dynamic inputs not in `given`, as Polygraphy chooses them.
+
+    `profiles` are (where it came from, profile) in order of preference: an input a profile
+    names gets that profile's opt shape. Otherwise image inputs (4-D) get the opt shape that
+    build suggests for a profile (batch 1, height and width 224), and every other dynamic dim
+    is 1, as in Polygraphy. A symbolic dim keeps one value across inputs (and follows
+    `given`), because the model means the same size. Inputs of unknown rank are left out:
+    only the user can know their shape.
+    """
+    given = given or {}
+    by_dim: dict[str, int] = {}  # symbolic dim name -> the value it got
+
+    def remember(info: IoTensor, shape: Sequence[int]) -> None:
+        if info.shape is None or len(info.shape) != len(shape):
+            return
+        for dim, value in zip(info.shape, shape, strict=True):
+            if isinstance(dim, str) and dim not in _UNNAMED_DIMS:
+                by_dim.setdefault(dim, int(value))
+
+    for info in inputs:
+        if info.name in given:
+            remember(info, given[info.name])
+    todo = [t for t in inputs if t.name not in given and t.is_dynamic and t.shape is not None]
+    chosen: dict[str, DefaultShape] = {}
+    for info in todo:
+        for source, profile in profiles:
+            item = profile.get(info.name)
+            if item is not None and _fits(info.shape, item.opt):
+                chosen[info.name] = DefaultShape(
+                    info.name, info.shape or (), tuple(item.opt), f"the opt shape of {source}"
+                )
+                remember(info, item.opt)
+                break
+    # Image inputs first, so a size they share with another input is an image size.
+    for info in sorted((t for t in todo if t.name not in chosen), key=lambda t: _rank(t) != 4):
+        model_shape = info.shape or ()
+        suggested: tuple[int, ...] = ()
+        if len(model_shape) == 4:
+            # Unnamed: suggest_profiles would make every "?" the same dim (the batch's value).
+            unnamed = tuple(None if d in _UNNAMED_DIMS else d for d in model_shape)
+            suggestion = suggest_profiles(_OneInput((IoTensor(info.name, info.dtype, unnamed),)))
+            suggested = suggestion[0].inputs[0].opt if suggestion else ()
+        dims: list[int] = []
+        shared: list[str] = []
+        own = False  # whether any dim got a default here rather than another input's size
+        for index, dim in enumerate(model_shape):
+            if isinstance(dim, int) and dim >= 0:
+                dims.append(dim)
+            elif isinstance(dim, str) and dim in by_dim:
+                dims.append(by_dim[dim])
+                shared.append(dim)
+            else:
+                dims.append(suggested[index] if suggested else 1)
+                own = True
+        source = (
+            "the opt shape trtgui suggests for build profiles"
+            if suggested
+            else "1 for each dynamic dim, as Polygraphy does"
+        )
+        if shared:
+            same = f"{', '.join(shared)} as for the other inputs"
+            source = f"{source}, with {same}" if own else same
+        chosen[info.name] = DefaultShape(info.name, model_shape, tuple(dims), source)
+        remember(info, dims)
+    return tuple(chosen[t.name] for t in inputs if t.name in chosen)
+
+
+def _rank(info: IoTensor) -> int:
+    return len(info.shape) if info.shape is not None else -1
+
+
+def _fits(model_shape: tuple[Dim, ...] | None, shape: Sequence[int]) -> bool:
+    """Whether `shape` can feed an input declared as `model_shape` (rank and static dims)."""
+    if model_shape is None or len(model_shape) != len(shape):
+        return False
+    return all(
+        d > 0 and (not isinstance(m, int) or m < 0 or m == d)
+        for m, d in zip(model_shape, shape, strict=True)
+    )
+
+
+def record_profile(engine_path: str | Path) -> tuple[ShapeProfile | None, str]:
+    """Profile 0 of an engine's build record (the one its execution context uses), or None
+    and the problem in words ("" when the record simply has none)."""
+    from trtgui.core.engine import read_sidecar  # lazily, as TrtRunner imports engine
+
+    data, problem = read_sidecar(engine_path)
+    if data is None:
+        return None, problem
+    settings = data.get("settings")
+    raw = data.get("profiles") or (settings.get("profiles") if isinstance(settings, dict) else None)
+    if not raw:
+        return None, ""
+    try:
+        profiles = BuildSettings.from_dict({"profiles": raw}).profiles
+    except SettingsError as err:
+        return None, f"the build record's profiles are unreadable ({err.message})"
+    return (profiles[0] if profiles else None), ""
 
 
 def _random_array(rng: np.random.Generator, dtype: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trtgui.core.errors import ProfileError, SettingsError
-from trtgui.core.shapes import shape_text
+from trtgui.core.shapes import shape_arg, shape_text, split_dims
 
 Shape = tuple[int, ...]
 
@@ -30,6 +30,29 @@ class Precision(StrEnum):
     @property
     def label(self) -> str:
         return "TensorRT chooses (weak typing)" if self is Precision.AUTO else self.name
+
+
+ENGINE_SUFFIX = ".engine"
+
+
+def default_engine_path(onnx_path: str | Path, precision: Precision | str = Precision.FP32) -> Path:
+    """The engine file a build writes when none is chosen, beside the model: model.engine for
+    FP32 and model.fp16.engine, model.bf16.engine, model.int8.engine, model.auto.engine
+    otherwise, so engines of different precisions never replace one another."""
+    source = Path(onnx_path)
+    value = Precision(precision).value
+    tag = "" if value == Precision.FP32.value else f".{value}"
+    return source.with_name(f"{source.stem}{tag}{ENGINE_SUFFIX}")
+
+
+def converted_onnx_path(engine_path: str | Path, precision: Precision | str) -> Path:
+    """Where "keep the converted model" puts it: <engine stem>.<precision>.onnx beside the
+    engine, without repeating a precision the engine's name already ends with (model.fp16.engine
+    keeps model.fp16.onnx, not model.fp16.fp16.onnx)."""
+    engine = Path(engine_path)
+    value = Precision(precision).value
+    stem = engine.stem.removesuffix(f".{value}")
+    return engine.with_name(f"{stem}.{value}.onnx")
 
 
 @dataclass(frozen=True)
@@ -553,14 +576,14 @@ def _model_inputs_text(model: _ModelLike) -> str:
 
 
 def format_shape(shape: Sequence[int]) -> str:
-    """(1, 3, 224, 224) -> "1x3x224x224" (the CLI's form)."""
-    return "x".join(str(d) for d in shape)
+    """(1, 3, 224, 224) -> "1x3x224x224": the typed form of `--shapes` (`shapes.shape_arg`)."""
+    return shape_arg(shape)
 
 
 def _parse_dims(text: str, what: str) -> Shape:
-    """Integers joined by 'x'. Zero and negative values are read as written: whether they fit
-    is `validate_profiles`'s call, which names the input and dimension."""
-    parts = text.strip().lower().split("x")
+    """Integers joined by 'x' (or '×', as shapes are printed). Zero and negative values are read
+    as written: whether they fit is `validate_profiles`'s call, which names the input and dim."""
+    parts = split_dims(text)
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
@@ -601,9 +624,7 @@ def parse_shape_arg(text: str) -> InputShape:
 
 
 def _looks_like_dims(text: str) -> bool:
-    return bool(text) and all(
-        p.strip().removeprefix("-").isdigit() for p in text.lower().split("x")
-    )
+    return bool(text) and all(p.removeprefix("-").isdigit() for p in split_dims(text))
 
 
 _SIZE_UNITS: dict[str, int] = {

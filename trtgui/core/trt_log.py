@@ -6,6 +6,10 @@ every message to the stdlib logger `trtgui.tensorrt` (when that level is enabled
 listeners attached with `capture(...)` - one per build - which count warnings and errors and
 keep the error lines for the `EngineBuildError` details. Thread-safe; `log()` never raises
 into TensorRT.
+
+Once a build's cancel was requested, TensorRT reports the stop it was asked for as an error
+("IBuilder::buildSerializedNetwork: Error Code 7: BuildCanceled …"): such a line is passed on
+as VERBOSE and not counted, so a user's cancel prints no error.
 """
 
 from __future__ import annotations
@@ -43,18 +47,33 @@ def severity_level(severity: Any) -> int:
     return SEVERITY_LEVELS.get(name, logging.INFO)
 
 
+def is_cancel_report(level: int, message: str) -> bool:
+    """An error line in which TensorRT reports that a build was cancelled."""
+    return level >= logging.ERROR and "cancel" in message.lower()
+
+
 class LogCapture:
     """One build's view of the log: forwards to `on_log` and counts; bounded memory."""
 
-    def __init__(self, on_log: LogCallback | None, level: int, keep: int = 200) -> None:
+    def __init__(
+        self,
+        on_log: LogCallback | None,
+        level: int,
+        keep: int = 200,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.on_log = on_log
         self.level = level
+        self.cancel = cancel
         self.warning_count = 0
         self.error_count = 0
         self.errors: deque[str] = deque(maxlen=keep)
         self.warnings: deque[str] = deque(maxlen=keep)
         self.callback_errors: list[BaseException] = []
         self._lock = threading.Lock()
+
+    def cancel_requested(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
     def handle(self, level: int, message: str) -> None:
         if level >= logging.WARNING:
@@ -108,6 +127,10 @@ class TrtLogHub:
         if level < self.min_level:
             return  # cheap exit for the thousands of VERBOSE lines nobody asked for
         try:
+            if is_cancel_report(level, message) and any(
+                c.cancel_requested() for c in self._captures
+            ):
+                level = VERBOSE  # the stop a user asked for, not a failure
             if _log.isEnabledFor(level):
                 _log.log(level, "%s", message, extra={"trt_backend": self.backend})
             for capture in self._captures:  # a tuple: safe to read without the lock
@@ -117,9 +140,15 @@ class TrtLogHub:
 
 
 @contextmanager
-def capture(hub: TrtLogHub, on_log: LogCallback | None, level: int) -> Iterator[LogCapture]:
-    """Attach a `LogCapture` to `hub` for the duration of one build."""
-    cap = LogCapture(on_log, level)
+def capture(
+    hub: TrtLogHub,
+    on_log: LogCallback | None,
+    level: int,
+    cancel: threading.Event | None = None,
+) -> Iterator[LogCapture]:
+    """Attach a `LogCapture` to `hub` for the duration of one build (`cancel`: the build's
+    cancel event, so the cancellation TensorRT reports is not taken for an error)."""
+    cap = LogCapture(on_log, level, cancel=cancel)
     hub.attach(cap)
     try:
         yield cap

@@ -36,8 +36,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
+def no_display_message() -> str | None:
+    """One line telling how to start the window when Linux has no display to show it on, else
+    None. Without it Qt aborts (exit 134) blaming a missing xcb-cursor library."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    return (
+        "trtgui: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set): "
+        "run it in a desktop session, under a virtual display with `xvfb-run trtgui`, or "
+        "without a window with `QT_QPA_PLATFORM=offscreen trtgui`."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    message = no_display_message()
+    if message is not None:
+        print(message, file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

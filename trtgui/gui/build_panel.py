@@ -7,7 +7,12 @@ a progress bar with the current phase, step and elapsed time; the log view; afte
 result with the network's I/O tensors and profiles. Errors go through the error funnel.
 
 The build itself is `trtgui.gui.workers.build_job` in a QThread; this panel never calls
-TensorRT.
+TensorRT. How much of TensorRT's log a build records is the log view's severity chooser (one
+control for what is recorded and shown).
+
+The default engine name carries the precision (model.fp16.engine; model.engine for FP32) and
+follows the precision while the user has not chosen another path; an existing engine file is
+replaced only after the user says so.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -55,7 +61,7 @@ from trtgui.gui.table_models import (
     format_shape,
     model_shapes,
 )
-from trtgui.gui.widgets import error_html
+from trtgui.gui.widgets import error_html, take_given_width
 
 log = logging.getLogger("trtgui.gui")
 
@@ -77,8 +83,7 @@ HW_COMPAT = (
     ("ampere_plus", "Ampere and newer"),
     ("same_compute_capability", "Same compute capability"),
 )
-LOG_LEVELS = (("Info", logging.INFO), ("Verbose (everything)", 5))
-VERBOSE = 5
+VERBOSE = 5  # TensorRT's VERBOSE severity as a logging level (trtgui.core.trt_log.VERBOSE)
 
 
 def _set_item_enabled(combo: QComboBox, index: int, enabled: bool, tip: str) -> None:
@@ -105,21 +110,21 @@ def _size_text(n: int | None) -> str:
     return str(n)
 
 
-def default_output_for(model: Path) -> Path:
-    """model.engine beside the model, or in the user's data folder when the model's folder is
-    not writable or is the app's own resources (the demo inside an installed package)."""
-    from trtgui.core.build import default_engine_path
+def default_output_for(model: Path, precision: Precision | str = Precision.FP32) -> Path:
+    """model.engine (FP32) or model.fp16.engine, … beside the model, or in the user's data
+    folder when the model's folder is not writable or is the app's own resources (the demo
+    inside an installed package)."""
     from trtgui.core.resources import resources_dir
+    from trtgui.core.settings import default_engine_path
 
-    beside = default_engine_path(model)
+    beside = default_engine_path(model, precision)
     folder = model.resolve().parent
     shipped = folder.is_relative_to(resources_dir().resolve())
     if not shipped and os.access(folder, os.W_OK):
         return beside
-    from PySide6.QtCore import QStandardPaths
+    from trtgui.core.paths import engines_dir
 
-    data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    target = Path(data or Path.home() / ".trtgui") / "engines"
+    target = engines_dir()
     target.mkdir(parents=True, exist_ok=True)
     return target / beside.name
 
@@ -149,6 +154,9 @@ class BuildPanel(QWidget):
         self._validating = False
         self._elapsed = QElapsedTimer()
         self._last_event: Any = None
+        self._cancelling = False
+        self._succeeded = False
+        self._default_output = ""  # the default path last put in output_edit
         self.steps_seen = 0
 
         # -- model and output
@@ -156,7 +164,7 @@ class BuildPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.output_edit = QLineEdit()
-        self.output_edit.setPlaceholderText("model.engine beside the model")
+        self.output_edit.setPlaceholderText("beside the model, named for the precision")
         self.output_browse = QToolButton()
         self.output_browse.setText("…")
         self.output_browse.setToolTip("Choose where to write the engine")
@@ -263,9 +271,6 @@ class BuildPanel(QWidget):
         self.cc_edit = QLineEdit()
         self.cc_edit.setPlaceholderText("this GPU (e.g. 8.6, 8.9, 12.0)")
         self.keep_onnx = QCheckBox("Keep the converted ONNX model beside the engine")
-        self.log_level_combo = QComboBox()
-        for label, level in LOG_LEVELS:
-            self.log_level_combo.addItem(label, level)
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced options")
         self.advanced_toggle.setCheckable(True)
@@ -282,7 +287,6 @@ class BuildPanel(QWidget):
         adv.addRow("Hardware compatibility:", self.hw_compat)
         adv.addRow("Compute capabilities:", self.cc_edit)
         adv.addRow(self.keep_onnx)
-        adv.addRow("Build log:", self.log_level_combo)
         self.advanced_toggle.toggled.connect(self.show_advanced)
         self.show_advanced(False)
 
@@ -333,6 +337,7 @@ class BuildPanel(QWidget):
         # -- right: progress, log, result
         self.phase_label = QLabel("Ready.")
         self.phase_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        take_given_width(self.phase_label)
         self.elapsed_label = QLabel("")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -348,6 +353,7 @@ class BuildPanel(QWidget):
         self.result_summary.setWordWrap(True)
         self.result_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_summary.setAlignment(Qt.AlignmentFlag.AlignTop)
+        take_given_width(self.result_summary)  # its Path: line does not wrap
         self.io_model = NetworkTensorModel(parent=self)
         self.io_table = make_table(self.io_model, stretch_column=1)
         self.profiles_model = ProfileRowsModel(parent=self)
@@ -402,12 +408,41 @@ class BuildPanel(QWidget):
         self.model_label.setText(f"<b>{Path(info.path).name}</b><br>{Path(info.path).parent}")
         self.model_label.setToolTip(str(info.path))
         if not same or not self.output_edit.text():
-            self.output_edit.setText(str(default_output_for(Path(info.path))))
+            self._set_default_output()
+        if not same and not self.is_building():
+            self.clear_build_display()  # status, log and result were the last model's
         self.reset_profiles()
         pending, self._pending = self._pending, None
         if pending is not None and Path(pending.onnx_path) == Path(info.path):
             self.set_settings(pending)
         self._update_state()
+
+    def _set_default_output(self) -> None:
+        if self.model_info is None:
+            return
+        path = str(default_output_for(Path(self.model_info.path), self._precision()))
+        self._default_output = path
+        self.output_edit.setText(path)
+
+    def _precision(self) -> Precision:
+        return Precision(self.precision_combo.currentData())
+
+    def clear_build_display(self) -> None:
+        """Forget the last build: status, elapsed time, progress, log and result."""
+        self.result = None
+        self._last_event = None
+        self.steps_seen = 0
+        self._elapsed.invalidate()
+        self.phase_label.setText("Ready.")
+        self.phase_label.setToolTip("")
+        self.elapsed_label.setText("")
+        self._reset_progress()
+        self.log_view.clear()
+        self.result_summary.setText("Build an engine to see its summary here.")
+        self.show_engine_button.setEnabled(False)
+        self.io_model.set_records((), None)
+        self.profiles_model.set_profiles(())
+        self.right_tabs.setCurrentIndex(0)
 
     def set_pending_settings(self, settings: BuildSettings) -> None:
         """Apply `settings` in full once its model has been opened."""
@@ -486,6 +521,9 @@ class BuildPanel(QWidget):
         widget.setToolTip("" if available else reason)
 
     def _precision_changed(self) -> None:
+        # The default name carries the precision: follow it unless the user chose a path.
+        if self.output_edit.text() in ("", self._default_output):
+            self._set_default_output()
         int8 = self.precision_combo.currentData() == "int8"
         self.calib_box.setEnabled(int8)
         self.calib_box.setToolTip("" if int8 else "Calibration images are used for INT8 only")
@@ -567,7 +605,9 @@ class BuildPanel(QWidget):
         self.set_settings(BuildSettings.from_json(text), with_paths=False)
 
     def set_log_level(self, level: int) -> None:
-        _select_data(self.log_level_combo, level)
+        """How much of TensorRT's log the next build records and the log view shows (the log
+        view's severity chooser; 5 = VERBOSE, everything)."""
+        self.log_view.set_min_level(level)
 
     # -- validation ---------------------------------------------------------------------------
 
@@ -646,25 +686,41 @@ class BuildPanel(QWidget):
         except (ProfileError, SettingsError) as exc:
             show_error(self, exc)
             return
+        if settings.precision is Precision.INT8 and not settings.calibration_dir:
+            show_error(
+                self,
+                SettingsError(
+                    "INT8 needs calibration images: choose a calibration folder of images like "
+                    "the ones the model will see (INT8 calibration, Images)."
+                ),
+            )
+            return
+        engine = Path(
+            settings.output_path or default_output_for(Path(settings.onnx_path), settings.precision)
+        )
+        if engine.is_file() and not self._confirm_replace(engine):
+            self.phase_label.setText(f"Not built: {engine.name} was kept.")
+            return
         self.result = None
         self.steps_seen = 0
         self._last_event = None
-        level = int(self.log_level_combo.currentData())
-        if level < logging.INFO:
-            self.log_view.set_min_level(1)
-        self.log_view.sink(logging.INFO, f"Building {settings.output_path or 'engine'} …")
+        self._cancelling = False
+        self._succeeded = False
+        level = self.log_view.min_level()  # the one log control: what is recorded and shown
+        self.log_view.sink(logging.INFO, f"Building {engine} …")
         self.progress.setRange(0, 0)  # busy until the first progress event
         self.progress.setFormat("")
         self.phase_label.setText("Starting…")
+        self.phase_label.setToolTip("")
+        self.elapsed_label.setText("0.0 s")
         self.right_tabs.setCurrentIndex(0)
         self._elapsed.start()
         self._tick.start()
         self._handle = start_worker(
-            build_job(settings, log_level=level),
+            build_job(settings.with_changes(output_path=str(engine)), log_level=level),
             log_sink=self.log_view.sink,
             name="build",
             on_progress=self._on_progress,
-            on_log=self.log_view.sink,
             on_succeeded=self._on_succeeded,
             on_failed=self._on_failed,
             on_cancelled=self._on_cancelled,
@@ -675,11 +731,29 @@ class BuildPanel(QWidget):
         self._update_state()
         self.busy_changed.emit(True)
 
+    def _confirm_replace(self, engine: Path) -> bool:
+        """Ask before a build replaces an existing engine file (No is the default)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Replace the engine?",
+            f"{engine.name} already exists in {engine.parent}.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setInformativeText("Building replaces it. Choose another engine file to keep it.")
+        box.button(QMessageBox.StandardButton.Yes).setText("Replace")
+        box.button(QMessageBox.StandardButton.No).setText("Keep it")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
     def cancel_build(self) -> None:
-        if self.is_building():
+        """Ask the build to stop; says so at once (TensorRT stops at its next step)."""
+        if self.is_building() and not self._cancelling:
+            self._cancelling = True
             self._handle.cancel()
             self.phase_label.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
+            self.phase_label.repaint()  # before the caller blocks (window close waits)
 
     def wait(self, timeout_ms: int = 60000) -> bool:
         return self._handle.wait(timeout_ms) if self._handle is not None else True
@@ -688,6 +762,7 @@ class BuildPanel(QWidget):
         """Cancel a running build and wait for its thread (window close)."""
         if self._handle is None:
             return True
+        self.cancel_build()
         self._handle.cancel()
         return bool(self._handle.wait(timeout_ms))
 
@@ -696,8 +771,8 @@ class BuildPanel(QWidget):
         phases = getattr(event, "phases", ())
         self._last_event = event
         self.steps_seen += 1
-        if not phases:
-            return
+        if not phases or self._cancelling:
+            return  # events already queued when Cancel was clicked keep "Cancelling…"
         top = phases[0]
         inner = phases[-1]
         if top.num_steps > 0:
@@ -715,8 +790,13 @@ class BuildPanel(QWidget):
     @Slot(object)
     def _on_succeeded(self, result: Any) -> None:
         self.result = result
+        self._succeeded = True
         self.show_result(result)
-        self.phase_label.setText(f"Built {Path(result.engine_path).name}")
+        name = Path(result.engine_path).name
+        self.phase_label.setText(f"Built {name}")
+        self.phase_label.setToolTip(str(result.engine_path))
+        seconds = result.build_seconds
+        self.log_view.sink(logging.INFO, f"Built {result.engine_path} in {seconds:.2f} s")
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat("done")
@@ -726,6 +806,8 @@ class BuildPanel(QWidget):
     def _on_failed(self, err: BaseException) -> None:
         message = err.message if isinstance(err, TrtGuiError) else str(err)
         self.phase_label.setText(f"Build failed: {message}")
+        self.phase_label.setToolTip(message)
+        self.log_view.sink(logging.ERROR, f"Build failed: {message}")
         self._reset_progress()
         show_error(self, err)
         self.build_failed.emit(err)
@@ -733,7 +815,7 @@ class BuildPanel(QWidget):
     @Slot()
     def _on_cancelled(self) -> None:
         self.phase_label.setText("Build cancelled: nothing was written.")
-        self.log_view.sink(logging.WARNING, "Build cancelled by the user")
+        self.log_view.sink(logging.WARNING, "Build cancelled by the user: nothing was written.")
         self._reset_progress()
         self.build_cancelled.emit()
 
@@ -744,7 +826,10 @@ class BuildPanel(QWidget):
         try:
             self._tick.stop()
             self._update_elapsed()
+            self._cancelling = False
             self.log_view.drain()
+            if self._succeeded:  # the result, once the build is over (never mid-build)
+                self.right_tabs.setCurrentIndex(1)
             self._update_state()
         except Exception as exc:  # shown to the user; the signals below still go out
             show_error(self, exc)
@@ -779,7 +864,6 @@ class BuildPanel(QWidget):
         same_model = model is not None and Path(model.path) == Path(s.onnx_path)
         self.io_model.set_records(result.io_tensors, model_shapes(model) if same_model else None)
         self.profiles_model.set_profiles(getattr(result, "profiles", ()) or s.profiles)
-        self.right_tabs.setCurrentIndex(1)
 
     def _update_state(self) -> None:
         building = self.is_building()

@@ -5,7 +5,6 @@ NVIDIA's `trtexec`. Pure functions (no Qt), used by "Copy as command line".
 from __future__ import annotations
 
 import shlex
-from pathlib import PurePath
 from typing import Any
 
 _GIB = 1 << 30
@@ -96,9 +95,10 @@ def trtexec_command(settings: Any) -> tuple[str | None, str]:
     onnx = s.onnx_path or "MODEL.onnx"
     note = ""
     if precision in ("fp16", "bf16", "int8"):
-        # trtgui keeps the converted model beside the engine as <engine stem>.<precision>.onnx
-        engine = PurePath(s.output_path or "MODEL.engine")
-        onnx = str(engine.with_name(f"{engine.stem}.{precision}.onnx"))
+        # where trtgui keeps the converted model: beside the engine, named for the precision
+        from trtgui.core.settings import converted_onnx_path
+
+        onnx = str(converted_onnx_path(s.output_path or "MODEL.engine", precision))
         note = (
             f"trtgui converts the model to {precision.upper()} before building; this command "
             f"uses the converted model ({onnx}) that 'Keep converted ONNX' saves."

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core.backends import backend_title
+from trtgui.core.engine import verdict_words
 from trtgui.core.errors import BackendUnavailable, EngineLoadError, TrtGuiError
 from trtgui.core.settings import Precision
 from trtgui.gui.engine_models import (
@@ -528,8 +529,15 @@ class EnginePanel(QWidget):
         if self._check is not None:
             c_level, c_message, c_details = self._verdict()
             if c_level in ("error", "warning") and c_message:
+                # The check already said why the engine cannot load here (no GPU, backend
+                # missing): a BackendUnavailable from inspecting it says the same again, so
+                # only what it adds (its details) goes beneath.
+                said = isinstance(err, BackendUnavailable) and not _get(
+                    _get(self._check, "verdict"), "loadable_here"
+                )
+                extra = (details,) if said else (message, details)
+                details = _unique_lines(c_details, *extra)
                 message = c_message
-                details = "\n\n".join(x for x in (c_details, str(err), details) if x)
                 level = c_level
         self.banner.show_message(level, message, details or message)
         self.layer_note.setText(
@@ -599,7 +607,10 @@ class EnginePanel(QWidget):
             if validity:
                 problems = ", ".join(_get(check, "validity_problems", default=()) or ())
                 items.append(
-                    ("Engine validity", f"{validity}{': ' + problems if problems else ''}")
+                    (
+                        "Engine validity",
+                        f"{_enum_words(validity)}{': ' + problems if problems else ''}",
+                    )
                 )
         if info is not None:
             items.append(("Loaded by", _backend_text(info)))
@@ -608,7 +619,7 @@ class EnginePanel(QWidget):
             items.append(("Layers", str(_get(info, "num_layers", "layer_count", default="—"))))
             verbosity = _get(info, "profiling_verbosity")
             if verbosity:
-                items.append(("Profiling verbosity", str(verbosity)))
+                items.append(("Profiling verbosity", _enum_words(verbosity)))
         return items
 
     def _build_items(self, sidecar: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -655,7 +666,7 @@ class EnginePanel(QWidget):
             )
         level = VERDICT_LEVELS.get(status, "warning")
         headline = _headline(status, message, check)
-        lines = [f"Verdict: {status}", message]
+        lines = [f"Verdict: {verdict_words(status)}", message[:1].upper() + message[1:]]
         lines += [f"Note: {n}" for n in _get(verdict, "notes", default=()) or ()]
         gpu_reason = _get(check, "gpu_reason")
         if gpu_reason:
@@ -794,6 +805,29 @@ def _headline(status: str, message: str, check: Any) -> str:
     if status == "rebuild":
         return f"This engine cannot be loaded here: {message}"
     return message
+
+
+def _enum_words(value: Any) -> str:
+    """A TensorRT enum name for people: "DETAILED" → "detailed", "LAYER_NAMES_ONLY" →
+    "layer names only"."""
+    return str(getattr(value, "name", value)).split(".")[-1].lower().replace("_", " ")
+
+
+def _unique_lines(*blocks: str) -> str:
+    """The blocks' lines, each said once: a line already said, or inside one said before
+    ("GPU: <reason>" holds "<reason>"), is left out; blocks stay apart by a blank line."""
+    said: list[str] = []
+    out: list[str] = []
+    for block in blocks:
+        fresh = []
+        for line in (block or "").splitlines():
+            text = line.strip()
+            if text and not any(text in old for old in said):
+                said.append(text)
+                fresh.append(line)
+        if fresh:
+            out.append("\n".join(fresh))
+    return "\n\n".join(out)
 
 
 def _backend_text(record: Any) -> str:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHeaderView,
     QLabel,
@@ -81,6 +82,16 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".g
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 MODEL_FILTER = "Models and engines (*.onnx *.engine *.plan *.trt);;All files (*)"
 KIND_CHOICES = ("auto", "classification", "detection", "segmentation", "raw")
+KIND_WORDS = {
+    "auto": "Automatic (from the output shapes)",
+    "classification": "Classification",
+    "detection": "Detection (boxes)",
+    "segmentation": "Segmentation, probability map",
+    "raw": "Raw outputs (statistics only)",
+}
+LABELS_FILTER = "Labels (*.txt *.names *.labels);;All files (*)"
+# What the empty Labels field means, by `default_labels_source`'s answer.
+NO_LABELS_TEXT = "none"
 PASS_STYLE = "background:#e6f4ea; color:#0d5223; border:1px solid #34a853;"
 FAIL_STYLE = "background:#fce8e6; color:#8c1d18; border:1px solid #d93025;"
 
@@ -176,11 +187,21 @@ class InferencePanel(QWidget):
         self.model_label = QLabel("No model. Open an ONNX model or an engine.")
         self.model_button = QPushButton("Model…")
         self.model_button.clicked.connect(self._ask_model)
-        model_box = _file_box("Model", self.model_label, self.model_button)
         self.image_label = QLabel("Drop an image anywhere on this panel, or open one.")
         self.image_button = QPushButton("Image…")
         self.image_button.clicked.connect(self._choose_image)
-        image_box = _file_box("Image", self.image_label, self.image_button)
+        # One box for both files: two group titles cost the height the form needs to fit
+        # a 1200×800 window without scrolling.
+        files_box = QGroupBox("Model and image")
+        files = QGridLayout(files_box)
+        files.setVerticalSpacing(6)
+        for row, (label, button) in enumerate(
+            ((self.model_label, self.model_button), (self.image_label, self.image_button))
+        ):
+            label.setWordWrap(True)
+            files.addWidget(label, row, 0)
+            files.addWidget(button, row, 1, Qt.AlignmentFlag.AlignTop)
+        files.setColumnStretch(0, 1)
 
         self.run_button = QPushButton("Run")
         self.run_button.setMinimumHeight(34)
@@ -192,8 +213,7 @@ class InferencePanel(QWidget):
         self.run_hint = muted_label()
 
         boxes = vbox(
-            model_box,
-            image_box,
+            files_box,
             self._build_preprocessing(),
             self._build_output(),
             margins=(0, 0, 6, 0),
@@ -215,23 +235,27 @@ class InferencePanel(QWidget):
         """The form, the reset button, and the tensor it makes (thumbnail and statistics)."""
         self.form = PreprocessForm()
         self.form.spec_changed.connect(self._spec_changed)
-        self.guess_button = QPushButton("Reset to the model's guess")
+        self.guess_button = QPushButton("Reset to guess")
+        self.guess_button.setToolTip("Set the preprocessing back to what the model suggests")
         self.guess_button.clicked.connect(self.reset_spec_to_guess)
         self.thumbnail = QLabel()
-        self.thumbnail.setFixedSize(112, 112)
+        self.thumbnail.setFixedSize(88, 88)
         self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumbnail.setStyleSheet("background:#2b2d31; border-radius:3px; color:#9aa0a6;")
         self.thumbnail.setText("no image")
         self.thumbnail.setToolTip("What the network sees: the tensor with normalisation undone")
         self.tensor_label = selectable_label("—", wrap=True)
         self.tensor_label.setStyleSheet("font-family: monospace;")
-        tensor_text = vbox(QLabel("<b>Input tensor</b>"), self.tensor_label)
+        # The reset button shares the title's row rather than taking one of its own: the
+        # controls must fit a 1200×800 window without scrolling.
+        title = hbox((QLabel("<b>Input tensor</b>"), 1), self.guess_button, margins=0)
+        tensor_text = vbox(title, self.tensor_label)
         tensor_text.addStretch(1)
         tensor_row = hbox(self.thumbnail, (tensor_text, 1))
+        tensor_row.setAlignment(self.thumbnail, Qt.AlignmentFlag.AlignTop)
         pre_box = QGroupBox("Preprocessing")
         pre_layout = QVBoxLayout(pre_box)
         pre_layout.addWidget(self.form)
-        pre_layout.addWidget(self.guess_button, 0, Qt.AlignmentFlag.AlignRight)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
@@ -242,8 +266,14 @@ class InferencePanel(QWidget):
     def _build_output(self) -> QGroupBox:
         """How the outputs are decoded: kind, top-k, threshold, labels."""
         self.kind_combo = QComboBox()
-        self.kind_combo.addItems(list(KIND_CHOICES))
-        self.kind_combo.setToolTip("How outputs are read; auto chooses from the output shapes")
+        for kind in KIND_CHOICES:
+            self.kind_combo.addItem(KIND_WORDS[kind], kind)
+        # Its longest words must not widen the column (the popup shows them in full).
+        self.kind_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.kind_combo.setMinimumContentsLength(8)
+        self.kind_combo.setToolTip("How outputs are read; automatic chooses from their shapes")
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 100)
         self.top_k.setValue(5)
@@ -253,13 +283,21 @@ class InferencePanel(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setSpecialValueText("default")
         self.labels_edit = QLineEdit()
-        self.labels_edit.setPlaceholderText("labels file (optional; demo/ImageNet found itself)")
+        self.labels_edit.setClearButtonEnabled(True)
+        self.labels_button = QPushButton("…")
+        self.labels_button.setToolTip("Choose a labels file")
+        self.labels_button.setFixedWidth(32)
+        self.labels_button.clicked.connect(self._choose_labels)
+        self._show_labels_default()
         out_box = QGroupBox("Output")
         out_form = QFormLayout(out_box)
+        out_form.setVerticalSpacing(4)
         out_form.addRow("Kind", self.kind_combo)
-        out_form.addRow("Top-k", self.top_k)
-        out_form.addRow("Threshold", self.threshold)
-        out_form.addRow("Labels", self.labels_edit)
+        # Top-k and threshold share a row so the controls fit a 1200×800 window.
+        numbers = hbox(self.top_k, QLabel("Threshold"), self.threshold, margins=0)
+        numbers.insertSpacing(1, 10)
+        out_form.addRow("Top-k", numbers)
+        out_form.addRow("Labels", hbox((self.labels_edit, 1), self.labels_button, margins=0))
         return out_box
 
     def _build_results(self) -> QWidget:
@@ -360,11 +398,16 @@ class InferencePanel(QWidget):
         """Use `path` (ONNX model or engine); `onnx_path` is the ONNX twin of an engine (the
         reference run and the fallback without a GPU). Pre-fills the preprocessing guess."""
         path = Path(path)
+        before = {self._model_path, self._onnx_path} - {None}
         self._model_path = path
         self._onnx_path = Path(onnx_path) if onnx_path else None
         if self._onnx_path is None and path.suffix.lower() != ".onnx":
             self._onnx_path = _onnx_from_sidecar(path)
         onnx = path if path.suffix.lower() == ".onnx" else self._onnx_path
+        if not before & ({path, self._onnx_path} - {None}):
+            # Another model (not this model's engine or ONNX twin): the labels, kind and
+            # threshold chosen for the last one do not belong to it.
+            self._reset_model_choices()
         self._model_info = model_info
         if self._model_info is None and onnx is not None and onnx.is_file():
             try:
@@ -374,10 +417,40 @@ class InferencePanel(QWidget):
             except TrtGuiError as exc:  # the run will report it; the guess is only a start
                 log.warning("could not inspect %s for the preprocessing guess: %s", onnx, exc)
         twin = self._onnx_path if self._onnx_path != path else None
-        show_file(self.model_label, path, f"ONNX: {twin.name}" if twin is not None else "")
+        twin_text = f"ONNX: {twin.name}" if twin is not None else ""
+        show_file(self.model_label, path, twin_text, separator=" &nbsp; ")
+        self._show_labels_default()
         self.reset_spec_to_guess()
         self._clear_results()
         self._update_run_state()
+
+    def _reset_model_choices(self) -> None:
+        self.labels_edit.clear()
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData("auto"))
+        self.threshold.setValue(self.threshold.minimum())  # shows "default"
+
+    def _show_labels_default(self) -> None:
+        """The empty Labels field says what a run will use: the model's labels, the built-in
+        ImageNet names for a 1000-class output, or none."""
+        from trtgui.core.inference import default_labels_source
+        from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE
+
+        source = ""
+        if self._model_path is not None:
+            source = default_labels_source(self._model_path, self._model_info, self._onnx_path)
+        if source == IMAGENET_LABELS_SOURCE:
+            text = source
+        elif source:
+            named = Path(source).name if source != "model metadata" else "its metadata"
+            text = f"from the model ({named})"
+        else:
+            text = NO_LABELS_TEXT
+        self.labels_edit.setPlaceholderText(text)
+        # The full path of a labels file found beside the model is in the tooltip.
+        empty = (
+            source if source and source not in (IMAGENET_LABELS_SOURCE, "model metadata") else text
+        )
+        self.labels_edit.setToolTip(f"Class names, one per line (line i = class i). Empty: {empty}")
 
     @Slot()
     def reset_spec_to_guess(self) -> None:
@@ -402,7 +475,7 @@ class InferencePanel(QWidget):
             return False
         self._image_path = path
         self._image = image
-        show_file(self.image_label, path, f"{image.width}×{image.height}")
+        show_file(self.image_label, path, f"{image.width}×{image.height}", separator=" &nbsp; ")
         self.view.set_image(image)
         self._clear_results()
         self.update_preview()
@@ -444,7 +517,7 @@ class InferencePanel(QWidget):
         if self._model_path is None or self._image_path is None or self.form.error():
             return None
         labels = self.labels_edit.text().strip()
-        kind = self.kind_combo.currentText()
+        kind = str(self.kind_combo.currentData())
         return PredictionRequest(
             model_path=self._model_path,
             image_path=self._image_path,
@@ -654,6 +727,16 @@ class InferencePanel(QWidget):
             self.set_model(path)
 
     @Slot()
+    def _choose_labels(self) -> None:
+        current = self.labels_edit.text().strip()
+        start = str(Path(current).parent) if current else ""
+        if not start and self._model_path is not None:
+            start = str(self._model_path.parent)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a labels file", start, LABELS_FILTER)
+        if path:
+            self.labels_edit.setText(path)
+
+    @Slot()
     def _choose_image(self) -> None:
         start = str(self._image_path.parent) if self._image_path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", start, IMAGE_FILTER)
@@ -749,11 +832,3 @@ def _onnx_from_sidecar(engine: Path) -> Path | None:
     if onnx and Path(onnx).is_file():
         return Path(onnx)
     return None
-
-
-def _file_box(title: str, label: QLabel, button: QPushButton) -> QGroupBox:
-    """A group box with a wrapping description of the chosen file and the button to choose."""
-    label.setWordWrap(True)
-    box = QGroupBox(title)
-    box.setLayout(hbox((label, 1), button))
-    return box

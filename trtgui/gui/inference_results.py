@@ -15,6 +15,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem
 
+from trtgui.core.postprocess import unnamed_label
+from trtgui.core.shapes import shape_text
 from trtgui.gui.table_models import RowTableModel
 from trtgui.gui.table_models import get_field as _get
 from trtgui.gui.widgets import error_colour
@@ -41,8 +43,7 @@ class ClassScoreModel(RowTableModel):
         if column == 0:
             return row + 1
         if column == 1:
-            label = str(_get(record, "label", default=""))
-            return f"{label}  (class {_get(record, 'index', default='?')})"
+            return class_text(record)
         return f"{float(_get(record, 'score', default=0.0)):.1%}"
 
     def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
@@ -126,6 +127,17 @@ class ScoreBarDelegate(QStyledItemDelegate):
 # Report → rows (plain functions, tested without widgets)
 
 
+def class_text(record: Any) -> str:
+    """ "espresso  (class 967)" for a named class; "class 282" for one no labels named (its
+    label is already the number, so it is not said twice)."""
+    index = _get(record, "index", default="?")
+    label = str(_get(record, "label", default="") or "")
+    unnamed = unnamed_label(index) if isinstance(index, int) else f"class {index}"
+    if not label or label == unnamed:
+        return unnamed
+    return f"{label}  ({unnamed})"
+
+
 def runner_text(report: Any) -> str:
     """Which runner ran and why, e.g. "ONNX Runtime (CPU) — no GPU for the engine"."""
     runner = str(_get(report, "runner", default="") or "")
@@ -206,7 +218,7 @@ def timing_rows(timings: Any) -> list[tuple[str, str]]:
 def stats_rows(stats: Sequence[Any]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for s in stats:
-        shape = "×".join(str(d) for d in _get(s, "shape", default=()))
+        shape = shape_text(_get(s, "shape", default=()))
         rows.append(
             (
                 str(_get(s, "name", default="")),

@@ -5,6 +5,9 @@ call `LogView.sink`, which formats the line and appends it to a lock-protected l
 producer's thread. A 50 ms timer in the GUI thread swaps that list out and appends it to the
 QPlainTextEdit in ONE call (bursts in chunks of DRAIN_CHUNK lines). One signal or one append
 per line freezes the UI above ~5,000 lines/s (FACTS.md); TensorRT's VERBOSE log exceeds that.
+
+The severity chooser is the one control for how much of the log there is: it filters what is
+shown, and the Build panel asks it (`min_level`) which TensorRT messages a build records.
 """
 
 from __future__ import annotations
@@ -132,7 +135,10 @@ class LogView(QWidget):
         for label, level in SEVERITIES:
             self.severity.addItem(label, level)
         self.severity.setCurrentIndex(2)
-        self.severity.setToolTip("Show messages of this severity and above")
+        self.severity.setToolTip(
+            "Show messages of this severity and above. A build records TensorRT's messages "
+            "from this level up, as chosen when it starts (Verbose: everything)."
+        )
         self.severity.currentIndexChanged.connect(self._severity_changed)
 
         self.search = QLineEdit()
@@ -232,10 +238,16 @@ class LogView(QWidget):
         """Show everything queued now (tests, saving, the end of a build)."""
         return self.drain(None)
 
+    def min_level(self) -> int:
+        """The lowest level the chooser shows (1 for Verbose: everything)."""
+        return int(self.severity.currentData())
+
     def set_min_level(self, level: int) -> None:
-        index = next((i for i, (_, lv) in enumerate(SEVERITIES) if lv == level), None)
-        if index is not None:
-            self.severity.setCurrentIndex(index)
+        """Choose the entry for `level`: the most severe one that still shows it (so
+        TensorRT's VERBOSE = 5 and logging.DEBUG choose Verbose)."""
+        shown = [i for i, (_, lv) in enumerate(SEVERITIES) if lv <= level]
+        index = max(shown, key=lambda i: SEVERITIES[i][1]) if shown else len(SEVERITIES) - 1
+        self.severity.setCurrentIndex(index)
 
     def _severity_changed(self) -> None:
         level = int(self.severity.currentData())

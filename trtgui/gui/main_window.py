@@ -548,7 +548,8 @@ class MainWindow(QMainWindow):
             panel.set_model_path(engine_path)
 
     def open_demo(self, folder: str | Path | None = None) -> None:
-        """Open the bundled demo: its model, then its first image in the Inference panel."""
+        """Open the bundled demo: its model, the engine `trtgui-cli demo` built (when there is
+        one), then its first image in the Inference panel."""
         import json
 
         from trtgui.core.resources import resource_path
@@ -568,6 +569,11 @@ class MainWindow(QMainWindow):
         model = data.get("model")
         if model:
             self.open_model(demo_dir / model, show_panel=False)
+        from trtgui.core.paths import demo_engine_path
+
+        # The engine `trtgui-cli demo` built (README: `trtgui-cli demo && trtgui --demo`).
+        if folder is None and demo_engine_path().is_file():
+            self.open_engine(demo_engine_path())
         panel = self.inference_panel()
         # The demo shows its point at once: a result on a photo, without a click.
         if panel is not None and panel.open_demo(demo_dir):
@@ -886,7 +892,9 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             if self.is_building():
+                self.cancel_build()  # the Build panel says "Cancelling…" at once
                 self.statusBar().showMessage("Cancelling the build…")
+                self.repaint()  # painted now: shutdown() blocks until TensorRT has stopped
             self.save_state()
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:

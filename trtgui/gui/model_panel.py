@@ -1,8 +1,11 @@
 """The Model panel: what is inside an ONNX model (`ModelInfo`), and the intent to build it.
 
-Summary (file, IR, opsets, producer, counts), the inputs/outputs table (symbolic dims shown by
-name), the operator histogram, and warnings (missing external data, custom ops, shape
+Summary (file, IR, opsets, producer, counts, metadata), the inputs/outputs table (symbolic dims
+shown by name), the operator histogram, and warnings (missing external data, custom ops, shape
 inference failure). It renders a core result and emits `build_requested`; it loads nothing.
+
+Metadata values can be huge (PP-OCR recognisers keep a 6,623-line character list in one): the
+summary shows each value shortened to one line, and `MetadataDialog` shows them in full.
 """
 
 from __future__ import annotations
@@ -10,18 +13,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QWidget,
 )
 
+from trtgui.core.text import is_long, line_count, shorten
 from trtgui.gui.table_models import (
     OpHistogramModel,
     TensorTableModel,
@@ -33,23 +43,97 @@ from trtgui.gui.widgets import (
     data_table,
     group_box,
     hbox,
+    html_escape,
     selectable_label,
     splitter,
     vbox,
 )
 
+METADATA_ROWS = 6  # metadata entries the summary lists; the dialog has all of them
+PREVIEW_CHARS = 200  # of one metadata value in the summary
+TOOLTIP_CHARS = 500  # of the model's doc string in the Graph field's tooltip
+COLUMN_CHARS = 60  # widest an I/O table column gets before it elides (the tooltip has it all)
+
 
 def make_table(model: Any, stretch_column: int | None = 1) -> QTableView:
-    """`data_table` (the look of every other table) with columns fitted to their contents and
-    `stretch_column` taking the rest of the width."""
+    """`data_table` (the look of every other table) with columns fitted to their contents (up
+    to COLUMN_CHARS characters; longer text elides, the tooltip has it) and `stretch_column`
+    taking the rest of the width. The other columns never shrink below their contents: a
+    narrow view scrolls rather than squeezing "Name" to "Nam"."""
     view = data_table(model)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     header = view.horizontalHeader()
     header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setMaximumSectionSize(view.fontMetrics().averageCharWidth() * COLUMN_CHARS)
     if stretch_column is not None:
         header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
     return view
+
+
+class MetadataDialog(QDialog):
+    """Every metadata entry of a model in full: keys on the left, the chosen value on the right
+    in a read-only, selectable text view."""
+
+    def __init__(self, metadata: dict[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Model metadata")
+        self.resize(760, 520)
+        self._metadata = dict(metadata)
+        self.keys = QListWidget()
+        self.keys.addItems(list(self._metadata))
+        self.keys.setMaximumWidth(max(160, self.fontMetrics().averageCharWidth() * 28))
+        self.size_label = selectable_label()
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        self.keys.currentRowChanged.connect(self._show_row)
+        body = hbox(self.keys, (vbox(self.size_label, (self.text, 1), margins=0), 1))
+        self.setLayout(vbox((body, 1), buttons))
+        if self._metadata:
+            self.keys.setCurrentRow(0)
+
+    def show_key(self, key: str) -> None:
+        """Select `key` (its value fills the text view)."""
+        keys = list(self._metadata)
+        if key in keys:
+            self.keys.setCurrentRow(keys.index(key))
+
+    def value(self) -> str:
+        """The value shown now, in full."""
+        return self.text.toPlainText()
+
+    @Slot(int)
+    def _show_row(self, row: int) -> None:
+        if not 0 <= row < len(self._metadata):
+            return
+        key = list(self._metadata)[row]
+        value = self._metadata[key]
+        lines = line_count(value)
+        self.size_label.setText(
+            f"{key}: {len(value):,} characters" + (f", {lines:,} lines" if lines > 1 else "")
+        )
+        self.text.setPlainText(value)
+
+
+def metadata_html(metadata: dict[str, str]) -> str:
+    """The summary's Metadata field: the first METADATA_ROWS entries one line each, long values
+    shortened ("… (6,623 lines)") with a "Show…" link to the dialog; "—" when there are none."""
+    if not metadata:
+        return "—"
+    rows = []
+    for index, (key, value) in enumerate(list(metadata.items())[:METADATA_ROWS]):
+        row = (
+            f"<b>{html_escape(shorten(key, 60))}</b> = {html_escape(shorten(value, PREVIEW_CHARS))}"
+        )
+        if is_long(value, PREVIEW_CHARS) or is_long(key, 60):
+            row += f' <a href="meta:{index}">Show…</a>'
+        rows.append(row)
+    if len(metadata) > METADATA_ROWS:
+        rows.append(f'… {len(metadata) - METADATA_ROWS} more <a href="meta:">Show all…</a>')
+    return "<br>".join(rows)
 
 
 class ModelPanel(QWidget):
@@ -96,8 +180,19 @@ class ModelPanel(QWidget):
             "Metadata",
         ):
             label = selectable_label("—", wrap=True)
+            # A long unbroken value (a path, a token) must not set the window's minimum width.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self._fields[key] = label
             self.summary.addRow(key + ":", label)
+        self.metadata_label = self._fields["Metadata"]
+        self.metadata_label.setTextFormat(Qt.TextFormat.RichText)
+        self.metadata_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.metadata_label.linkActivated.connect(self._metadata_link)
+        self.metadata_dialog: MetadataDialog | None = None
 
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
@@ -109,7 +204,9 @@ class ModelPanel(QWidget):
         )
 
         self.io_model = TensorTableModel(parent=self)
-        self.io_table = make_table(self.io_model, stretch_column=1)
+        # The Shape column stretches: long symbolic dims (p2o.DynamicDimension.0) get the room
+        # there is and elide past it, while Name keeps its width.
+        self.io_table = make_table(self.io_model, stretch_column=TensorTableModel.SHAPE_COLUMN)
         self.io_table.setObjectName("io_table")
         io_box = group_box("Inputs and outputs", self.io_table)
 
@@ -143,23 +240,41 @@ class ModelPanel(QWidget):
         f["Parameters"].setText(
             f"{format_count(info.parameter_count)} ({format_bytes(info.parameter_bytes)})"
         )
-        meta = info.metadata or {}
-        f["Metadata"].setText(
-            "; ".join(f"{k}={v}" for k, v in list(meta.items())[:6])
-            + (" …" if len(meta) > 6 else "")
-            if meta
-            else "—"
-        )
-        if info.doc_string:
-            f["Graph"].setToolTip(info.doc_string)
+        self.metadata_label.setText(metadata_html(info.metadata or {}))
+        if self.metadata_dialog is not None:
+            self.metadata_dialog.close()
+            self.metadata_dialog = None
+        # A tooltip can't scroll: a long doc string is shortened there too.
+        f["Graph"].setToolTip(shorten(info.doc_string, TOOLTIP_CHARS) if info.doc_string else "")
         self.io_model.set_model_io(info.inputs, info.outputs)
         self.ops_model.set_histogram(dict(info.op_histogram))
         self.ops_box.setTitle(f"Operators ({len(info.op_histogram)} types)")
         self._show_warnings(info)
         self.build_button.setEnabled(True)
 
+    def show_metadata(self, key: str | None = None) -> MetadataDialog:
+        """The dialog with every metadata entry in full, at `key` (else the first)."""
+        meta = dict(self.info.metadata or {}) if self.info is not None else {}
+        if self.metadata_dialog is None:
+            self.metadata_dialog = MetadataDialog(meta, self)
+        if key is not None:
+            self.metadata_dialog.show_key(key)
+        self.metadata_dialog.show()
+        self.metadata_dialog.raise_()
+        return self.metadata_dialog
+
+    @Slot(str)
+    def _metadata_link(self, href: str) -> None:
+        # href is "meta:<index>" (an index, so a key with any characters round-trips) or "meta:"
+        index = href.removeprefix("meta:")
+        keys = list(self.info.metadata) if self.info is not None else []
+        self.show_metadata(keys[int(index)] if index.isdigit() and int(index) < len(keys) else None)
+
     def clear(self) -> None:
         self.info = None
+        if self.metadata_dialog is not None:
+            self.metadata_dialog.close()
+            self.metadata_dialog = None
         self.title.setText("No model open")
         self.io_model.set_records([])
         self.ops_model.set_records([])

@@ -30,9 +30,52 @@ from PySide6.QtWidgets import (
 from trtgui.core import imaging
 from trtgui.core.errors import InferenceError
 from trtgui.core.settings import PreprocessSpec
+from trtgui.core.shapes import shape_text
 from trtgui.gui.widgets import error_html, muted_label
 
-CUSTOM = "custom"  # the preset name shown once a field was edited by hand
+CUSTOM = "custom"  # the preset name once a field was edited by hand
+
+# What the combo boxes show; the raw values (PreprocessSpec's) are the items' data.
+PRESET_WORDS: dict[str, str] = {
+    "imagenet": "ImageNet (torchvision, mean/std)",
+    "tflite": "TF-Lite ((x − 127) / 128)",
+    "yolo": "YOLO (letterbox, /255)",
+    "yolo-stretch": "YOLO, stretched (/255)",
+    "paddleocr-det": "PaddleOCR text detection",
+    "paddleocr-cls": "PaddleOCR text direction",
+    "mtcnn": "MTCNN faces",
+    "unit": "Pixels 0–1 only (/255)",
+    CUSTOM: "Custom (edited)",
+}
+RESIZE_WORDS: dict[str, str] = {
+    "stretch": "Stretch to the size",
+    "short_side_crop": "Resize short side, centre crop",
+    "letterbox": "Letterbox (keep aspect, pad)",
+    "fit": "Image size (long side limit)",
+}
+CHANNEL_WORDS: dict[str, str] = {"RGB": "RGB", "BGR": "BGR", "GRAY": "Grey"}
+
+
+def fill_combo(combo: QComboBox, values: Sequence[str], words: dict[str, str]) -> None:
+    """Items that read as words and carry their raw value as data."""
+    for value in values:
+        combo.addItem(words.get(value, value), value)
+    if any(len(words.get(v, v)) > 12 for v in values):
+        # Long words must not widen the whole column: the popup shows them in full.
+        policy = QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        combo.setSizeAdjustPolicy(policy)
+        combo.setMinimumContentsLength(8)
+
+
+def set_combo_value(combo: QComboBox, value: str) -> None:
+    """Select the item whose data is `value` (nothing changes for an unknown value)."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+def combo_value(combo: QComboBox) -> str:
+    return str(combo.currentData())
 
 
 def parse_number(text: str) -> float:
@@ -95,9 +138,9 @@ class TensorSummary:
     mean: float
 
     def text(self) -> str:
-        shape = "×".join(str(d) for d in self.shape)
         return (
-            f"{shape}  {self.dtype}\nmin  {self.min:.4g}\nmax  {self.max:.4g}\nmean {self.mean:.4g}"
+            f"{shape_text(self.shape)}  {self.dtype}\n"
+            f"min  {self.min:.4g}\nmax  {self.max:.4g}\nmean {self.mean:.4g}"
         )
 
 
@@ -130,15 +173,18 @@ class PreprocessForm(QWidget):
         self._error = ""
 
         self.preset = QComboBox()
-        self.preset.addItems([*imaging.PRESETS, CUSTOM])
+        fill_combo(self.preset, [*imaging.PRESETS, CUSTOM], PRESET_WORDS)
         self.preset.setToolTip("A known preprocessing recipe; editing any field makes it custom")
-        self.height_spin = QSpinBox()
+        # Width first, as image sizes are quoted (640×480) and `predict --size WxH` reads them;
+        # created in that order so Tab goes width -> height too.
         self.width_spin = QSpinBox()
-        for spin in (self.height_spin, self.width_spin):
+        self.height_spin = QSpinBox()
+        for spin, what in ((self.width_spin, "Width"), (self.height_spin, "Height")):
             spin.setRange(1, 8192)
             spin.setSuffix(" px")
+            spin.setToolTip(f"{what} of the input tensor in pixels")
         self.resize_mode = QComboBox()
-        self.resize_mode.addItems(list(imaging.RESIZE_MODES))
+        fill_combo(self.resize_mode, imaging.RESIZE_MODES, RESIZE_WORDS)
         self.resize_short = QSpinBox()
         self.resize_short.setRange(0, 8192)
         self.resize_short.setSpecialValueText("= crop size")
@@ -151,9 +197,9 @@ class PreprocessForm(QWidget):
         self.multiple = QSpinBox()
         self.multiple.setRange(1, 256)
         self.channel_order = QComboBox()
-        self.channel_order.addItems(list(imaging.CHANNEL_ORDERS))
+        fill_combo(self.channel_order, imaging.CHANNEL_ORDERS, CHANNEL_WORDS)
         self.layout_combo = QComboBox()
-        self.layout_combo.addItems(list(imaging.LAYOUTS))
+        fill_combo(self.layout_combo, imaging.LAYOUTS, {})
         self.scale = QLineEdit()
         self.scale.setToolTip("Pixels (0-255) are multiplied by this first, e.g. 1/255")
         self.mean = QLineEdit()
@@ -161,14 +207,14 @@ class PreprocessForm(QWidget):
         self.mean.setToolTip("Subtracted per channel after scaling, e.g. 0.485, 0.456, 0.406")
         self.std.setToolTip("Divides per channel after the mean, e.g. 0.229, 0.224, 0.225")
         self.dtype = QComboBox()
-        self.dtype.addItems(list(imaging.DTYPES))
+        fill_combo(self.dtype, imaging.DTYPES, {})
         self.formula = muted_label()
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         size_row = QHBoxLayout()
-        size_row.addWidget(self.height_spin)
-        size_row.addWidget(QLabel("×"))
         size_row.addWidget(self.width_spin)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_spin)
         size = QWidget()
         size.setLayout(size_row)
         size_row.setContentsMargins(0, 0, 0, 0)
@@ -184,7 +230,7 @@ class PreprocessForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(4)
         form.addRow("Preset", self.preset)
-        form.addRow("Size (H × W)", size)
+        form.addRow("Size (W × H)", size)
         self._size_row = size
         form.addRow("Resize", self.resize_mode)
         form.addRow("Short side", self.resize_short)
@@ -198,7 +244,7 @@ class PreprocessForm(QWidget):
         form.addRow(self.formula)
         self._form = form
 
-        self.preset.currentTextChanged.connect(self._preset_chosen)
+        self.preset.currentIndexChanged.connect(self._preset_chosen)
         for spin in (
             self.height_spin,
             self.width_spin,
@@ -209,7 +255,7 @@ class PreprocessForm(QWidget):
             spin.valueChanged.connect(self._edited)
         self.pad_value.valueChanged.connect(self._edited)
         for combo in (self.resize_mode, self.channel_order, self.layout_combo, self.dtype):
-            combo.currentTextChanged.connect(self._edited)
+            combo.currentIndexChanged.connect(self._edited)
         for line in (self.scale, self.mean, self.std):
             line.textEdited.connect(self._edited)
         self._show(self._spec)
@@ -236,7 +282,11 @@ class PreprocessForm(QWidget):
         self.spec_changed.emit(spec)
 
     def choose_preset(self, name: str) -> None:
-        self.preset.setCurrentText(name)
+        set_combo_value(self.preset, name)
+
+    def preset_name(self) -> str:
+        """The chosen preset's name ("tflite", or "custom" once a field was edited)."""
+        return combo_value(self.preset)
 
     # -- internals
 
@@ -244,17 +294,17 @@ class PreprocessForm(QWidget):
         self._updating = True
         try:
             name = spec.preset if spec.preset in imaging.PRESETS else CUSTOM
-            self.preset.setCurrentText(name)
+            set_combo_value(self.preset, name)
             self.height_spin.setValue(spec.height)
             self.width_spin.setValue(spec.width)
-            self.resize_mode.setCurrentText(spec.resize)
+            set_combo_value(self.resize_mode, spec.resize)
             self.resize_short.setValue(spec.resize_short or 0)
             self.pad_value.setValue(spec.pad_value)
             self.limit_side.setValue(spec.limit_side or 0)
             self.multiple.setValue(spec.multiple)
-            self.channel_order.setCurrentText(spec.channel_order)
-            self.layout_combo.setCurrentText(spec.layout)
-            self.dtype.setCurrentText(spec.dtype)
+            set_combo_value(self.channel_order, spec.channel_order)
+            set_combo_value(self.layout_combo, spec.layout)
+            set_combo_value(self.dtype, spec.dtype)
             self.scale.setText(format_number(spec.scale))
             self.mean.setText(format_vector(spec.mean))
             self.std.setText(format_vector(spec.std))
@@ -276,8 +326,9 @@ class PreprocessForm(QWidget):
         for widget, visible in rows.items():
             self._form.setRowVisible(widget, visible)
 
-    @Slot(str)
-    def _preset_chosen(self, name: str) -> None:
+    @Slot(int)
+    def _preset_chosen(self, _index: int) -> None:
+        name = combo_value(self.preset)
         if self._updating or name == CUSTOM or name not in imaging.PRESETS:
             return
         spec = imaging.resolve_spec(imaging.PRESETS[name], self._shape, self._dtype)
@@ -287,18 +338,18 @@ class PreprocessForm(QWidget):
     def _edited(self, *_: Any) -> None:
         if self._updating:
             return
-        self._update_visibility(self.resize_mode.currentText())
+        self._update_visibility(combo_value(self.resize_mode))
         fields: dict[str, Any] = {
             "height": self.height_spin.value(),
             "width": self.width_spin.value(),
-            "resize": self.resize_mode.currentText(),
+            "resize": combo_value(self.resize_mode),
             "resize_short": self.resize_short.value() or None,
             "pad_value": self.pad_value.value(),
             "limit_side": self.limit_side.value() or None,
             "multiple": self.multiple.value(),
-            "channel_order": self.channel_order.currentText(),
-            "layout": self.layout_combo.currentText(),
-            "dtype": self.dtype.currentText(),
+            "channel_order": combo_value(self.channel_order),
+            "layout": combo_value(self.layout_combo),
+            "dtype": combo_value(self.dtype),
             "preset": CUSTOM,
         }
         problems = []
@@ -327,7 +378,7 @@ class PreprocessForm(QWidget):
         self._error = ""
         self._spec = spec
         self._updating = True
-        self.preset.setCurrentText(CUSTOM)
+        set_combo_value(self.preset, CUSTOM)
         self._updating = False
         self.formula.setText(imaging.describe_spec(spec))
         self.spec_changed.emit(spec)

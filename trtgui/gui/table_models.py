@@ -16,6 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from trtgui.core.shapes import dim_text, shape_arg, shape_text, split_dims
+from trtgui.core.shapes import named_shape as named_shape  # engine_models imports it from here
+
 Index = QModelIndex | QPersistentModelIndex
 ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
@@ -42,25 +45,9 @@ class Column:
     numeric: bool = False  # right-aligned; sorts by value
 
 
-def format_dim(dim: int | str | None) -> str:
-    """One dimension: a number, a symbolic name, or "?" when unknown (None, -1)."""
-    if dim is None or (isinstance(dim, int) and dim < 0):
-        return "?"
-    return str(dim)
-
-
-def named_shape(
-    shape: Sequence[int | str | None], names: Sequence[int | str | None] | None
-) -> tuple[int | str | None, ...]:
-    """`shape` with its unknown dims (None, -1) named after `names`, the ONNX model's shape of
-    the same tensor, where that has a symbolic name there: (-1, 3) + ("batch", 3) -> ("batch", 3).
-    """
-    if names is None or len(names) != len(shape):
-        return tuple(shape)
-    return tuple(
-        n if isinstance(n, str) and not (isinstance(d, int) and d >= 0) else d
-        for d, n in zip(shape, names, strict=True)
-    )
+# The GUI writes shapes with core's one writer (the CLI uses it too), under the name the
+# panels import.
+format_shape = shape_text
 
 
 def model_shapes(model: Any) -> dict[str, Any]:
@@ -68,22 +55,6 @@ def model_shapes(model: Any) -> dict[str, Any]:
     if model is None:
         return {}
     return {t.name: t.shape for t in (*model.inputs, *model.outputs)}
-
-
-def format_shape(
-    shape: Sequence[int | str | None] | None,
-    names: Sequence[int | str | None] | None = None,
-) -> str:
-    """The one way the GUI writes a shape: "batch×3×224×224", "?×1000", "1×3×224×224".
-
-    Symbolic dims show by name, unknown ones (None, -1) as "?"; `names` (the ONNX model's shape
-    of the same tensor) names the dims a built network only knows as -1.
-    """
-    if shape is None:
-        return "unknown"
-    if len(shape) == 0:
-        return "scalar"
-    return "×".join(format_dim(d) for d in named_shape(shape, names))
 
 
 def format_bytes(n: int | float | None) -> str:
@@ -209,13 +180,17 @@ class RecordTableModel(RowTableModel):
 
 
 def _dynamic_tip(t: Any) -> str:
+    # The shape itself comes first: a long symbolic name may be elided in the cell.
     if getattr(t, "shape", None) is None:
         return "rank unknown: the model does not say"
     dims = [d for d in t.shape if not isinstance(d, int) or d < 0]
     if not dims:
-        return "static shape"
-    names = ", ".join(format_dim(d) for d in dims)
-    return f"dynamic dims: {names} — set them in the Build panel's shape profiles"
+        return f"{shape_text(t.shape)}: static shape"
+    names = ", ".join(dim_text(d) for d in dims)
+    return (
+        f"{shape_text(t.shape)}\ndynamic dims: {names} — set them in the Build panel's "
+        "shape profiles"
+    )
 
 
 def _network_tip(t: Any) -> str:
@@ -231,9 +206,10 @@ class TensorTableModel(RecordTableModel):
         Column("Kind", lambda r: r[0]),
         Column("Name", lambda r: r[1].name, lambda r: r[1].name),
         Column("Type", lambda r: r[1].dtype),
-        Column("Shape", lambda r: format_shape(r[1].shape), lambda r: _dynamic_tip(r[1])),
+        Column("Shape", lambda r: shape_text(r[1].shape), lambda r: _dynamic_tip(r[1])),
         Column("Dynamic", lambda r: "yes" if r[1].is_dynamic else "no"),
     )
+    SHAPE_COLUMN = 3
 
     def set_model_io(self, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
         self.set_records([("input", t) for t in inputs] + [("output", t) for t in outputs])
@@ -262,7 +238,7 @@ class NetworkTensorModel(RecordTableModel):
         Column("Kind", lambda r: "input" if r.is_input else "output"),
         Column("Name", lambda r: r.name, lambda r: r.name),
         Column("Type", lambda r: r.dtype),
-        Column("Shape", lambda r: format_shape(r.shape), lambda r: _network_tip(r)),
+        Column("Shape", lambda r: shape_text(r.shape), lambda r: _network_tip(r)),
     )
     SHAPE_COLUMN = 3
 
@@ -278,7 +254,7 @@ class NetworkTensorModel(RecordTableModel):
 
     def display(self, record: Any, row: int, column: int) -> Any:
         if column == self.SHAPE_COLUMN:
-            return format_shape(record.shape, self._model_shapes.get(record.name))
+            return shape_text(record.shape, self._model_shapes.get(record.name))
         return super().display(record, row, column)
 
 
@@ -288,9 +264,9 @@ class ProfileRowsModel(RecordTableModel):
     columns = (
         Column("Profile", lambda r: r[0], numeric=True),
         Column("Input", lambda r: r[1].name),
-        Column("Min", lambda r: format_shape(r[1].min)),
-        Column("Opt", lambda r: format_shape(r[1].opt)),
-        Column("Max", lambda r: format_shape(r[1].max)),
+        Column("Min", lambda r: shape_text(r[1].min)),
+        Column("Opt", lambda r: shape_text(r[1].opt)),
+        Column("Max", lambda r: shape_text(r[1].max)),
     )
 
     def set_profiles(self, profiles: Sequence[Any]) -> None:
@@ -298,7 +274,7 @@ class ProfileRowsModel(RecordTableModel):
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.lower().replace(",", "x").split("x")]
+    parts = split_dims(text.replace(",", "x"))  # "x", "×" (a shape pasted from a table) or ","
     if not parts or any(not p.lstrip("-").isdigit() for p in parts):
         raise ValueError(f"{text!r} is not a shape like 1x3x224x224")
     return tuple(int(p) for p in parts)
@@ -313,7 +289,7 @@ class ProfileRow:
     min: str
     opt: str
     max: str
-    template: str = ""  # the model's shape, e.g. [batch, 3, 224, 224], for tooltips
+    template: str = ""  # the model's shape, e.g. batch×3×224×224, for tooltips
 
 
 class ProfileEditModel(RowTableModel):
@@ -343,9 +319,10 @@ class ProfileEditModel(RowTableModel):
             ProfileRow(
                 i,
                 s.name,
-                "x".join(map(str, s.min)),
-                "x".join(map(str, s.opt)),
-                "x".join(map(str, s.max)),
+                # Cells people edit hold the typed form ("x" is on every keyboard).
+                shape_arg(s.min),
+                shape_arg(s.opt),
+                shape_arg(s.max),
                 templates.get(s.name, ""),
             )
             for i, p in enumerate(profiles)
@@ -444,7 +421,7 @@ class ProfileEditModel(RowTableModel):
             return self.display(record, row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"model shape {record.template}" if record.template else ""
-            return tip + ("\nFormat: 1x3x224x224" if column >= 2 else "")
+            return tip + ("\nFormat: 1x3x224x224 (x or ×)" if column >= 2 else "")
         if role == Qt.ItemDataRole.BackgroundRole and (row, column) in self.bad_cells:
             from PySide6.QtGui import QColor
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLayout,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -101,8 +102,18 @@ def selectable_label(text: str = "", wrap: bool = False) -> QLabel:
     return label
 
 
+def take_given_width(widget: QWidget) -> None:
+    """`widget` takes the width its layout gives it: a long unbreakable text (a path, an error)
+    would otherwise raise the window's minimum width, and the window would grow to fit it."""
+    policy = widget.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    widget.setSizePolicy(policy)
+
+
 def show_file(label: QLabel, path: Path, detail: str = "", separator: str = "<br>") -> None:
-    """`label` shows the file's name in bold, then `detail` muted; the full path as tooltip."""
+    """`label` shows the file's name in bold, then `detail` muted; the full path as tooltip.
+    A long folder is cut at the label's edge rather than widening the window."""
+    take_given_width(label)
     text = f"<b>{html_escape(path.name)}</b>"
     if detail:
         colour = muted_colour().name()
