@@ -158,8 +158,8 @@ def breakdown(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list
     """Where trtgui's extra time goes, each a median over n (ms)."""
     import tensorrt_rtx as trt
 
-    from trtgui.core.build import file_sha256
-    from trtgui.core.graph_check import precheck_model
+    from trtgui.core.build.builder import file_sha256
+    from trtgui.core.model.graph_check import precheck_model
 
     n = args.n
     out: list[dict[str, object]] = []
@@ -210,7 +210,7 @@ def breakdown(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list
         - statistics.median(py_row.bare)), f"{per_build} calls per build")  # fmt: skip
 
     # Writing: trtgui's engine + sidecar (unbuffered, fsync, rename) vs the bare f.write.
-    from trtgui.core import build as build_mod
+    from trtgui.core.build import builder as build_mod
 
     plan = bare_with_plan(trt, args.model)
     sidecar = {"format": "bench"}
@@ -230,7 +230,7 @@ def breakdown(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list
     def imports(code: str) -> Callable[[], None]:
         return lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
-    both = "import tensorrt_rtx, trtgui.cli.main, trtgui.cli.cmd_build, trtgui.core.build"
+    both = "import tensorrt_rtx, trtgui.cli.main, trtgui.cli.cmd_build, trtgui.core.build.builder"
     imp_row = run_pairs("  python -c: trtgui CLI + trt vs trt imports", n,
                         imports(both), imports("import tensorrt_rtx"))  # fmt: skip
     extra = statistics.median(imp_row.ours) - statistics.median(imp_row.bare)
@@ -267,8 +267,8 @@ def main() -> int:
         print(f"model not found: {args.model} (needs ../shared/models)", file=sys.stderr)
         return 1
 
-    from trtgui.core.build import build_engine
-    from trtgui.core.settings import BuildSettings, InputShape, ShapeProfile
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, InputShape, ShapeProfile
 
     work = Path(tempfile.mkdtemp(prefix="trtgui-bench-"))
     bare_py = work / "bare_build.py"

@@ -2,7 +2,7 @@
 
 Generates a MatMul chain whose weights live in one external file (in a temporary folder that
 is deleted afterwards), then measures, each in a fresh subprocess so memory peaks do not mix:
-`trtgui.core.onnx_model.inspect_onnx` and a full `onnx.load` of the same file. Prints time,
+`trtgui.core.model.onnx_model.inspect_onnx` and a full `onnx.load` of the same file. Prints time,
 peak RSS above the process's baseline (after imports), and the ratios.
 
     python bench/inspect_large.py [--mb 512] [--repeat 3]
@@ -33,7 +33,7 @@ _CHILD = r"""
 import json, resource, sys, time
 method, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import onnx
-from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.model.onnx_model import inspect_onnx
 def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 base = peak_kib()

@@ -26,7 +26,7 @@ import onnxruntime as ort
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trtgui.core.runners import OrtRunner, random_feeds  # noqa: E402
+from trtgui.core.engine.runners import OrtRunner, random_feeds  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models" / "onnx" / "efficientnet_lite0_dynbatch.onnx"
 

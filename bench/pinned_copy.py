@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trtgui.core.cuda import CudaApi, open_cuda
+from trtgui.core.engine.cuda import CudaApi, open_cuda
 
 Timer = Callable[[], tuple[float, float]]  # one round: (h2d ms, d2h ms)
 

@@ -85,7 +85,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from trtgui.core.backends import available_backends, gpu_report
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
     from trtgui.gui.build_panel import VERBOSE, BuildPanel
 
     app = QApplication.instance() or QApplication([])

@@ -158,7 +158,7 @@ def test_a_tensorrt_warning_after_int8_is_printed_once(shared_models, tmp_path: 
         "import sys\n"
         "import tensorrt_rtx as trt\n"
         "from trtgui.cli.main import main\n"
-        "from trtgui.core import trt_log\n"
+        "from trtgui.core.build import trt_log\n"
         "code = main(sys.argv[1:])\n"
         "logger, _ = trt_log.get_trt_logger('rtx', trt)\n"
         "logger.log(trt.ILogger.Severity.WARNING, 'probe warning')\n"

@@ -62,7 +62,7 @@ def test_engine_text(engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_engine_text_says_the_verdict_in_words_and_the_gpu_reason_once(
     engine: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from trtgui.core.engine import VERDICT_WORDS
+    from trtgui.core.engine.plan import VERDICT_WORDS
 
     _code, out, _err = _run(capsys, "engine", str(engine))
     reason = backends.gpu_report().reason

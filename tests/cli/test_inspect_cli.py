@@ -100,7 +100,7 @@ def test_external_data_missing_flagged(
 def test_json_is_stable_to_dict(
     made_models: dict[str, MadeModel], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     path = made_models["dynamic_batch"].path
     code, out, _ = _run(capsys, "inspect", str(path), "--json")

@@ -20,9 +20,9 @@ from onnx import TensorProto, helper
 from tests.onnx_factory import IR_VERSION, OPSET, MadeModel
 from trtgui.cli.main import main
 from trtgui.core import backends
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.runners import OrtRunner, random_feeds
-from trtgui.core.settings import suggest_profiles
+from trtgui.core.build.settings import suggest_profiles
+from trtgui.core.engine.runners import OrtRunner, random_feeds
+from trtgui.core.model.onnx_model import inspect_onnx
 
 no_gpu = pytest.mark.skipif(backends.gpu_report().has_gpu, reason="expects a machine without GPU")
 needs_rtx = pytest.mark.skipif(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trtgui.core.bench import measure_latency, snake_name, summarize, trtexec_percentile
+from trtgui.core.engine.bench import measure_latency, snake_name, summarize, trtexec_percentile
 from trtgui.core.errors import InferenceError
 
 

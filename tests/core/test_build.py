@@ -9,13 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from trtgui.core import backends, trt_log
-from trtgui.core.build import (
+from trtgui.core import backends
+from trtgui.core.build import trt_log
+from trtgui.core.build.builder import (
     BuildResult,
     build_engine,
     explain_build_failure,
     explain_profile_message,
     sidecar_path_for,
+)
+from trtgui.core.build.progress import ProgressEvent
+from trtgui.core.build.settings import (
+    BuildSettings,
+    InputShape,
+    Precision,
+    ShapeProfile,
+    suggest_profiles,
 )
 from trtgui.core.errors import (
     BuildCancelled,
@@ -24,15 +33,7 @@ from trtgui.core.errors import (
     ProfileError,
     SettingsError,
 )
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.progress import ProgressEvent
-from trtgui.core.settings import (
-    BuildSettings,
-    InputShape,
-    Precision,
-    ShapeProfile,
-    suggest_profiles,
-)
+from trtgui.core.model.onnx_model import inspect_onnx
 
 pytestmark = pytest.mark.skipif(
     not backends.probe_backend("rtx").available, reason="TensorRT-RTX is not installed"
@@ -267,7 +268,7 @@ def test_real_model_int8(shared_models, tmp_path: Path) -> None:  # type: ignore
 
 def test_default_engine_names_carry_the_precision() -> None:
     # The naming rule of issue #10 (FP32 keeps model.engine; the others add the precision).
-    from trtgui.core.settings import converted_onnx_path, default_engine_path
+    from trtgui.core.build.settings import converted_onnx_path, default_engine_path
 
     names = {p.value: default_engine_path("/m/det.v4.onnx", p).name for p in Precision}
     assert names == {

@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from trtgui.core.compare import (
+from trtgui.core.errors import InferenceError
+from trtgui.core.predict.compare import (
     DEFAULT_TOLERANCES,
     compare_outputs,
     cosine_similarity,
     tolerances,
     top_k_agreement,
 )
-from trtgui.core.errors import InferenceError
 
 
 def test_identical_outputs_pass() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trtgui.core.runners import IoTensor, default_shapes, record_profile
-from trtgui.core.settings import SUGGESTED_SPATIAL, InputShape, ShapeProfile
+from trtgui.core.build.settings import SUGGESTED_SPATIAL, InputShape, ShapeProfile
+from trtgui.core.engine.runners import IoTensor, default_shapes, record_profile
 
 
 def _shapes(*inputs: IoTensor, **kwargs: object) -> dict[str, tuple[int, ...]]:

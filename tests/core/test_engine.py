@@ -15,7 +15,7 @@ import pytest
 
 from tests.onnx_factory import MadeModel
 from trtgui.core import backends
-from trtgui.core.engine import (
+from trtgui.core.engine.plan import (
     EngineLoadError,
     InstalledBackend,
     check_engine,
@@ -242,7 +242,7 @@ def test_verdict_no_gpu() -> None:
 
 
 def test_every_verdict_status_has_words() -> None:
-    from trtgui.core.engine import VERDICT_WORDS, verdict_words
+    from trtgui.core.engine.plan import VERDICT_WORDS, verdict_words
 
     statuses = {"ok", "rebuild", "needs_backend", "needs_gpu", "unknown"}
     assert set(VERDICT_WORDS) == statuses
@@ -521,8 +521,8 @@ def test_check_reads_the_sidecar_build_engine_writes(
     made_models: dict[str, MadeModel], tmp_path: Path
 ) -> None:
     _rtx_version()
-    build = pytest.importorskip("trtgui.core.build")
-    from trtgui.core.settings import BuildSettings, InputShape, ShapeProfile
+    build = pytest.importorskip("trtgui.core.build.builder")
+    from trtgui.core.build.settings import BuildSettings, InputShape, ShapeProfile
 
     made = made_models["dynamic_batch"]
     profile = ShapeProfile((InputShape("input", (1, 3, 16, 16), (4, 3, 16, 16), (8, 3, 16, 16)),))

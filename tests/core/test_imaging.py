@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.robustness.corpus import broken_images
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import (
     MAX_PIXELS,
@@ -30,7 +31,6 @@ from trtgui.core.imaging import (
     target_size,
     validate_spec,
 )
-from trtgui.core.settings import PreprocessSpec
 
 RAW = PreprocessSpec(resize="stretch", height=2, width=2)  # identity normalisation
 
@@ -411,7 +411,7 @@ def test_guess_for_synthetic_models() -> None:
 
 
 def test_guess_for_shared_models(shared_models: Path) -> None:
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     onnx_dir = shared_models / "onnx"
     expected = {

@@ -12,18 +12,18 @@ import pytest
 from PIL import Image
 
 from tests import onnx_factory
-from trtgui.core import runners
+from trtgui.core.engine import runners
 from trtgui.core.errors import BackendUnavailable, InferenceError
 from trtgui.core.imaging import PRESETS
-from trtgui.core.inference import (
+from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.predict.flow import (
     default_labels_source,
     find_labels,
     load_demo,
     onnx_for_engine,
     run_prediction,
 )
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE
+from trtgui.core.predict.postprocess import IMAGENET_LABELS_SOURCE
 
 CATS = {"tiger cat", "Egyptian cat", "tabby, tabby cat", "Persian cat", "Siamese cat, Siamese"}
 
@@ -236,7 +236,7 @@ def test_engine_and_onnx_both_run_and_compare(
     assert report.runner == "TensorRT"
     assert report.timings.reference_inference_ms is not None
     try:
-        import trtgui.core.compare  # noqa: F401
+        import trtgui.core.predict.compare  # noqa: F401
     except ImportError:
         assert any("comparison unavailable" in n for n in report.notes)
     else:

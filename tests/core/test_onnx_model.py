@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_factory import OPSET, MadeModel
 from trtgui.core.errors import ModelLoadError
-from trtgui.core.onnx_model import (
+from trtgui.core.model.onnx_model import (
     ExternalDataFile,
     ModelInfo,
     TensorInfo,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trtgui.core.drawing import draw_prediction
 from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import PRESETS, Letterbox, load_image, preprocess
-from trtgui.core.postprocess import (
+from trtgui.core.predict.drawing import draw_prediction
+from trtgui.core.predict.postprocess import (
     Prediction,
     connected_regions,
     guess_kind,
@@ -184,7 +184,11 @@ def test_probabilities_pass_through_and_background_offset() -> None:
 
 
 def test_built_in_imagenet_names_for_1000_and_1001_scores() -> None:
-    from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE, builtin_class_labels, class_count
+    from trtgui.core.predict.postprocess import (
+        IMAGENET_LABELS_SOURCE,
+        builtin_class_labels,
+        class_count,
+    )
 
     scores = np.zeros((1, 1000), np.float32)
     scores[0, 967] = 9.0
@@ -308,7 +312,7 @@ def test_two_channel_logits_and_multiclass() -> None:
 
 
 def test_paddleocr_page_has_text_regions(shared_models: Path) -> None:
-    from trtgui.core.runners import OrtRunner
+    from trtgui.core.engine.runners import OrtRunner
 
     image = load_image(shared_models / "images" / "page.png")
     x, box = preprocess(image, PRESETS["paddleocr-det"])

@@ -10,9 +10,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto
 
-from trtgui.core import precision
+from trtgui.core.build.settings import BuildSettings, Precision
 from trtgui.core.errors import SettingsError
-from trtgui.core.settings import BuildSettings, Precision
+from trtgui.core.model import precision
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:

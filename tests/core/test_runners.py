@@ -9,8 +9,8 @@ import onnx
 import pytest
 
 from tests.onnx_factory import MadeModel
+from trtgui.core.engine.runners import IoTensor, OrtRunner, check_feeds, random_feeds
 from trtgui.core.errors import InferenceError, ModelLoadError
-from trtgui.core.runners import IoTensor, OrtRunner, check_feeds, random_feeds
 
 
 def test_static_model_runs_and_reports_io(made_models: dict[str, MadeModel]) -> None:

@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trtgui.core.errors import ProfileError, SettingsError
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.settings import (
+from trtgui.core.build.settings import (
     BuildSettings,
     InputShape,
     ShapeProfile,
@@ -20,6 +18,8 @@ from trtgui.core.settings import (
     suggest_profiles,
     validate_profiles,
 )
+from trtgui.core.errors import ProfileError, SettingsError
+from trtgui.core.model.onnx_model import inspect_onnx
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def test_settings_round_trip_with_profiles() -> None:
 def test_every_field_has_a_type_reader() -> None:
     from dataclasses import fields
 
-    from trtgui.core import settings as mod
+    from trtgui.core.build import settings as mod
 
     assert set(mod._FIELD_READERS) == {f.name for f in fields(BuildSettings)}
     assert set(mod._PREPROCESS_READERS) == {f.name for f in fields(mod.PreprocessSpec)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.core.text import is_long, one_line, shorten
 
 

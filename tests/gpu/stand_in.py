@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trtgui.core.runners import IoTensor
+from trtgui.core.engine.runners import IoTensor
 
 _SOURCE = r"""
 extern "C" __global__ void stand_in(const float* x, float* y, float* rowsum, int rows, int cols)

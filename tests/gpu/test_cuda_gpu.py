@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tests.gpu.stand_in import COLS, KernelStandInEngine
-from trtgui.core.cuda import CudaApi, open_cuda
+from trtgui.core.engine.cuda import CudaApi, open_cuda
+from trtgui.core.engine.runners import TrtRunner
 from trtgui.core.errors import InferenceError
-from trtgui.core.runners import TrtRunner
 
 pytestmark = pytest.mark.gpu
 

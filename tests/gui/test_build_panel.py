@@ -11,8 +11,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMessageBox, QWidget
 
 from trtgui.core.backends import available_backends, gpu_report
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.settings import BuildSettings, Precision
+from trtgui.core.build.settings import BuildSettings, Precision
+from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.gui import errors
 from trtgui.gui.build_panel import BuildPanel
 
@@ -226,7 +226,7 @@ def _build(qtbot, panel: BuildPanel) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_default_engine_name_follows_the_precision(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from trtgui.core.settings import default_engine_path
+    from trtgui.core.build.settings import default_engine_path
 
     model = tmp_path / "m.onnx"
     model.write_bytes(made_models["static_conv"].path.read_bytes())

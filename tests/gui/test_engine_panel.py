@@ -15,7 +15,7 @@ from PySide6.QtGui import QDropEvent
 
 from tests import onnx_factory
 from trtgui.core import backends
-from trtgui.core.engine import (
+from trtgui.core.engine.plan import (
     EngineCheck,
     EngineInfo,
     EngineLayer,
@@ -27,7 +27,7 @@ from trtgui.core.engine import (
     check_engine,
 )
 from trtgui.core.errors import BackendUnavailable
-from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.gui.engine_models import (
     format_shape,
     layer_rows_from,
@@ -119,8 +119,8 @@ def rtx_engine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = onnx_factory.static_conv(tmp)
     engine = tmp / "static_conv.engine"
     try:
-        from trtgui.core.build import build_engine
-        from trtgui.core.settings import BuildSettings
+        from trtgui.core.build.builder import build_engine
+        from trtgui.core.build.settings import BuildSettings
 
         build_engine(
             BuildSettings(onnx_path=str(model.path), output_path=str(engine), backend="rtx")
@@ -190,7 +190,7 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
     panel.banner.toggle_details()
     assert panel.banner.details_visible()
     # the verdict in words, never its raw status; why there is no GPU said once
-    from trtgui.core.engine import VERDICT_WORDS
+    from trtgui.core.engine.plan import VERDICT_WORDS
 
     details = panel.banner.details()
     assert f"Verdict: {VERDICT_WORDS['needs_gpu']}" in details
@@ -204,8 +204,8 @@ def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_p
     build record speaks of backends and precisions as the Build panel does."""
     if not backends.probe_backend("rtx").available:
         pytest.skip("TensorRT for RTX is not installed")
-    from trtgui.core.build import build_engine
-    from trtgui.core.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, suggest_profiles
 
     model = made_models["dynamic_batch"].path
     engine = tmp_path / "dynamic_batch.engine"

@@ -16,8 +16,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from trtgui.core import imaging
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.resources import resource_path
-from trtgui.core.settings import PreprocessSpec
 from trtgui.gui import errors, workers
 from trtgui.gui.inference_panel import InferencePanel
 from trtgui.gui.inference_results import runner_text, timing_rows
@@ -317,9 +317,9 @@ def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyp
         pytest.skip("TensorRT for RTX is not installed")
     if backends.gpu_report().has_gpu:
         pytest.skip("this machine has a GPU; the fallback test is for machines without one")
-    from trtgui.core.build import build_engine
-    from trtgui.core.onnx_model import inspect_onnx
-    from trtgui.core.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     model, photo = demo
     engine = tmp_path / "demo.engine"
@@ -359,7 +359,7 @@ class SampleComparison:
 
 def test_comparison_pass_and_fail(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
     """A real report with a sample comparison attached: PASS and FAIL are shown plainly."""
-    from trtgui.core.inference import run_prediction
+    from trtgui.core.predict.flow import run_prediction
 
     model, photo = demo
     report = run_prediction(model, photo)

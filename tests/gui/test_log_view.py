@@ -139,7 +139,7 @@ def test_level_chooser_maps_any_level_to_the_entry_that_shows_it(qtbot) -> None:
     """The Build panel sets and reads the one log control by logging level."""
     view = LogView()
     qtbot.addWidget(view)
-    # TensorRT's VERBOSE is 5 (trtgui.core.trt_log.VERBOSE), below logging.DEBUG (10).
+    # TensorRT's VERBOSE is 5 (trtgui.core.build.trt_log.VERBOSE), below logging.DEBUG (10).
     chosen = {}
     for level in (5, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
         view.set_min_level(level)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from trtgui.core.onnx_model import inspect_onnx
+from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.gui.model_panel import ModelPanel
 
 

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from trtgui.core import backends
-from trtgui.core.inference import load_demo
-from trtgui.core.onnx_model import inspect_onnx
-from trtgui.core.postprocess import output_stats
-from trtgui.core.settings import InputShape, PreprocessSpec, ShapeProfile
+from trtgui.core.build.settings import InputShape, PreprocessSpec, ShapeProfile
+from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.predict.flow import load_demo
+from trtgui.core.predict.postprocess import output_stats
 from trtgui.core.shapes import shape_text
 from trtgui.gui.inference_results import stats_rows
 from trtgui.gui.model_panel import ModelPanel
@@ -33,8 +33,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if not backends.probe_backend("rtx").available:
         pytest.skip("TensorRT for RTX is not installed")
     from tests import onnx_factory
-    from trtgui.core.build import build_engine
-    from trtgui.core.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, suggest_profiles
 
     tmp = tmp_path_factory.mktemp("notation")
     model = onnx_factory.dynamic_batch(tmp).path

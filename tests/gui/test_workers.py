@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Signal, Slot
 
+from trtgui.core.build.settings import BuildSettings
 from trtgui.core.errors import BuildCancelled, ModelLoadError
-from trtgui.core.settings import BuildSettings
 from trtgui.gui import workers
 from trtgui.gui.workers import JobContext, Worker, build_job, start_worker
 
@@ -123,7 +123,7 @@ def test_signal_order_cancel(qtbot) -> None:
 
 
 def test_progress_is_throttled_and_logs_go_to_the_sink(qtbot) -> None:
-    from trtgui.core.progress import PhaseProgress, ProgressEvent
+    from trtgui.core.build.progress import PhaseProgress, ProgressEvent
 
     sink: list[tuple[int, str]] = []
 

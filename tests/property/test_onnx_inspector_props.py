@@ -15,7 +15,7 @@ from onnx import TensorProto, helper
 
 from tests import onnx_factory
 from trtgui.core.errors import ModelLoadError
-from trtgui.core.onnx_model import ModelInfo, inspect_onnx
+from trtgui.core.model.onnx_model import ModelInfo, inspect_onnx
 
 # ONNX element type -> the numpy-style name the inspector must report.
 DTYPES = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trtgui.core.engine import (
+from trtgui.core.engine.plan import (
     HEADER_BYTES,
     PLAN_TAGS,
     PlanHeader,

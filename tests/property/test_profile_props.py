@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trtgui.core.build.settings import InputShape, ShapeProfile, suggest_profiles, validate_profiles
 from trtgui.core.errors import ProfileError
-from trtgui.core.onnx_model import TensorInfo
-from trtgui.core.settings import InputShape, ShapeProfile, suggest_profiles, validate_profiles
+from trtgui.core.model.onnx_model import TensorInfo
 
 Dim = int | str | None
 

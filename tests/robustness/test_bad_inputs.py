@@ -78,8 +78,8 @@ def _params(ids: list[tuple[str, str]], cli: bool = False) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def valid_engine(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    from trtgui.core.build import build_engine
-    from trtgui.core.settings import BuildSettings
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings
 
     tmp = tmp_path_factory.mktemp("valid_engine")
     model = onnx_factory.static_conv(tmp)
@@ -202,9 +202,9 @@ def cli_command_exists(name: str) -> bool:
 
 
 def _build(model: Path, out: Path, **changes: Any) -> Any:
-    from trtgui.core.build import build_engine
-    from trtgui.core.onnx_model import inspect_onnx
-    from trtgui.core.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     settings = BuildSettings(onnx_path=str(model), output_path=str(out / "model.engine"))
     if "profiles" not in changes:
@@ -215,7 +215,7 @@ def _build(model: Path, out: Path, **changes: Any) -> Any:
 
 @pytest.mark.parametrize("case_id", _params(ONNX_IDS))
 def test_onnx_core(case_id: str, cases: dict[Any, corpus.BadCase], out_dir: Path) -> None:
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     case = next(c for (s, i), c in cases.items() if i == case_id and s in ("inspect", "build"))
     before = snapshot(case.path.parent)
@@ -251,7 +251,7 @@ def test_onnx_cli(
 
 @pytest.mark.parametrize("case_id", _params(ENGINE_IDS))
 def test_engine_core(case_id: str, cases: dict[Any, corpus.BadCase]) -> None:
-    from trtgui.core.engine import check_engine, read_plan_header
+    from trtgui.core.engine.plan import check_engine, read_plan_header
 
     case = cases[("engine", case_id)]
     for check in (read_plan_header, check_engine):
@@ -318,8 +318,8 @@ def _profile(case_id: str) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple
 
 @pytest.mark.parametrize("case_id", _params(PROFILE_IDS))
 def test_profile_core(case_id: str, dynamic_model: onnx_factory.MadeModel, out_dir: Path) -> None:
-    from trtgui.core.onnx_model import inspect_onnx
-    from trtgui.core.settings import InputShape, ShapeProfile, validate_profiles
+    from trtgui.core.build.settings import InputShape, ShapeProfile, validate_profiles
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     name, low, opt, high = _profile(case_id)
     profiles = (ShapeProfile((InputShape(name, low, opt, high),)),)
@@ -360,7 +360,7 @@ def _settings_file(case_id: str, folder: Path) -> Path:
 
 @pytest.mark.parametrize("case_id", _params(SETTINGS_IDS))
 def test_settings_core(case_id: str, tmp_path: Path) -> None:
-    from trtgui.core.settings import BuildSettings
+    from trtgui.core.build.settings import BuildSettings
 
     path = _settings_file(case_id, tmp_path)
     with pytest.raises(TrtGuiError) as info:

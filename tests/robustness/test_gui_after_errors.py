@@ -95,8 +95,8 @@ def _bad_files(root: Path) -> list[Path]:
 def test_window_usable_after_bad_files(
     qtbot: Any, window: Any, boxes: list[str], tmp_path: Path
 ) -> None:
-    from trtgui.core.build import build_engine
-    from trtgui.core.settings import BuildSettings
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings
 
     good = onnx_factory.dynamic_batch(tmp_path)
     build_engine(

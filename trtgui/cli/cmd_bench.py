@@ -83,8 +83,8 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core.bench import measure_latency
-    from trtgui.core.runners import TrtRunner
+    from trtgui.core.engine.bench import measure_latency
+    from trtgui.core.engine.runners import TrtRunner
 
     notes: list[str] = []
     with open_runner_for(args, notes) as runner:

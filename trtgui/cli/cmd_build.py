@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from trtgui.core.build import BuildResult
-    from trtgui.core.progress import ProgressEvent
-    from trtgui.core.settings import BuildSettings, InputShape
+    from trtgui.core.build.builder import BuildResult
+    from trtgui.core.build.progress import ProgressEvent
+    from trtgui.core.build.settings import BuildSettings, InputShape
 
 EXIT_CANCELLED = 130
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "auto")
 
 
 def _shape_arg(text: str) -> InputShape:
+    from trtgui.core.build.settings import parse_shape_arg
     from trtgui.core.errors import SettingsError
-    from trtgui.core.settings import parse_shape_arg
 
     try:
         return parse_shape_arg(text)
@@ -46,8 +46,8 @@ def _shape_arg(text: str) -> InputShape:
 
 
 def _size_arg(text: str) -> int:
+    from trtgui.core.build.settings import parse_size
     from trtgui.core.errors import SettingsError
-    from trtgui.core.settings import parse_size
 
     try:
         return parse_size(text)
@@ -128,7 +128,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def make_settings(args: argparse.Namespace) -> BuildSettings:
     """The `BuildSettings` for `args`: --settings first, then the command-line options."""
-    from trtgui.core.settings import BuildSettings, Precision, ShapeProfile, default_engine_path
+    from trtgui.core.build.settings import (
+        BuildSettings,
+        Precision,
+        ShapeProfile,
+        default_engine_path,
+    )
 
     settings = BuildSettings.load(args.settings) if args.settings else BuildSettings()
     changes: dict[str, Any] = {"onnx_path": str(args.model)}
@@ -160,8 +165,8 @@ def _with_suggested_profile(settings: BuildSettings, out: TextIO) -> BuildSettin
     """No profile given for a dynamic model: use the suggestion, and say so."""
     if settings.profiles:
         return settings
-    from trtgui.core.onnx_model import inspect_onnx
-    from trtgui.core.settings import format_shape, suggest_profiles
+    from trtgui.core.build.settings import format_shape, suggest_profiles
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     profiles = suggest_profiles(inspect_onnx(settings.onnx_path))
     if profiles:
@@ -245,8 +250,8 @@ _LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": loggi
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core import trt_log
-    from trtgui.core.build import build_engine
+    from trtgui.core.build import trt_log
+    from trtgui.core.build.builder import build_engine
     from trtgui.core.errors import BuildCancelled
 
     err = sys.stderr
@@ -318,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        from trtgui.core.onnx_model import inspect_onnx
+        from trtgui.core.model.onnx_model import inspect_onnx
 
         model = inspect_onnx(result.settings.onnx_path)  # its dim names, for the shapes
         print(format_result(result, {t.name: t.shape for t in (*model.inputs, *model.outputs)}))

@@ -39,9 +39,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from trtgui.core import backends
-    from trtgui.core.inference import load_demo, run_prediction
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
     from trtgui.core.paths import demo_output_dir
+    from trtgui.core.predict.flow import load_demo, run_prediction
 
     demo = load_demo()
     out: Path = args.out if args.out is not None else demo_output_dir()
@@ -104,9 +104,9 @@ def _make_folder(out: Path) -> None:
 
 
 def _build(model: Path, info: Any, engine: Path, backend: str) -> Path:
-    from trtgui.core.build import build_engine
-    from trtgui.core.engine import check_engine
-    from trtgui.core.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.engine.plan import check_engine
 
     settings = BuildSettings(
         onnx_path=str(model),

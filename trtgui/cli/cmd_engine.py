@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trtgui.core.engine import EngineCheck, EngineInfo
+    from trtgui.core.engine.plan import EngineCheck, EngineInfo
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core.engine import check_engine, inspect_engine
+    from trtgui.core.engine.plan import check_engine, inspect_engine
     from trtgui.core.errors import BackendUnavailable, EngineLoadError
 
     check = check_engine(args.engine)

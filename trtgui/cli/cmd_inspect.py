@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trtgui.core.onnx_model import ModelInfo, TensorInfo
+    from trtgui.core.model.onnx_model import ModelInfo, TensorInfo
 
 TOP_OPS = 10
 METADATA_CHARS = 100  # a metadata value's share of its one line; --json has all of it
@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core.onnx_model import check_onnx, inspect_onnx
+    from trtgui.core.model.onnx_model import check_onnx, inspect_onnx
 
     info = inspect_onnx(args.model)
     findings = check_onnx(args.model) if args.check else None

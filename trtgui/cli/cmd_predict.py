@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trtgui.core.inference import PredictionReport
+    from trtgui.core.predict.flow import PredictionReport
 
 KIND_CHOICES = ("auto", "classification", "detection", "segmentation", "raw")
 
@@ -91,7 +91,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     from trtgui.core.errors import InferenceError
     from trtgui.core.imaging import get_preset, spec_from_dict
-    from trtgui.core.inference import load_demo, run_prediction
+    from trtgui.core.predict.flow import load_demo, run_prediction
 
     model, image, labels = args.model, args.image, args.labels
     spec = None

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from trtgui.core.runners import DefaultShape, OrtRunner, TrtRunner
-    from trtgui.core.settings import ShapeProfile
+    from trtgui.core.build.settings import ShapeProfile
+    from trtgui.core.engine.runners import DefaultShape, OrtRunner, TrtRunner
 
 
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,8 +108,8 @@ def _shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
 def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | TrtRunner:
     """OrtRunner for .onnx files, TrtRunner for engines; an engine that cannot run here runs
     as the ONNX model its build record names (as predict does), with a note in `notes`."""
+    from trtgui.core.engine.runners import OrtRunner, TrtRunner
     from trtgui.core.errors import BackendUnavailable, InferenceError
-    from trtgui.core.runners import OrtRunner, TrtRunner
 
     path = Path(args.model)
     if _is_onnx(path):
@@ -118,7 +118,7 @@ def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | T
         return TrtRunner(path, cuda_api=args.cuda_api)
     except BackendUnavailable as err:
         # Only "cannot run here" falls back: a missing or broken engine file stays an error.
-        from trtgui.core.inference import onnx_for_engine  # only here: it loads PIL
+        from trtgui.core.predict.flow import onnx_for_engine  # only here: it loads PIL
 
         why_not = err.message.strip().removesuffix(".")
         onnx, why = onnx_for_engine(path)
@@ -141,8 +141,8 @@ def _is_onnx(path: Path) -> bool:
 
 def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, ShapeProfile]]:
     """Profiles whose opt shapes fill unset dynamic dims, the --settings file's first."""
-    from trtgui.core.runners import record_profile
-    from trtgui.core.settings import BuildSettings
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.engine.runners import record_profile
 
     profiles: list[tuple[str, ShapeProfile]] = []
     if args.settings:
@@ -167,8 +167,8 @@ def make_feeds(
     else the defaults of `runners.default_shapes` (returned, each with a note in `notes`)."""
     import numpy as np
 
+    from trtgui.core.engine.runners import default_shapes, random_feeds
     from trtgui.core.errors import InferenceError
-    from trtgui.core.runners import default_shapes, random_feeds
     from trtgui.core.shapes import shape_arg, shape_text
 
     names = {t.name for t in runner.input_infos}
@@ -231,7 +231,7 @@ def explain_default_shapes(defaults: Sequence[DefaultShape]) -> Iterator[None]:
 
 
 def runner_kind(runner: OrtRunner | TrtRunner) -> str:
-    from trtgui.core.runners import OrtRunner
+    from trtgui.core.engine.runners import OrtRunner
 
     if isinstance(runner, OrtRunner):
         return f"ONNX Runtime ({', '.join(runner.providers)})"
@@ -254,8 +254,8 @@ def _array_stats(a: np.ndarray) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from trtgui.core.compare import compare_outputs
-    from trtgui.core.runners import OrtRunner
+    from trtgui.core.engine.runners import OrtRunner
+    from trtgui.core.predict.compare import compare_outputs
 
     notes: list[str] = []
     with open_runner_for(args, notes) as runner:

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError
-from trtgui.core.settings import PreprocessSpec
 
 
 class TensorLike(Protocol):

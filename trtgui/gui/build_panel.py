@@ -48,8 +48,8 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core.backends import backend_title
+from trtgui.core.build.settings import BuildSettings, Precision
 from trtgui.core.errors import ProfileError, SettingsError, TrtGuiError
-from trtgui.core.settings import BuildSettings, Precision
 from trtgui.gui.errors import show_error
 from trtgui.gui.log_view import LogView
 from trtgui.gui.model_panel import make_table
@@ -83,7 +83,7 @@ HW_COMPAT = (
     ("ampere_plus", "Ampere and newer"),
     ("same_compute_capability", "Same compute capability"),
 )
-VERBOSE = 5  # TensorRT's VERBOSE severity as a logging level (trtgui.core.trt_log.VERBOSE)
+VERBOSE = 5  # TensorRT's VERBOSE severity as a logging level (trtgui.core.build.trt_log.VERBOSE)
 
 
 def _set_item_enabled(combo: QComboBox, index: int, enabled: bool, tip: str) -> None:
@@ -114,8 +114,8 @@ def default_output_for(model: Path, precision: Precision | str = Precision.FP32)
     """model.engine (FP32) or model.fp16.engine, … beside the model, or in the user's data
     folder when the model's folder is not writable or is the app's own resources (the demo
     inside an installed package)."""
+    from trtgui.core.build.settings import default_engine_path
     from trtgui.core.resources import resources_dir
-    from trtgui.core.settings import default_engine_path
 
     beside = default_engine_path(model, precision)
     folder = model.resolve().parent
@@ -449,7 +449,7 @@ class BuildPanel(QWidget):
         self._pending = settings
 
     def reset_profiles(self) -> None:
-        from trtgui.core.settings import suggest_profiles
+        from trtgui.core.build.settings import suggest_profiles
 
         if self.model_info is None:
             return
@@ -536,7 +536,7 @@ class BuildPanel(QWidget):
 
     def settings(self) -> BuildSettings:
         """The settings the widgets describe. Raises ProfileError/SettingsError when invalid."""
-        from trtgui.core.settings import parse_size
+        from trtgui.core.build.settings import parse_size
 
         try:
             profiles = self.profile_model.profiles()
@@ -631,7 +631,7 @@ class BuildPanel(QWidget):
         self.profile_note.setVisible(not has_rows and self.model_info is not None)
         bad: set[tuple[int, int]] = set()
         if self.model_info is not None:
-            from trtgui.core.settings import validate_profiles
+            from trtgui.core.build.settings import validate_profiles
 
             try:
                 profiles = self.profile_model.profiles(mark=False)
@@ -680,7 +680,7 @@ class BuildPanel(QWidget):
             return
         try:
             settings = self.settings()
-            from trtgui.core.settings import validate_profiles
+            from trtgui.core.build.settings import validate_profiles
 
             validate_profiles(self.model_info, settings.profiles)
         except (ProfileError, SettingsError) as exc:

@@ -96,7 +96,7 @@ def trtexec_command(settings: Any) -> tuple[str | None, str]:
     note = ""
     if precision in ("fp16", "bf16", "int8"):
         # where trtgui keeps the converted model: beside the engine, named for the precision
-        from trtgui.core.settings import converted_onnx_path
+        from trtgui.core.build.settings import converted_onnx_path
 
         onnx = str(converted_onnx_path(s.output_path or "MODEL.engine", precision))
         note = (

@@ -1,7 +1,7 @@
 """Table models for the Engine panel: I/O tensors with their profiles, layers, precision summary.
 
 The models hold neutral row records (`IoRow`, `LayerRow`) built from whatever core result is at
-hand — an `EngineInfo` from `trtgui.core.engine.inspect_engine`, the network I/O a build
+hand — an `EngineInfo` from `trtgui.core.engine.plan.inspect_engine`, the network I/O a build
 recorded (`NetworkTensor` in `BuildResult` or the sidecar JSON) — so one table renders all of
 them. Converters read core records by attribute name and tolerate missing fields, because an
 engine inspected without details (profiling verbosity "none") has fewer of them.

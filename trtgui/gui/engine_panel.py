@@ -1,6 +1,6 @@
 """The Engine panel: what an engine file is, whether it loads here, and what is inside it.
 
-It renders core results — `EngineCheck` (`trtgui.core.engine.check_engine`: plan header,
+It renders core results — `EngineCheck` (`trtgui.core.engine.plan.check_engine`: plan header,
 compatibility verdict, build sidecar), `EngineInfo` (`inspect_engine`: I/O tensors with
 profiles, layers, device memory) and `BuildResult` (a finished build) — and emits intents.
 When the engine cannot be loaded on this machine (no GPU, a GPU the backend refuses, a version
@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core.backends import backend_title
-from trtgui.core.engine import verdict_words
+from trtgui.core.build.settings import Precision
+from trtgui.core.engine.plan import verdict_words
 from trtgui.core.errors import BackendUnavailable, EngineLoadError, TrtGuiError
-from trtgui.core.settings import Precision
 from trtgui.gui.engine_models import (
     PRECISION_COLOURS,
     IoTableModel,
@@ -75,7 +75,7 @@ BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     "error": ("#fce8e6", "#d93025", "#8c1d18"),
 }
 BANNER_ICONS = {"ok": "✔", "info": "ℹ", "warning": "⚠", "error": "✖"}
-# Verdict.status of trtgui.core.engine -> banner level. A missing GPU is amber: the engine is
+# Verdict.status of trtgui.core.engine.plan -> banner level. A missing GPU is amber: the engine is
 # fine, this machine just cannot load it; a version or backend mismatch is red: rebuild.
 VERDICT_LEVELS = {
     "ok": "ok",
@@ -103,7 +103,7 @@ def load_engine_job(path: str | Path) -> EngineLoadOutcome:
     A check failure raises (a corrupt or foreign file); an inspection failure is part of the
     outcome, because the panel still has the header and sidecar to show.
     """
-    from trtgui.core.engine import check_engine, inspect_engine
+    from trtgui.core.engine.plan import check_engine, inspect_engine
 
     check = check_engine(path)
     info = None
@@ -118,7 +118,7 @@ def load_engine_job(path: str | Path) -> EngineLoadOutcome:
 def _source_model(check: Any) -> Any | None:
     """The ModelInfo of the ONNX file the sidecar names, if it is still there: its symbolic
     dim names ("batch") label the engine's dynamic dims. Weights are not read."""
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     sidecar = _get(check, "sidecar")
     onnx_path = _get(_get(sidecar, "settings"), "onnx_path") if sidecar else None

@@ -4,7 +4,7 @@ The user drops or opens an image (the panel accepts drops itself), checks the pr
 in an editable form (`preprocess_form.PreprocessForm`, pre-filled by
 `trtgui.core.imaging.guess_preprocess`) and the tensor it produces (shape, dtype, min/max/mean
 and a thumbnail of what the network sees), then presses Run. The prediction runs in a worker
-thread (`trtgui.core.inference.run_prediction`); the panel shows the annotated picture, a top-k
+thread (`trtgui.core.predict.flow.run_prediction`); the panel shows the annotated picture, a top-k
 list for classifiers or a box list for detectors (`inference_results`), timings, which runner
 ran and why, and — when TensorRT and ONNX Runtime both ran — their comparison with a clear
 PASS/FAIL.
@@ -47,8 +47,8 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core import imaging
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError, TrtGuiError
-from trtgui.core.settings import PreprocessSpec
 from trtgui.gui.image_view import ImageView, pil_to_qimage
 from trtgui.gui.inference_results import (
     BoxModel,
@@ -115,8 +115,8 @@ class PredictionRequest:
 
 
 def run_request(request: PredictionRequest) -> Any:
-    """Worker body: `trtgui.core.inference.run_prediction` with the request's settings."""
-    from trtgui.core.inference import run_prediction
+    """Worker body: `trtgui.core.predict.flow.run_prediction` with the request's settings."""
+    from trtgui.core.predict.flow import run_prediction
 
     kwargs: dict[str, Any] = {
         "spec": request.spec,
@@ -411,7 +411,7 @@ class InferencePanel(QWidget):
         self._model_info = model_info
         if self._model_info is None and onnx is not None and onnx.is_file():
             try:
-                from trtgui.core.onnx_model import inspect_onnx
+                from trtgui.core.model.onnx_model import inspect_onnx
 
                 self._model_info = inspect_onnx(onnx)
             except TrtGuiError as exc:  # the run will report it; the guess is only a start
@@ -432,8 +432,8 @@ class InferencePanel(QWidget):
     def _show_labels_default(self) -> None:
         """The empty Labels field says what a run will use: the model's labels, the built-in
         ImageNet names for a 1000-class output, or none."""
-        from trtgui.core.inference import default_labels_source
-        from trtgui.core.postprocess import IMAGENET_LABELS_SOURCE
+        from trtgui.core.predict.flow import default_labels_source
+        from trtgui.core.predict.postprocess import IMAGENET_LABELS_SOURCE
 
         source = ""
         if self._model_path is not None:
@@ -602,7 +602,7 @@ class InferencePanel(QWidget):
     def open_demo(self, folder: str | Path | None = None) -> bool:
         """The shipped demo (resources/demo, or `folder` with a demo.json): its model, labels,
         preprocessing and first photo. Errors go to the error funnel; False then."""
-        from trtgui.core.inference import load_demo
+        from trtgui.core.predict.flow import load_demo
 
         try:
             if folder is None:
@@ -639,7 +639,7 @@ class InferencePanel(QWidget):
                 image = None
         if image is None and self._image is not None and prediction is not None:
             try:
-                from trtgui.core.drawing import draw_prediction
+                from trtgui.core.predict.drawing import draw_prediction
 
                 image = draw_prediction(self._image, prediction)
             except ImportError:
@@ -822,7 +822,7 @@ def _demo_from_folder(
 def _onnx_from_sidecar(engine: Path) -> Path | None:
     """The ONNX model an engine was built from, per its sidecar (when it still exists)."""
     try:
-        from trtgui.core.engine import read_sidecar
+        from trtgui.core.engine.plan import read_sidecar
 
         sidecar, _ = read_sidecar(engine)
     except ImportError:

@@ -2,7 +2,7 @@
 and the plain functions that turn a `PredictionReport` into their rows.
 
 The row functions read report records by field name (`get_field`), so they are tested without
-widgets and accept the dataclasses of `trtgui.core.inference` as well as plain dicts.
+widgets and accept the dataclasses of `trtgui.core.predict.flow` as well as plain dicts.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem
 
-from trtgui.core.postprocess import unnamed_label
+from trtgui.core.predict.postprocess import unnamed_label
 from trtgui.core.shapes import shape_text
 from trtgui.gui.table_models import RowTableModel
 from trtgui.gui.table_models import get_field as _get

@@ -653,7 +653,7 @@ class MainWindow(QMainWindow):
         return panel.copy_command_line() if panel is not None else ""
 
     def import_settings(self, path: str | Path) -> None:
-        from trtgui.core.settings import BuildSettings
+        from trtgui.core.build.settings import BuildSettings
 
         try:
             settings = BuildSettings.load(path)

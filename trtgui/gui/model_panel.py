@@ -222,7 +222,7 @@ class ModelPanel(QWidget):
         self.setLayout(vbox(head, (self.splitter, 1)))
 
     def set_model(self, info: Any) -> None:
-        """Show `info` (a `trtgui.core.onnx_model.ModelInfo`)."""
+        """Show `info` (a `trtgui.core.model.onnx_model.ModelInfo`)."""
         self.info = info
         self.title.setText(info.path.name)
         self.path_label.setText(str(Path(info.path).resolve()))

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core import imaging
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError
-from trtgui.core.settings import PreprocessSpec
 from trtgui.core.shapes import shape_text
 from trtgui.gui.widgets import error_html, muted_label
 

@@ -335,7 +335,7 @@ class ProfileEditModel(RowTableModel):
 
         With `mark`, unparsable cells are highlighted (and earlier highlights cleared).
         """
-        from trtgui.core.settings import InputShape, ShapeProfile
+        from trtgui.core.build.settings import InputShape, ShapeProfile
 
         by_profile: dict[int, list[InputShape]] = {}
         bad: set[tuple[int, int]] = set()

@@ -47,13 +47,13 @@ Job = Callable[[JobContext], Any]
 
 
 def build_job(settings: Any, log_level: int = logging.INFO) -> Job:
-    """The body of a build: `trtgui.core.build.build_engine` with the context's callbacks.
+    """The body of a build: `trtgui.core.build.builder.build_engine` with the context's callbacks.
 
     `log_level`: the lowest TensorRT message level passed on (5 = VERBOSE, everything).
     """
 
     def job(ctx: JobContext) -> Any:
-        from trtgui.core.build import build_engine
+        from trtgui.core.build.builder import build_engine
 
         return build_engine(
             settings,
@@ -67,10 +67,10 @@ def build_job(settings: Any, log_level: int = logging.INFO) -> Job:
 
 
 def inspect_job(path: str) -> Job:
-    """The body of opening a model: `trtgui.core.onnx_model.inspect_onnx`."""
+    """The body of opening a model: `trtgui.core.model.onnx_model.inspect_onnx`."""
 
     def job(ctx: JobContext) -> Any:
-        from trtgui.core.onnx_model import inspect_onnx
+        from trtgui.core.model.onnx_model import inspect_onnx
 
         return inspect_onnx(path)
 

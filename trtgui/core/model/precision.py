@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trtgui.core.build.settings import BuildSettings, Precision, PreprocessSpec, ShapeProfile
 from trtgui.core.errors import BuildCancelled, ModelLoadError, SettingsError
-from trtgui.core.settings import BuildSettings, Precision, PreprocessSpec, ShapeProfile
 
 if TYPE_CHECKING:  # numpy and onnx load lazily: an FP32 build needs neither
     import numpy as np
@@ -408,7 +408,7 @@ def _calibration_spec(
 
     spec = settings.preprocess
     if spec is None:
-        from trtgui.core.onnx_model import inspect_onnx
+        from trtgui.core.model.onnx_model import inspect_onnx
 
         spec = imaging.guess_preprocess(inspect_onnx(source))
     spec = imaging.resolve_spec(spec, shape, dtype)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError, TrtGuiError
 from trtgui.core.imaging import (
     Letterbox,
@@ -28,7 +29,7 @@ from trtgui.core.imaging import (
     preprocess,
     resolve_spec,
 )
-from trtgui.core.postprocess import (
+from trtgui.core.predict.postprocess import (
     IMAGENET_LABELS_SOURCE,
     Prediction,
     builtin_class_labels,
@@ -37,7 +38,6 @@ from trtgui.core.postprocess import (
     load_labels,
     postprocess,
 )
-from trtgui.core.settings import PreprocessSpec
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,13 @@ class PredictionReport:
     letterbox: Letterbox
     outputs: dict[str, np.ndarray]
     timings: Timings
-    comparison: Any | None = None  # trtgui.core.compare.Comparison
+    comparison: Any | None = None  # trtgui.core.predict.compare.Comparison
     labels_source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def annotated(self) -> Image.Image:
         """The picture with the prediction drawn on it."""
-        from trtgui.core.drawing import draw_prediction
+        from trtgui.core.predict.drawing import draw_prediction
 
         return draw_prediction(self.image, self.prediction)
 
@@ -134,7 +134,7 @@ def is_onnx(path: str | Path) -> bool:
 def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
     """The ONNX model an engine was built from (its build record's "onnx_path"), or None and
     the reason. Relative paths are taken from the engine's folder."""
-    from trtgui.core.engine import read_sidecar
+    from trtgui.core.engine.plan import read_sidecar
 
     data, problem = read_sidecar(engine_path)
     if data is None:
@@ -152,7 +152,7 @@ def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
 
 
 def _engine_precision(engine_path: Path) -> str:
-    from trtgui.core.engine import read_sidecar
+    from trtgui.core.engine.plan import read_sidecar
 
     data, _ = read_sidecar(engine_path)
     if not data:
@@ -322,7 +322,7 @@ def run_prediction(
             if onnx is None:
                 notes.append(f"no ONNX reference: {why}")
 
-    from trtgui.core.runners import OrtRunner
+    from trtgui.core.engine.runners import OrtRunner
 
     t0 = time.perf_counter()
     trt_runner: Any = None
@@ -435,7 +435,7 @@ def run_prediction(
 def _open_trt(engine_path: Path) -> tuple[Any, str]:
     """A TrtRunner for the engine, or None and why it cannot run here."""
     try:
-        from trtgui.core.runners import TrtRunner
+        from trtgui.core.engine.runners import TrtRunner
     except ImportError as exc:
         return None, f"the TensorRT runner is unavailable ({exc})"
     try:
@@ -454,7 +454,7 @@ def _runner_detail(runner: Any, name: str) -> str:
 
 
 def _inspect(onnx: Path, notes: list[str]) -> tuple[Any, dict[str, str]]:
-    from trtgui.core.onnx_model import inspect_onnx
+    from trtgui.core.model.onnx_model import inspect_onnx
 
     try:
         info = inspect_onnx(onnx)
@@ -471,7 +471,7 @@ def _compare(
     notes: list[str],
 ) -> Any:
     try:
-        from trtgui.core.compare import compare_outputs
+        from trtgui.core.predict.compare import compare_outputs
     except ImportError as exc:
         notes.append(f"comparison unavailable ({exc})")
         return None

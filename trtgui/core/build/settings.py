@@ -391,7 +391,7 @@ def _check_types(s: BuildSettings) -> None:
 
 
 class _TensorLike(Protocol):
-    """What profile code needs from `trtgui.core.onnx_model.TensorInfo`."""
+    """What profile code needs from `trtgui.core.model.onnx_model.TensorInfo`."""
 
     @property
     def name(self) -> str: ...
@@ -400,7 +400,7 @@ class _TensorLike(Protocol):
 
 
 class _ModelLike(Protocol):
-    """What profile code needs from `trtgui.core.onnx_model.ModelInfo`."""
+    """What profile code needs from `trtgui.core.model.onnx_model.ModelInfo`."""
 
     @property
     def inputs(self) -> Sequence[_TensorLike]: ...

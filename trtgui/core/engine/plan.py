@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trtgui.core import backends, trt_log
+from trtgui.core import backends
+from trtgui.core.build import trt_log
 from trtgui.core.errors import BackendUnavailable, EngineLoadError
 from trtgui.core.shapes import shape_text
 

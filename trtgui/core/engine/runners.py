@@ -2,7 +2,7 @@
 
 `OrtRunner` runs an ONNX model with ONNX Runtime (CPU, or its CUDA provider when present): the
 reference for accuracy checks and the way to run a model on a machine without a GPU.
-`TrtRunner` runs a TensorRT engine through `trtgui.core.cuda` buffers and streams.
+`TrtRunner` runs a TensorRT engine through `trtgui.core.engine.cuda` buffers and streams.
 
 Both are context managers (`cuda.ClosesOnExit`) keyed by tensor name; they raise
 `ModelLoadError`, `EngineLoadError`, `BackendUnavailable` or `InferenceError`, never raw library
@@ -22,14 +22,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from trtgui.core.cuda import ClosesOnExit
+from trtgui.core.build.settings import BuildSettings, ShapeProfile, suggest_profiles
+from trtgui.core.engine.cuda import ClosesOnExit
 from trtgui.core.errors import (
     BackendUnavailable,
     InferenceError,
     ModelLoadError,
     SettingsError,
 )
-from trtgui.core.settings import BuildSettings, ShapeProfile, suggest_profiles
 from trtgui.core.shapes import Dim, shape_arg, shape_text
 
 
@@ -460,7 +460,7 @@ def _fits(model_shape: tuple[Dim, ...] | None, shape: Sequence[int]) -> bool:
 def record_profile(engine_path: str | Path) -> tuple[ShapeProfile | None, str]:
     """Profile 0 of an engine's build record (the one its execution context uses), or None
     and the problem in words ("" when the record simply has none)."""
-    from trtgui.core.engine import read_sidecar  # lazily, as TrtRunner imports engine
+    from trtgui.core.engine.plan import read_sidecar  # lazily, as TrtRunner imports engine
 
     data, problem = read_sidecar(engine_path)
     if data is None:
@@ -524,7 +524,7 @@ class TensorRTBinding:
     """EngineBinding over a TensorRT ICudaEngine (NVIDIA TensorRT or TensorRT-RTX)."""
 
     def __init__(self, trt: Any, engine: Any, profile: int = 0) -> None:
-        from trtgui.core.engine import trt_dtype_name
+        from trtgui.core.engine.plan import trt_dtype_name
 
         self._trt = trt
         self._engine = engine
@@ -624,7 +624,7 @@ class TrtRunner(ClosesOnExit):
         binding: EngineBinding | None = None,
         cuda: Any = None,
     ) -> None:
-        from trtgui.core import cuda as cuda_mod
+        from trtgui.core.engine import cuda as cuda_mod
 
         self.path = Path(engine_path) if engine_path is not None else None
         self._lock = threading.Lock()
@@ -635,7 +635,7 @@ class TrtRunner(ClosesOnExit):
         if binding is None:
             if engine_path is None:
                 raise ValueError("give engine_path or binding")
-            from trtgui.core.engine import deserialize
+            from trtgui.core.engine.plan import deserialize
 
             # First, so "no GPU" / "GPU not supported" / "wrong version" come in plain words.
             trt, engine, _header = deserialize(engine_path, backend)

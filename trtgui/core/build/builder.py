@@ -23,17 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from trtgui import __version__
-from trtgui.core import backends, graph_check, precision, trt_log
-from trtgui.core.errors import (
-    BuildCancelled,
-    EngineBuildError,
-    ModelLoadError,
-    OnnxParseError,
-    ProfileError,
-    SettingsError,
-)
-from trtgui.core.progress import ProgressCallback, ProgressTracker, make_progress_monitor
-from trtgui.core.settings import (
+from trtgui.core import backends
+from trtgui.core.build import trt_log
+from trtgui.core.build.progress import ProgressCallback, ProgressTracker, make_progress_monitor
+from trtgui.core.build.settings import (
     BuildSettings,
     Precision,
     ShapeProfile,
@@ -42,6 +35,15 @@ from trtgui.core.settings import (
     jsonable,
     validate_profiles,
 )
+from trtgui.core.errors import (
+    BuildCancelled,
+    EngineBuildError,
+    ModelLoadError,
+    OnnxParseError,
+    ProfileError,
+    SettingsError,
+)
+from trtgui.core.model import graph_check, precision
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +379,7 @@ def _check_cancel(cancel: threading.Event) -> None:
 
 
 def _inspect(source: Path) -> Any:
-    from trtgui.core.onnx_model import inspect_onnx, require_external_data
+    from trtgui.core.model.onnx_model import inspect_onnx, require_external_data
 
     model_info = inspect_onnx(source)
     require_external_data(model_info)

@@ -9,7 +9,7 @@ It reads the protobuf wire format directly and skips every weight's bytes, so it
 `import onnx` (which costs 0.15-0.2 s, more than a small engine's whole build) and loads no
 weights: a few milliseconds for EfficientNet-Lite0's 456 nodes. Only when the file points
 to external weights, or names an opset above any onnx release so far, does it ask the
-`onnx` package (through `trtgui.core.onnx_model`).
+`onnx` package (through `trtgui.core.model.onnx_model`).
 
 Checked: the file is a readable ModelProto with a graph; external weight files exist; the
 default-domain opset is one onnx knows; every node input is produced by a node, a graph
@@ -570,7 +570,7 @@ def precheck_model(path: str | Path) -> ModelFacts:
     external = _any(graph, "external")
     if external:
         # The same words and checks (missing or too short) as inspecting the model.
-        from trtgui.core.onnx_model import inspect_onnx, require_external_data
+        from trtgui.core.model.onnx_model import inspect_onnx, require_external_data
 
         require_external_data(inspect_onnx(path))
     opset = _check_opset(model.opsets, name)

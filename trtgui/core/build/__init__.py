@@ -1,0 +1,1 @@
+"""Stage 2: build settings, applying them to TensorRT, the build itself and its build record."""
