@@ -210,13 +210,13 @@ def breakdown(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list
         - statistics.median(py_row.bare)), f"{per_build} calls per build")  # fmt: skip
 
     # Writing: trtgui's engine + sidecar (unbuffered, fsync, rename) vs the bare f.write.
-    from trtgui.core.build import builder as build_mod
+    from trtgui.core.build.result import write_outputs
 
     plan = bare_with_plan(trt, args.model)
-    sidecar = {"format": "bench"}
+    sidecar = b'{"format": "bench"}\n'
 
     def ours_write() -> None:
-        build_mod.write_outputs(work / "w_ours.engine", plan, sidecar, args.model, None)
+        write_outputs(work / "w_ours.engine", plan, sidecar)
 
     def bare_write() -> None:
         with open(work / "w_bare.engine", "wb") as handle:
@@ -268,7 +268,8 @@ def main() -> int:
         return 1
 
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, InputShape, ShapeProfile
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import InputShape, ShapeProfile
 
     work = Path(tempfile.mkdtemp(prefix="trtgui-bench-"))
     bare_py = work / "bare_build.py"

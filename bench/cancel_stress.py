@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from trtgui.core.build.builder import build_engine  # noqa: E402
 from trtgui.core.build.progress import ProgressEvent  # noqa: E402
-from trtgui.core.build.settings import BuildSettings, suggest_profiles  # noqa: E402
+from trtgui.core.build.settings import BuildSettings  # noqa: E402
 from trtgui.core.errors import BuildCancelled  # noqa: E402
 from trtgui.core.model.onnx_model import inspect_onnx  # noqa: E402
+from trtgui.core.model.profiles import suggest_profiles  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models" / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
 FINISHED = "(all phases finished)"

@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests import onnx_factory  # noqa: E402
 from trtgui.core.build.builder import build_engine  # noqa: E402
-from trtgui.core.build.settings import BuildSettings, suggest_profiles  # noqa: E402
+from trtgui.core.build.settings import BuildSettings  # noqa: E402
 from trtgui.core.engine.runners import OrtRunner, random_feeds  # noqa: E402
 from trtgui.core.model.onnx_model import inspect_onnx  # noqa: E402
+from trtgui.core.model.profiles import suggest_profiles  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models" / "onnx" / "efficientnet_lite0_dynbatch.onnx"
 MB = 1024 * 1024

@@ -43,7 +43,7 @@ def one_build(app, panel, out_dir: Path, run: int) -> dict[str, float]:  # type:
     heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
     loop = QEventLoop()
     panel.build_finished.connect(loop.quit)
-    panel.output_edit.setText(str(out_dir / f"det-{run}.engine"))
+    panel.form.output_edit.setText(str(out_dir / f"det-{run}.engine"))
     panel.log_view.clear()
     shown_before = panel.log_view.lines_displayed
     outcome: list[str] = []
@@ -84,15 +84,16 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from trtgui.core.backends import available_backends, gpu_report
+    from trtgui.core.backends import available_backends
+    from trtgui.core.build.trt_log import VERBOSE
     from trtgui.core.model.onnx_model import inspect_onnx
-    from trtgui.gui.build_panel import VERBOSE, BuildPanel
+    from trtgui.gui.build_panel import BuildPanel
 
     app = QApplication.instance() or QApplication([])
     panel = BuildPanel()
     panel.resize(1200, 800)
     panel.show()
-    panel.set_backends(available_backends(), gpu_report())
+    panel.set_backends(available_backends())
     panel.set_model(inspect_onnx(args.model))
     panel.set_log_level(VERBOSE)
     panel.log_view.set_min_level(1)  # show every VERBOSE line

@@ -11,7 +11,7 @@ import pytest
 from tests.core.test_engine import build_rtx_engine
 from tests.onnx_factory import MadeModel
 from trtgui.cli.main import main
-from trtgui.core import backends
+from trtgui.core import backends, gpus
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -42,7 +42,7 @@ def engine(made_models: dict[str, MadeModel], tmp_path_factory: pytest.TempPathF
     return out
 
 
-no_gpu = pytest.mark.skipif(backends.gpu_report().has_gpu, reason="expects a machine without GPU")
+no_gpu = pytest.mark.skipif(gpus.gpu_report().has_gpu, reason="expects a machine without GPU")
 
 
 # -- engine ------------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_engine_text_says_the_verdict_in_words_and_the_gpu_reason_once(
     from trtgui.core.engine.plan import VERDICT_WORDS
 
     _code, out, _err = _run(capsys, "engine", str(engine))
-    reason = backends.gpu_report().reason
+    reason = gpus.gpu_report().reason
     assert reason and out.count(reason) == 1
     assert f"Verdict      {VERDICT_WORDS['needs_gpu']}" in out
     assert "needs_gpu" not in out

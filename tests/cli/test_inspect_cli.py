@@ -247,3 +247,22 @@ def test_metadata_controls_escaped(
     assert "\x1b" not in out
     assert "Metadata       note = red\\x1b[31m text" in out
     assert "Metadata       short = a ⏎ b" in out
+
+
+def test_names_from_the_file_are_escaped(
+    made_models: dict[str, MadeModel], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Graph and tensor names, producer and doc string come from the file as well: no
+    control character of theirs reaches the terminal."""
+    import onnx
+
+    model = onnx.load(made_models["static_conv"].path)
+    model.graph.name = "g\x1b]0;title\x07"
+    model.producer_name = "tool\r"
+    path = tmp_path / "names.onnx"
+    onnx.save(model, path)
+    code, out, _ = _run(capsys, "inspect", str(path))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "Graph          g\\x1b]0;title\\x07" in out
+    assert "Producer       tool\\x0d" in out

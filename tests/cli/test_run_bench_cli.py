@@ -19,12 +19,12 @@ from onnx import TensorProto, helper
 
 from tests.onnx_factory import IR_VERSION, OPSET, MadeModel
 from trtgui.cli.main import main
-from trtgui.core import backends
-from trtgui.core.build.settings import suggest_profiles
+from trtgui.core import backends, gpus
 from trtgui.core.engine.runners import OrtRunner, random_feeds
 from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.model.profiles import suggest_profiles
 
-no_gpu = pytest.mark.skipif(backends.gpu_report().has_gpu, reason="expects a machine without GPU")
+no_gpu = pytest.mark.skipif(gpus.gpu_report().has_gpu, reason="expects a machine without GPU")
 needs_rtx = pytest.mark.skipif(
     not backends.probe_backend("rtx").available, reason="TensorRT-RTX is not installed"
 )

@@ -11,29 +11,21 @@ import pytest
 
 from trtgui.core import backends
 from trtgui.core.build import trt_log
-from trtgui.core.build.builder import (
-    BuildResult,
-    build_engine,
-    explain_build_failure,
-    explain_profile_message,
-    sidecar_path_for,
-)
+from trtgui.core.build.builder import BuildResult, build_engine
+from trtgui.core.build.failures import explain_build_failure, explain_profile_message
 from trtgui.core.build.progress import ProgressEvent
-from trtgui.core.build.settings import (
-    BuildSettings,
-    InputShape,
-    Precision,
-    ShapeProfile,
-    suggest_profiles,
-)
+from trtgui.core.build.record import record_path
+from trtgui.core.build.settings import BuildSettings
 from trtgui.core.errors import (
     BuildCancelled,
     EngineBuildError,
     OnnxParseError,
+    OutputPathError,
     ProfileError,
     SettingsError,
 )
 from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.model.profiles import InputShape, Precision, ShapeProfile, suggest_profiles
 
 pytestmark = pytest.mark.skipif(
     not backends.probe_backend("rtx").available, reason="TensorRT-RTX is not installed"
@@ -55,7 +47,7 @@ def only_files(folder: Path) -> list[str]:
 def check_written(result: BuildResult) -> dict[str, object]:
     assert result.engine_path.is_file()
     assert result.engine_path.stat().st_size == result.engine_bytes > 0
-    assert result.sidecar_path == sidecar_path_for(result.engine_path)
+    assert result.sidecar_path == record_path(result.engine_path)
     sidecar = json.loads(result.sidecar_path.read_text())
     assert sidecar["engine_bytes"] == result.engine_bytes
     assert sidecar["backend"] == "rtx" and sidecar["backend_version"]
@@ -203,7 +195,8 @@ def test_settings_errors(made_models, tmp_path: Path) -> None:  # type: ignore[n
         build_engine(settings_for(model, tmp_path / "a.engine", precision=Precision.AUTO))
     with pytest.raises(SettingsError, match="calibration"):
         build_engine(settings_for(model, tmp_path / "a.engine", precision=Precision.INT8))
-    with pytest.raises(ProfileError, match="does not exist"):
+    # Issue #11: a missing output folder is an output-path error, not a profile error.
+    with pytest.raises(OutputPathError, match="does not exist"):
         build_engine(settings_for(model, tmp_path / "missing" / "a.engine"))
     assert only_files(tmp_path) == []
 
@@ -324,13 +317,14 @@ def test_an_existing_engine_is_replaced_atomically(made_models, tmp_path: Path) 
 def test_output_that_is_a_folder_or_the_model_is_refused(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "engines.engine"
     folder.mkdir()
-    with pytest.raises(SettingsError, match="is a folder or a special file: choose a file name"):
+    # Issue #11 (one error class per kind of failure): these are output-path errors too.
+    with pytest.raises(OutputPathError, match="is a folder or a special file: choose a file name"):
         build_engine(settings_for(made_models["static_conv"].path, folder))
     assert only_files(folder) == []
     model = tmp_path / "m.onnx"
     original = made_models["static_conv"].path.read_bytes()
     model.write_bytes(original)
-    with pytest.raises(SettingsError, match="is the ONNX model itself"):
+    with pytest.raises(OutputPathError, match="is the ONNX model itself"):
         build_engine(settings_for(model, model))
     assert model.read_bytes() == original
     assert only_files(tmp_path) == ["engines.engine", "m.onnx"]

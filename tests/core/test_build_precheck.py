@@ -12,10 +12,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests import onnx_factory
 from trtgui.core import backends
-from trtgui.core.build.builder import build_engine, explain_parser_error
-from trtgui.core.build.settings import BuildSettings, InputShape, ShapeProfile
+from trtgui.core.build.builder import build_engine
+from trtgui.core.build.failures import explain_parser_error
+from trtgui.core.build.settings import BuildSettings
 from trtgui.core.errors import ModelLoadError, OnnxParseError
 from trtgui.core.model.graph_check import MAX_DIM, precheck_model
+from trtgui.core.model.profiles import InputShape, ShapeProfile
 
 F32 = TensorProto.FLOAT
 vi = helper.make_tensor_value_info

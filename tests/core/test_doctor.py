@@ -12,14 +12,17 @@ import pytest
 
 from trtgui.core import backends
 from trtgui.core.doctor import (
+    BackendStatus,
     DoctorItem,
     DoctorReport,
+    backend_status,
     doctor_report,
     format_text,
     package_item,
     python_item,
     qt_item,
 )
+from trtgui.core.gpus import GpuInfo, GpuReport, gpu_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +69,7 @@ def test_backends_match_backend_discovery(report: DoctorReport) -> None:
 
 
 def test_gpu_items_match_gpu_report(report: DoctorReport) -> None:
-    gpus = backends.gpu_report()
+    gpus = gpu_report()
     driver = report.item("NVIDIA driver")
     assert driver.usable == (gpus.driver_cuda_version is not None)
     assert report.driver_cuda_version == gpus.driver_cuda_version
@@ -164,3 +167,33 @@ def test_report_with_a_required_problem() -> None:
     assert "onnx: pip install onnx" in text
     with pytest.raises(KeyError):
         bad.item("nothing")
+
+
+def test_backend_status_on_this_machine() -> None:
+    """The status-bar line names every backend `available_backends()` finds, ✓ or ✗."""
+    status = backend_status()
+    assert [b.name for b in status.backends] == [b.name for b in backends.available_backends()]
+    line = status.summary()
+    for info in status.backends:
+        mark = f"{info.title} {info.version} ✓" if info.available else f"{info.title} ✗"
+        assert mark in line
+    assert line.endswith("no GPU") == (not status.gpus.has_gpu)
+    assert len(status.details().splitlines()) == len(status.backends) + bool(status.gpus.reason)
+
+
+def test_backend_status_texts() -> None:
+    # The status bar's texts as MainWindow wrote them before #11 (git show
+    # 4f6594a:trtgui/gui/main_window.py, _backends_probed).
+    rtx = backends.BackendInfo("rtx", "TensorRT for RTX", "tensorrt_rtx", True, "1.2.0.54")
+    trt = backends.BackendInfo(
+        "tensorrt", "NVIDIA TensorRT", "tensorrt", False, reason="not installed"
+    )
+    gpu = GpuInfo(0, "NVIDIA H200", (9, 0), 141 * 2**30)
+    status = BackendStatus((trt, rtx), GpuReport((gpu,), "12.8"))
+    assert status.summary() == (
+        "NVIDIA TensorRT ✗  ·  TensorRT for RTX 1.2.0.54 ✓  ·  GPU: NVIDIA H200 (sm 9.0)"
+    )
+    assert status.details() == "NVIDIA TensorRT: not installed\nTensorRT for RTX: available"
+    none = BackendStatus((rtx,), GpuReport((), None, "no NVIDIA GPU driver is loaded"))
+    assert none.summary() == "TensorRT for RTX 1.2.0.54 ✓  ·  no GPU"
+    assert none.details().splitlines()[-1] == "GPU: no NVIDIA GPU driver is loaded"

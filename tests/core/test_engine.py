@@ -14,22 +14,22 @@ from typing import Any
 import pytest
 
 from tests.onnx_factory import MadeModel
-from trtgui.core import backends
-from trtgui.core.engine.plan import (
-    EngineLoadError,
-    InstalledBackend,
-    check_engine,
-    compatibility,
+from trtgui.core import backends, gpus
+from trtgui.core.build.record import read_record, record_path
+from trtgui.core.engine.info import (
     describe_engine,
     inspect_engine,
     parse_inspector_json,
-    parse_plan_header,
     precision_from_format,
-    read_plan_header,
-    read_sidecar,
-    sidecar_path,
 )
-from trtgui.core.errors import BackendUnavailable
+from trtgui.core.engine.plan import (
+    InstalledBackend,
+    check_engine,
+    compatibility,
+    parse_plan_header,
+    read_plan_header,
+)
+from trtgui.core.errors import BackendUnavailable, BuildRecordError, EngineLoadError
 
 
 def _rtx_version() -> tuple[int, ...]:
@@ -172,8 +172,8 @@ TRT10 = InstalledBackend("tensorrt", "NVIDIA TensorRT", True, "10.13.0.35")
 RTX17 = InstalledBackend("rtx", "TensorRT for RTX", True, "1.7.1.116")
 NO_TRT = InstalledBackend("tensorrt", "NVIDIA TensorRT", False, None)
 NO_RTX = InstalledBackend("rtx", "TensorRT for RTX", False, None)
-H100 = backends.GpuInfo(0, "NVIDIA H100", (9, 0), 80 << 30)
-RTX4090 = backends.GpuInfo(0, "NVIDIA GeForce RTX 4090", (8, 9), 24 << 30)
+H100 = gpus.GpuInfo(0, "NVIDIA H100", (9, 0), 80 << 30)
+RTX4090 = gpus.GpuInfo(0, "NVIDIA GeForce RTX 4090", (8, 9), 24 << 30)
 
 
 def _header(version: tuple[int, int, int, int]) -> Any:
@@ -252,11 +252,11 @@ def test_every_verdict_status_has_words() -> None:
     assert verdict_words("something new") == VERDICT_WORDS["unknown"]
 
 
-# -- check_engine and the sidecar -------------------------------------------------------------
+# -- check_engine and the build record -------------------------------------------------------------
 
 
 def test_check_real_engine_with_sidecar(rtx_engine: Path) -> None:
-    side = sidecar_path(rtx_engine)
+    side = record_path(rtx_engine)
     side.write_text(
         json.dumps(
             {
@@ -281,10 +281,10 @@ def test_check_real_engine_with_sidecar(rtx_engine: Path) -> None:
     finally:
         side.unlink()
     assert check.header.backend == "rtx"
-    assert check.sidecar is not None and check.sidecar["onnx_sha256"] == "ab" * 32
+    assert check.record is not None and check.record.onnx_sha256 == "ab" * 32
     assert [t.name for t in check.build_io] == ["input", "output"]
     assert check.build_io[0].shape == (1, 3, 16, 16)
-    if not backends.gpu_report().has_gpu:
+    if not gpus.gpu_report().has_gpu:
         assert check.verdict.status == "needs_gpu"
         assert not check.verdict.loadable_here
     data = check.to_dict()
@@ -293,13 +293,14 @@ def test_check_real_engine_with_sidecar(rtx_engine: Path) -> None:
 
 
 def test_unreadable_sidecar_is_reported_not_fatal(rtx_engine: Path) -> None:
-    side = sidecar_path(rtx_engine)
+    side = record_path(rtx_engine)
     side.write_text("{not json")
     try:
         check = check_engine(rtx_engine)
-        assert check.sidecar is None
-        assert "unreadable" in check.sidecar_problem
-        assert read_sidecar(rtx_engine)[0] is None
+        assert check.record is None
+        assert "unreadable" in check.record_problem
+        with pytest.raises(BuildRecordError):  # the record's own reader says why
+            read_record(rtx_engine)
     finally:
         side.unlink()
 
@@ -312,21 +313,21 @@ def test_check_engine_corrupt_raises(tmp_path: Path) -> None:
 
 
 def test_inspect_without_gpu_says_so(rtx_engine: Path) -> None:
-    if backends.gpu_report().has_gpu:
+    if gpus.gpu_report().has_gpu:
         pytest.skip("a GPU is present")
     with pytest.raises(BackendUnavailable, match="needs an NVIDIA GPU") as caught:
         inspect_engine(rtx_engine)
     # the GPU report's reason is said once: in the message, not again in the details
-    reason = backends.gpu_report().reason
+    reason = gpus.gpu_report().reason
     text = f"{caught.value.message}\n{caught.value.details}"
     assert reason and text.count(reason) == 1
 
 
 def test_check_without_gpu_holds_the_reason_once(rtx_engine: Path) -> None:
-    if backends.gpu_report().has_gpu:
+    if gpus.gpu_report().has_gpu:
         pytest.skip("a GPU is present")
     check = check_engine(rtx_engine)
-    reason = backends.gpu_report().reason
+    reason = gpus.gpu_report().reason
     assert check.gpu_reason == reason
     assert json.dumps(check.to_dict()).count(reason) == 1
 
@@ -505,7 +506,7 @@ class StandInCudaEngine:
 
 def test_describe_engine_over_stand_in(rtx_engine: Path) -> None:
     trt = backends.load_trt("rtx")
-    info = describe_engine(StandInCudaEngine(trt), trt, read_plan_header(rtx_engine), None, "rtx")
+    info = describe_engine(StandInCudaEngine(trt), trt, read_plan_header(rtx_engine), "rtx")
     assert [t.name for t in info.inputs] == ["input"]
     assert info.inputs[0].dtype == "float32" and info.outputs[0].dtype == "float16"
     assert info.inputs[0].is_dynamic
@@ -522,7 +523,8 @@ def test_check_reads_the_sidecar_build_engine_writes(
 ) -> None:
     _rtx_version()
     build = pytest.importorskip("trtgui.core.build.builder")
-    from trtgui.core.build.settings import BuildSettings, InputShape, ShapeProfile
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import InputShape, ShapeProfile
 
     made = made_models["dynamic_batch"]
     profile = ShapeProfile((InputShape("input", (1, 3, 16, 16), (4, 3, 16, 16), (8, 3, 16, 16)),))
@@ -536,8 +538,8 @@ def test_check_reads_the_sidecar_build_engine_writes(
     check = check_engine(result.engine_path)
     assert check.header.backend == "rtx"
     assert check.header.version_str == result.backend_version
-    assert check.sidecar is not None
-    assert check.sidecar["onnx_sha256"] == build.file_sha256(made.path)
+    assert check.record is not None
+    assert check.record.onnx_sha256 == build.file_sha256(made.path)
     assert [(t.name, t.is_input, t.shape) for t in check.build_io] == [
         ("input", True, (-1, 3, 16, 16)),
         ("output", False, (-1, 8)),

@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 
 from tests.robustness.corpus import broken_images
-from trtgui.core.build.settings import PreprocessSpec
-from trtgui.core.errors import InferenceError
+from trtgui.core.errors import InferenceError, PreprocessError
 from trtgui.core.imaging import (
     MAX_PIXELS,
     PRESETS,
     Letterbox,
+    PreprocessSpec,
     decode_image,
     describe_spec,
     get_preset,
@@ -339,14 +339,14 @@ def test_presets_are_valid_and_described() -> None:
     ],
 )
 def test_bad_specs_are_named(change: dict[str, object], match: str) -> None:
-    with pytest.raises(InferenceError, match=match):
+    with pytest.raises(PreprocessError, match=match):
         validate_spec(replace(PreprocessSpec(), **change))  # type: ignore[arg-type]
 
 
 def test_spec_from_dict_starts_from_preset() -> None:
     spec = spec_from_dict({"preset": "yolo", "height": 320, "mean": [0, 0, 0]})
     assert spec.resize == "letterbox" and spec.height == 320 and spec.width == 640
-    with pytest.raises(InferenceError, match="Unknown preprocessing setting"):
+    with pytest.raises(PreprocessError, match="Unknown preprocessing setting"):
         spec_from_dict({"heigth": 3})
 
 
@@ -428,3 +428,29 @@ def test_decode_png_bytes_roundtrip() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (3, 2), (1, 2, 3)).save(buf, format="PNG")
     assert decode_image(buf.getvalue()).getpixel((2, 1)) == (1, 2, 3)
+
+
+def test_one_parser_for_every_preprocess_dict() -> None:
+    """--preprocess, demo.json, model metadata and a build settings file's "preprocess" are
+    read by one parser: the same type rules, the same error type, named fields."""
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.errors import SettingsError
+    from trtgui.core.imaging import read_spec
+
+    with pytest.raises(PreprocessError, match=r'^height must be an integer, got "224"\.$'):
+        spec_from_dict({"height": "224"})
+    with pytest.raises(PreprocessError, match="mean must be a list of numbers"):
+        spec_from_dict({"mean": "0.5"})
+    with pytest.raises(PreprocessError, match="must be a JSON object"):
+        spec_from_dict([1, 2])  # type: ignore[arg-type]
+    # A settings file names the field under its key; a PreprocessError is a SettingsError.
+    with pytest.raises(PreprocessError, match=r"^preprocess\.height must be an integer"):
+        BuildSettings.from_dict({"preprocess": {"height": "224"}})
+    assert issubclass(PreprocessError, SettingsError)
+    # A known preset is the base the other keys change, in a settings file too.
+    settings = BuildSettings.from_dict({"preprocess": {"preset": "yolo", "height": 320}})
+    assert settings.preprocess == replace(PRESETS["yolo"], height=320)
+    # Reading keeps what a file says; judging it is validate_spec's (spec_from_dict does both).
+    assert read_spec({"resize": "zoom"}).resize == "zoom"
+    with pytest.raises(PreprocessError, match="resize mode"):
+        spec_from_dict({"resize": "zoom"})

@@ -12,18 +12,18 @@ import pytest
 from PIL import Image
 
 from tests import onnx_factory
+from trtgui.core.build.record import onnx_for_engine
 from trtgui.core.engine import runners
 from trtgui.core.errors import BackendUnavailable, InferenceError
 from trtgui.core.imaging import PRESETS
 from trtgui.core.model.onnx_model import inspect_onnx
-from trtgui.core.predict.flow import (
+from trtgui.core.predict import flow
+from trtgui.core.predict.flow import load_demo, run_prediction
+from trtgui.core.predict.labels import (
+    IMAGENET_LABELS_SOURCE,
     default_labels_source,
     find_labels,
-    load_demo,
-    onnx_for_engine,
-    run_prediction,
 )
-from trtgui.core.predict.postprocess import IMAGENET_LABELS_SOURCE
 
 CATS = {"tiger cat", "Egyptian cat", "tabby, tabby cat", "Persian cat", "Siamese cat, Siamese"}
 
@@ -228,7 +228,7 @@ class _StandInTrtRunner(runners.OrtRunner):
 def test_engine_and_onnx_both_run_and_compare(
     made_models: dict[str, onnx_factory.MadeModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runners, "TrtRunner", _StandInTrtRunner)
+    monkeypatch.setattr(flow, "TrtRunner", _StandInTrtRunner)
     engine = _engine_with_record(tmp_path, made_models["static_conv"].path)
     image = tmp_path / "x.png"
     Image.new("RGB", (16, 16), (1, 2, 3)).save(image)
@@ -256,7 +256,7 @@ def test_engine_runner_failure_is_a_note(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise BackendUnavailable("no usable NVIDIA GPU here")
 
-    monkeypatch.setattr(runners, "TrtRunner", refuse)
+    monkeypatch.setattr(flow, "TrtRunner", refuse)
     engine = _engine_with_record(tmp_path, made_models["static_conv"].path)
     image = tmp_path / "x.png"
     Image.new("RGB", (16, 16)).save(image)

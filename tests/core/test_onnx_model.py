@@ -17,11 +17,11 @@ from trtgui.core.errors import ModelLoadError
 from trtgui.core.model.onnx_model import (
     ExternalDataFile,
     ModelInfo,
-    TensorInfo,
     check_onnx,
     inspect_onnx,
     require_external_data,
 )
+from trtgui.core.tensors import TensorSpec
 
 
 def _plain_op(key: str) -> str:
@@ -87,8 +87,8 @@ def test_dynamic_flags(made_models: dict[str, MadeModel]) -> None:
     spatial = inspect_onnx(made_models["dynamic_spatial"].path)
     assert spatial.inputs[0].is_dynamic
     assert spatial.inputs[0].shape_text() == "N×3×H×W"  # issue #10: one notation
-    assert TensorInfo("t", "float32", (None, 3)).shape_text() == "?×3"
-    assert TensorInfo("t", "float32", None).is_dynamic
+    assert TensorSpec("t", "float32", (None, 3)).shape_text() == "?×3"
+    assert TensorSpec("t", "float32", None).is_dynamic
 
 
 def test_unknown_custom_op_is_listed(made_models: dict[str, MadeModel]) -> None:
@@ -186,7 +186,7 @@ def test_subgraphs_metadata_and_rank_unknown(tmp_path: Path) -> None:
     assert info.op_histogram == {"Constant": 2, "If": 1}
     assert info.node_count == 3
     assert info.parameter_count == 12  # Constant-node weights count as parameters
-    assert info.inputs == (TensorInfo("cond", "bool", ()),)
+    assert info.inputs == (TensorSpec("cond", "bool", ()),)
     assert info.outputs[0].shape is None
     assert info.metadata == {"author": "tests", "task": "branching"}
     assert info.producer_name == "unit-test"
@@ -210,8 +210,8 @@ def test_old_ir_initializers_are_not_inputs_and_unknown_dims(tmp_path: Path) -> 
     path = tmp_path / "old.onnx"
     onnx.save(model, str(path))
     info = inspect_onnx(path)
-    assert info.inputs == (TensorInfo("x", "float16", (None, None)),)
-    assert info.outputs == (TensorInfo("y", "float16", (None, 2)),)
+    assert info.inputs == (TensorSpec("x", "float16", (None, None)),)
+    assert info.outputs == (TensorSpec("y", "float16", (None, 2), is_input=False),)
     assert info.initializer_count == 1
 
 

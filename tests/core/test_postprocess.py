@@ -12,17 +12,13 @@ from PIL import Image
 
 from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import PRESETS, Letterbox, load_image, preprocess
+from trtgui.core.predict.decoders import Prediction, guess_kind, postprocess
+from trtgui.core.predict.decoders.base import softmax
+from trtgui.core.predict.decoders.detection import nms
+from trtgui.core.predict.decoders.raw import output_stats
 from trtgui.core.predict.drawing import draw_prediction
-from trtgui.core.predict.postprocess import (
-    Prediction,
-    connected_regions,
-    guess_kind,
-    load_labels,
-    nms,
-    output_stats,
-    postprocess,
-    softmax,
-)
+from trtgui.core.predict.labels import load_labels
+from trtgui.core.predict.regions import connected_regions
 
 # An 128x64 image letterboxed into 64x64: scale 0.5, 16 rows of padding on top.
 BOX = Letterbox(128, 64, 64, 64, 0.5, 0.5, pad_x=0, pad_y=16)
@@ -184,11 +180,8 @@ def test_probabilities_pass_through_and_background_offset() -> None:
 
 
 def test_built_in_imagenet_names_for_1000_and_1001_scores() -> None:
-    from trtgui.core.predict.postprocess import (
-        IMAGENET_LABELS_SOURCE,
-        builtin_class_labels,
-        class_count,
-    )
+    from trtgui.core.predict.decoders.classification import class_count
+    from trtgui.core.predict.labels import IMAGENET_LABELS_SOURCE, builtin_class_labels
 
     scores = np.zeros((1, 1000), np.float32)
     scores[0, 967] = 9.0

@@ -10,9 +10,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto
 
-from trtgui.core.build.settings import BuildSettings, Precision
 from trtgui.core.errors import SettingsError
-from trtgui.core.model import precision
+from trtgui.core.model import convert_base, graph_check, precision
+from trtgui.core.model.precision import Calibration
+from trtgui.core.model.profiles import Precision
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:
@@ -59,21 +60,21 @@ def test_bf16_rounding() -> None:
 
 def test_prepare_fp32_and_existing_qdq(made_models, tmp_path: Path, shared_models) -> None:  # type: ignore[no-untyped-def]
     src = made_models["static_conv"].path
-    settings = BuildSettings(onnx_path=str(src), precision=Precision.FP32)
-    assert precision.prepare_model(settings, tmp_path) == precision.PreparedModel(
+    assert precision.prepare_model(src, Precision.FP32, tmp_path) == precision.PreparedModel(
         src, False, "as is"
     )
     q = precision.prepare_model(
-        settings.with_changes(
-            precision=Precision.INT8, calibration_dir=str(shared_models / "images")
-        ),
-        tmp_path,
+        src, Precision.INT8, tmp_path, calibration=Calibration(str(shared_models / "images"))
     )
-    assert q.converted and precision.has_qdq(q.path)
-    again = precision.prepare_model(
-        BuildSettings(onnx_path=str(q.path), precision=Precision.FP16), tmp_path
-    )
+    assert q.converted and graph_check.has_qdq(q.path)
+    # The record says so itself, with the files a "keep the converted model" copies.
+    assert q.has_qdq and q.files == (q.path,)
+    again = precision.prepare_model(q.path, Precision.FP16, tmp_path)
     assert not again.converted and "Q/DQ" in again.note
+    assert again.has_qdq and again.files == ()
+    # A caller that ran the graph pre-check passes its answer: the file is not read again.
+    told = precision.prepare_model(src, Precision.AUTO, tmp_path, has_qdq=True)
+    assert told == precision.PreparedModel(src, False, "as is", has_qdq=True)
 
 
 def test_int8_from_ir14_model(made_models, tmp_path: Path, shared_models) -> None:  # type: ignore[no-untyped-def]
@@ -82,14 +83,12 @@ def test_int8_from_ir14_model(made_models, tmp_path: Path, shared_models) -> Non
     src = tmp_path / "ir14.onnx"
     onnx.save(model, str(src))
     steps: list[tuple[str, int]] = []
-    settings = BuildSettings(
-        onnx_path=str(src),
-        precision=Precision.INT8,
-        calibration_dir=str(shared_models / "images"),
-        calibration_max_images=2,
-    )
     prepared = precision.prepare_model(
-        settings, tmp_path, on_step=lambda name, step: steps.append((name, step))
+        src,
+        Precision.INT8,
+        tmp_path,
+        calibration=Calibration(str(shared_models / "images"), max_images=2),
+        on_step=lambda name, step: steps.append((name, step)),
     )
     assert prepared.calibration_images == 2 and len(steps) == 2
     quantized = onnx.load(str(prepared.path))
@@ -107,21 +106,23 @@ def test_int8_from_ir14_model(made_models, tmp_path: Path, shared_models) -> Non
 
 
 def test_int8_needs_images(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    settings = BuildSettings(
-        onnx_path=str(made_models["static_conv"].path), precision=Precision.INT8
-    )
+    src = made_models["static_conv"].path
     with pytest.raises(SettingsError, match="calibration images"):
-        precision.prepare_model(settings, tmp_path)
+        precision.prepare_model(src, Precision.INT8, tmp_path)
+    with pytest.raises(SettingsError, match="calibration images"):
+        precision.prepare_model(src, Precision.INT8, tmp_path, calibration=Calibration(""))
     with pytest.raises(SettingsError, match="no images"):
-        precision.prepare_model(settings.with_changes(calibration_dir=str(tmp_path)), tmp_path)
-    multi = BuildSettings(
-        onnx_path=str(made_models["multi_io"].path),
-        precision=Precision.INT8,
-        calibration_dir=str(tmp_path),
-    )
+        precision.prepare_model(
+            src, Precision.INT8, tmp_path, calibration=Calibration(str(tmp_path))
+        )
     (tmp_path / "a.png").write_bytes(b"")
     with pytest.raises(SettingsError, match="one image input"):
-        precision.prepare_model(multi, tmp_path)
+        precision.prepare_model(
+            made_models["multi_io"].path,
+            Precision.INT8,
+            tmp_path,
+            calibration=Calibration(str(tmp_path)),
+        )
 
 
 def test_lower_ir_version() -> None:
@@ -130,5 +131,5 @@ def test_lower_ir_version() -> None:
         opset_imports=[onnx.helper.make_opsetid("", 17)],
     )
     model.ir_version = 14
-    assert precision.lower_ir_version(model) and model.ir_version == 10
-    assert not precision.lower_ir_version(model)
+    assert convert_base.lower_ir_version(model) and model.ir_version == 10
+    assert not convert_base.lower_ir_version(model)

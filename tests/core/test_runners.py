@@ -9,21 +9,35 @@ import onnx
 import pytest
 
 from tests.onnx_factory import MadeModel
-from trtgui.core.engine.runners import IoTensor, OrtRunner, check_feeds, random_feeds
+from trtgui.core.engine.runners import OrtRunner, check_feeds, random_feeds
 from trtgui.core.errors import InferenceError, ModelLoadError
+from trtgui.core.tensors import TensorSpec
 
 
 def test_static_model_runs_and_reports_io(made_models: dict[str, MadeModel]) -> None:
     made = made_models["static_conv"]
     with OrtRunner(made.path) as runner:
-        assert runner.input_infos == (IoTensor("input", "float32", (1, 3, 16, 16)),)
-        assert runner.output_infos == (IoTensor("output", "float32", (1, 8)),)
+        assert runner.input_infos == (TensorSpec("input", "float32", (1, 3, 16, 16)),)
+        assert runner.output_infos == (TensorSpec("output", "float32", (1, 8), is_input=False),)
         assert "CPUExecutionProvider" in runner.providers
         out = runner.run({"input": np.ones((1, 3, 16, 16), np.float32)})
     assert list(out) == ["output"]
     assert out["output"].shape == (1, 8)
     assert out["output"].dtype == np.float32
     assert runner.last_run_ms is not None and runner.last_run_ms >= 0
+
+
+def test_runners_share_one_interface(made_models: dict[str, MadeModel]) -> None:
+    """Code that runs "a runner" (the prediction flow, `run`, `bench`) holds a `Runner`."""
+    from trtgui.core.engine.cuda import open_cuda
+    from trtgui.core.engine.runners import Runner
+
+    runner: Runner
+    with OrtRunner(made_models["static_conv"].path, providers=["CPUExecutionProvider"]) as runner:
+        assert runner.title == "ONNX Runtime (CPUExecutionProvider)"
+        assert [t.is_input for t in (*runner.input_infos, *runner.output_infos)] == [True, False]
+    with pytest.raises(ValueError, match="unknown CUDA api 'opencl'"):
+        open_cuda("opencl")
 
 
 def test_dynamic_dims_are_symbolic(made_models: dict[str, MadeModel]) -> None:
@@ -205,12 +219,12 @@ def test_closed_runner_refuses(made_models: dict[str, MadeModel]) -> None:
 
 
 def test_random_feeds_fixed_seed_and_dynamic_error() -> None:
-    inputs = (IoTensor("x", "float32", (1, 3)), IoTensor("ids", "int64", (2,)))
+    inputs = (TensorSpec("x", "float32", (1, 3)), TensorSpec("ids", "int64", (2,)))
     a = random_feeds(inputs, seed=3)
     b = random_feeds(inputs, seed=3)
     np.testing.assert_array_equal(a["x"], b["x"])
     assert a["ids"].dtype == np.int64
-    dyn = (IoTensor("x", "float32", ("batch", 3)),)
+    dyn = (TensorSpec("x", "float32", ("batch", 3)),)
     with pytest.raises(InferenceError, match="--shape x:1x3"):
         random_feeds(dyn)
     assert random_feeds(dyn, {"x": (4, 3)})["x"].shape == (4, 3)
@@ -218,7 +232,7 @@ def test_random_feeds_fixed_seed_and_dynamic_error() -> None:
 
 def test_check_feeds_makes_contiguous() -> None:
     x = np.zeros((4, 6), np.float32)[:, ::2]
-    out = check_feeds({"x": x}, (IoTensor("x", "float32", (4, None)),))
+    out = check_feeds({"x": x}, (TensorSpec("x", "float32", (4, None)),))
     assert out["x"].flags["C_CONTIGUOUS"]
 
 

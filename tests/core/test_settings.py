@@ -8,18 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trtgui.core.build.settings import (
-    BuildSettings,
+from trtgui.core.build.settings import BuildSettings, parse_size
+from trtgui.core.errors import ProfileError, SettingsError
+from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.model.profiles import (
     InputShape,
     ShapeProfile,
-    format_shape,
     parse_shape_arg,
-    parse_size,
     suggest_profiles,
     validate_profiles,
 )
-from trtgui.core.errors import ProfileError, SettingsError
-from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.shapes import shape_arg
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def test_parse_shape_arg() -> None:
 
 @given(st.lists(st.integers(1, 4096), min_size=1, max_size=5))
 def test_shape_text_round_trip(dims: list[int]) -> None:
-    text = format_shape(dims)
+    text = shape_arg(dims)
     assert parse_shape_arg(f"t:{text}:{text}:{text}").opt == tuple(dims)
 
 
@@ -170,9 +169,10 @@ def test_every_field_has_a_type_reader() -> None:
     from dataclasses import fields
 
     from trtgui.core.build import settings as mod
+    from trtgui.core.imaging import spec
 
     assert set(mod._FIELD_READERS) == {f.name for f in fields(BuildSettings)}
-    assert set(mod._PREPROCESS_READERS) == {f.name for f in fields(mod.PreprocessSpec)}
+    assert set(spec._SPEC_READERS) == {f.name for f in fields(spec.PreprocessSpec)}
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from trtgui.core.build.settings import InputShape, parse_shape_arg
 from trtgui.core.errors import SettingsError
+from trtgui.core.model.profiles import InputShape, parse_shape_arg
 from trtgui.core.shapes import dim_text, named_shape, shape_arg, shape_text, split_dims
 
 

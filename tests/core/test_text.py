@@ -39,3 +39,27 @@ def test_pp_ocr_character_list(shared_models: Path) -> None:
     text = shorten(value)
     assert text.endswith("… (6,623 lines)")
     assert "\n" not in text and len(text) < 220
+
+
+def test_format_bytes_is_the_one_byte_form() -> None:
+    # Expected strings: what the three formatters it replaced printed (gui/table_models.py,
+    # cli/cmd_build.py, cli/cmd_inspect.py at f1dd81b), binary units: 1 KiB = 1024 B.
+    from trtgui.core.text import format_bytes
+
+    assert format_bytes(None) == "—"
+    assert format_bytes(0) == "0 B"
+    assert format_bytes(1023) == "1023 B"
+    assert format_bytes(1024) == "1.0 KiB"
+    assert format_bytes(1536) == "1.5 KiB"
+    assert format_bytes(123_456_789) == "117.7 MiB"  # 123456789 / 2**20 = 117.74
+    assert format_bytes(2**30) == "1.0 GiB"
+    assert format_bytes(5 * 2**40) == "5120.0 GiB"  # GiB is the largest unit
+
+
+def test_escape_control_and_shown() -> None:
+    from trtgui.core.text import escape_control, shown
+
+    assert escape_control("red\x1b[31m\r\n\x9b") == "red\\x1b[31m\\x0d\\x0a\\x9b"
+    assert escape_control("ünïcode ⏎") == "ünïcode ⏎"  # only controls change
+    assert shown("224") == '"224"' and shown(224) == "224"  # as the user wrote it in JSON
+    assert shown("x" * 100) == '"' + "x" * 38 + "…"  # 40 characters at most

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from trtgui.core import backends
+from trtgui.core import gpus
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    report = backends.gpu_report()
+    report = gpus.gpu_report()
     if report.has_gpu:
         return
     skip = pytest.mark.skip(reason=f"needs a CUDA GPU: {report.reason}")

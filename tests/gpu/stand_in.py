@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trtgui.core.engine.runners import IoTensor
+from trtgui.core.tensors import TensorSpec
 
 _SOURCE = r"""
 extern "C" __global__ void stand_in(const float* x, float* y, float* rowsum, int rows, int cols)
@@ -47,12 +47,15 @@ class KernelStandInEngine:
         self._rows = -1
 
     @property
-    def inputs(self) -> tuple[IoTensor, ...]:
-        return (IoTensor("x", "float32", (None, COLS)),)
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        return (TensorSpec("x", "float32", (None, COLS)),)
 
     @property
-    def outputs(self) -> tuple[IoTensor, ...]:
-        return (IoTensor("y", "float32", (None, COLS)), IoTensor("rowsum", "float32", (None,)))
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        return (
+            TensorSpec("y", "float32", (None, COLS), is_input=False),
+            TensorSpec("rowsum", "float32", (None,), is_input=False),
+        )
 
     def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
         if name != "x" or len(shape) != 2 or shape[1] != COLS or not 1 <= shape[0] <= MAX_ROWS:

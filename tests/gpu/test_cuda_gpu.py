@@ -11,7 +11,7 @@ import pytest
 
 from tests.gpu.stand_in import COLS, KernelStandInEngine
 from trtgui.core.engine.cuda import CudaApi, open_cuda
-from trtgui.core.engine.runners import TrtRunner
+from trtgui.core.engine.trt_runner import TrtRunner
 from trtgui.core.errors import InferenceError
 
 pytestmark = pytest.mark.gpu

@@ -15,7 +15,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from trtgui.gui import errors, workers
-from trtgui.gui.main_window import MainWindow, kind_of
+from trtgui.gui.main_window import MainWindow
+from trtgui.gui.open_files import kind_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def test_open_model_shows_io(qtbot, window, made_models) -> None:  # type: ignor
     _open_model(qtbot, window, made_models["dynamic_batch"].path)
     assert window.model_panel.io_model.rowCount() == 2
     assert "dynamic_batch.onnx" in window.windowTitle()
-    assert window.act_build.isEnabled()
+    assert window.menu_actions.build.isEnabled()
     assert window.recent("models") == [str(made_models["dynamic_batch"].path.resolve())]
 
 
@@ -73,8 +74,8 @@ def test_persistence_across_restart(qtbot, made_models, settings_file) -> None: 
     _open_model(qtbot, w1, made_models["static_conv"].path)
     w1.set_theme("dark")
     panel = w1.build_panel()
-    panel.opt_level.setValue(2)
-    panel.workspace_edit.setText("1G")
+    panel.form.opt_level.setValue(2)
+    panel.form.workspace_edit.setText("1G")
     w1.show_tab(0)
     w1.model_panel.splitter.setSizes([200, 500])
     model_sizes = w1.model_panel.splitter.sizes()
@@ -89,7 +90,7 @@ def test_persistence_across_restart(qtbot, made_models, settings_file) -> None: 
     assert w2.recent("models") == [str(made_models["static_conv"].path.resolve())]
     assert w2.last_folder() == str(made_models["static_conv"].path.parent.resolve())
     assert w2.theme() == "dark"
-    assert w2.act_theme["dark"].isChecked()
+    assert w2.menu_actions.theme["dark"].isChecked()
     assert w2.tabs.currentIndex() == 1
     assert (w2.width(), w2.height()) == (720, 520)
     w2.show()
@@ -98,8 +99,8 @@ def test_persistence_across_restart(qtbot, made_models, settings_file) -> None: 
     # restored as proportions of the panel's width
     assert abs(sizes[0] / sum(sizes) - model_sizes[0] / sum(model_sizes)) < 0.02
     restored = w2.build_panel()
-    assert restored.opt_level.value() == 2
-    assert restored.workspace_edit.text() == "1G"
+    assert restored.form.opt_level.value() == 2
+    assert restored.form.workspace_edit.text() == "1G"
     recent_menu_texts = [a.text() for a in w2.recent_menu.actions()]
     assert any("static_conv.onnx" in t for t in recent_menu_texts)
     w2.set_theme("system")
@@ -115,19 +116,19 @@ def test_every_main_action_has_a_shortcut_in_the_menus(window) -> None:  # type:
             elif not act.isSeparator():
                 in_menus.append(act)
     main = [
-        window.act_open,
-        window.act_open_engine,
-        window.act_open_image,
-        window.act_demo,
-        window.act_build,
-        window.act_cancel,
-        window.act_copy_cmd,
-        window.act_import,
-        window.act_export,
-        window.act_about,
-        window.act_quit,
-        window.act_find_log,
-        *window.act_view,
+        window.menu_actions.open,
+        window.menu_actions.open_engine,
+        window.menu_actions.open_image,
+        window.menu_actions.demo,
+        window.menu_actions.build,
+        window.menu_actions.cancel,
+        window.menu_actions.copy_command,
+        window.menu_actions.import_settings,
+        window.menu_actions.export_settings,
+        window.menu_actions.about,
+        window.menu_actions.quit,
+        window.menu_actions.find_in_log,
+        *window.menu_actions.view,
     ]
     for act in main:
         assert act in in_menus, act.text()
@@ -143,7 +144,7 @@ def test_shortcuts_switch_panels(qtbot, window) -> None:  # type: ignore[no-unty
     assert window.build_tab.panel is not None  # created on first view
     qtbot.keyClick(handle, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == 0
-    assert window.act_build.shortcut() == QKeySequence("Ctrl+B")
+    assert window.menu_actions.build.shortcut() == QKeySequence("Ctrl+B")
     qtbot.keyClick(handle, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == 1
     assert window.build_panel().log_view.search.hasFocus()
@@ -153,12 +154,12 @@ def test_build_shortcut_builds(qtbot, window, made_models, tmp_path) -> None:  #
     pytest.importorskip("tensorrt_rtx")
     _open_model(qtbot, window, made_models["static_conv"].path)
     panel = window.build_panel()
-    panel.output_edit.setText(str(tmp_path / "k.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "k.engine"))
     with qtbot.waitSignal(panel.build_finished, timeout=60000):
         qtbot.keyClick(window.windowHandle(), Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     assert (tmp_path / "k.engine").is_file()
     assert window.recent("engines")[0] == str((tmp_path / "k.engine").resolve())
-    qtbot.mouseClick(panel.show_engine_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.result_view.show_engine_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentIndex() == 2
     window.engine_tab.panel and window.engine_tab.panel.wait()  # type: ignore[attr-defined]
 
@@ -238,15 +239,15 @@ def test_settings_export_import(qtbot, window, made_models, tmp_path) -> None:  
     pytest.importorskip("tensorrt_rtx")
     _open_model(qtbot, window, made_models["dynamic_batch"].path)
     panel = window.build_panel()
-    panel.opt_level.setValue(4)
+    panel.form.opt_level.setValue(4)
     out = tmp_path / "b.json"
     window.export_settings(out)
     data = json.loads(out.read_text())
     assert data["optimization_level"] == 4
     assert data["onnx_path"] == str(made_models["dynamic_batch"].path)
-    panel.opt_level.setValue(1)
+    panel.form.opt_level.setValue(1)
     window.import_settings(out)
-    assert panel.opt_level.value() == 4
+    assert panel.form.opt_level.value() == 4
     text = window.copy_command_line()
     assert "trtgui-cli build" in text and QApplication.clipboard().text() == text
 
@@ -255,7 +256,7 @@ def test_close_during_build_cancels_and_joins(qtbot, window, shared_models, tmp_
     pytest.importorskip("tensorrt_rtx")
     _open_model(qtbot, window, shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
     panel = window.build_panel()
-    panel.output_edit.setText(str(tmp_path / "det.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "det.engine"))
     panel.set_log_level(5)
     window.start_build()
     assert window.is_building()
@@ -323,7 +324,7 @@ def test_demo_opens_model_and_image(qtbot, window, tmp_path, monkeypatch) -> Non
     window._open_handle.wait()
     assert window.model_info.path.name == "model.onnx"
     panel = window.build_panel()
-    output = Path(panel.output_edit.text())
+    output = Path(panel.form.output_edit.text())
     # never write engines into the shipped resources
     assert not output.resolve().is_relative_to(resources_dir().resolve())
     # The XDG base directory spec: $XDG_DATA_HOME/<app>; "trtgui" once, not trtgui/trtgui.
@@ -377,7 +378,7 @@ def test_palettes_follow_the_choice(qtbot, window) -> None:  # type: ignore[no-u
         window.set_theme("system")
         # Offscreen the OS colour scheme reads "Unknown": system falls back to light.
         assert effective_mode("system") in ("light", "dark")
-        assert window.act_theme["system"].isChecked()
+        assert window.menu_actions.theme["system"].isChecked()
         assert window.theme() == "system"
     finally:
         window.set_theme("system")

@@ -10,9 +10,10 @@ import pytest
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMessageBox, QWidget
 
-from trtgui.core.backends import available_backends, gpu_report
-from trtgui.core.build.settings import BuildSettings, Precision
+from trtgui.core.backends import available_backends
+from trtgui.core.build.settings import BuildSettings
 from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.model.profiles import Precision
 from trtgui.gui import errors
 from trtgui.gui.build_panel import BuildPanel
 
@@ -24,7 +25,7 @@ def panel(qtbot):  # type: ignore[no-untyped-def]
     pytest.importorskip("tensorrt_rtx")
     p = BuildPanel()
     qtbot.addWidget(p)
-    p.set_backends(available_backends(), gpu_report())
+    p.set_backends(available_backends())
     p.show()
     yield p
     p.shutdown()
@@ -32,12 +33,12 @@ def panel(qtbot):  # type: ignore[no-untyped-def]
 
 def _model(panel: BuildPanel, path: Path, tmp_path: Path) -> None:
     panel.set_model(inspect_onnx(path))
-    panel.output_edit.setText(str(tmp_path / "out.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "out.engine"))
 
 
 def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _model(panel, made_models["dynamic_batch"].path, tmp_path)
-    assert panel.profile_model.rowCount() == 1  # the suggested profile
+    assert panel.form.profiles.profile_model.rowCount() == 1  # the suggested profile
     assert panel.build_button.isEnabled()
     with qtbot.waitSignals(
         [panel.build_succeeded, panel.build_finished], order="strict", timeout=60000
@@ -47,17 +48,17 @@ def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # typ
     assert not panel.is_building()
     assert (tmp_path / "out.engine").is_file()
     assert panel.result.engine_path == tmp_path / "out.engine"
-    assert panel.io_model.rowCount() == 2
+    assert panel.result_view.io_model.rowCount() == 2
     # the engine's -1 dims take the ONNX model's names, written as the Model panel writes them
-    shapes = [panel.io_model.index(r, 3).data() for r in range(2)]
+    shapes = [panel.result_view.io_model.index(r, 3).data() for r in range(2)]
     assert shapes == ["batch×3×16×16", "batch×8"]
-    assert panel.profiles_model.rowCount() == 1
-    assert "out.engine" in panel.result_summary.text()
-    assert "Backend: TensorRT for RTX " in panel.result_summary.text()
+    assert panel.result_view.profiles_model.rowCount() == 1
+    assert "out.engine" in panel.result_view.result_summary.text()
+    assert "Backend: TensorRT for RTX " in panel.result_view.result_summary.text()
     assert panel.log_view.lines_received > 0
     assert panel.progress.value() == panel.progress.maximum()
     with qtbot.waitSignal(panel.show_engine_requested, timeout=1000):
-        qtbot.mouseClick(panel.show_engine_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.result_view.show_engine_button, Qt.MouseButton.LeftButton)
 
 
 def test_cancel_leaves_nothing(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -88,40 +89,40 @@ def test_failing_build_goes_to_the_funnel(qtbot, panel, made_models, tmp_path) -
 
 def test_profile_validated_live(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _model(panel, made_models["dynamic_batch"].path, tmp_path)
-    m = panel.profile_model
-    assert not panel.profile_error.isVisible()
+    m = panel.form.profiles.profile_model
+    assert not panel.form.profiles.profile_error.isVisible()
     m.setData(m.index(0, 2), "16x3x16x16")  # min batch above max
-    assert panel.profile_error.isVisible()
-    assert "input" in panel.profile_error.text()
+    assert panel.form.profiles.profile_error.isVisible()
+    assert "input" in panel.form.profiles.profile_error.text()
     assert not panel.build_button.isEnabled()
     assert (0, 2) in m.bad_cells
     m.setData(m.index(0, 2), "1x3x16x17")  # a static dim changed
-    assert "input" in panel.profile_error.text()
+    assert "input" in panel.form.profiles.profile_error.text()
     m.setData(m.index(0, 2), "banana")
-    assert "not a shape" in panel.profile_error.text()
+    assert "not a shape" in panel.form.profiles.profile_error.text()
     m.setData(m.index(0, 2), "1x3x16x16")
-    assert not panel.profile_error.isVisible()
+    assert not panel.form.profiles.profile_error.isVisible()
     assert panel.build_button.isEnabled()
 
 
 def test_static_model_needs_no_profile(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _model(panel, made_models["static_conv"].path, tmp_path)
-    assert panel.profile_model.rowCount() == 0
-    assert panel.profile_note.isVisible()
+    assert panel.form.profiles.profile_model.rowCount() == 0
+    assert panel.form.profiles.profile_note.isVisible()
     assert panel.settings().profiles == ()
 
 
 def test_capabilities_disable_with_reason(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
-    index = panel.backend_combo.findData("rtx")
-    panel.backend_combo.setCurrentIndex(index)
-    auto = panel.precision_combo.findData("auto")
-    item = panel.precision_combo.model().item(auto)
+    index = panel.form.backend_combo.findData("rtx")
+    panel.form.backend_combo.setCurrentIndex(index)
+    auto = panel.form.precision_combo.findData("auto")
+    item = panel.form.precision_combo.model().item(auto)
     assert not item.isEnabled()
     assert "weak typing" in item.toolTip()
-    assert not panel.timing_cache_edit.isEnabled()
-    assert "not available with TensorRT for RTX" in panel.timing_cache_edit.toolTip()
-    assert not panel.version_compat.isEnabled()
-    trt = panel.backend_combo.model().item(panel.backend_combo.findData("tensorrt"))
+    assert not panel.form.timing_cache_edit.isEnabled()
+    assert "not available with TensorRT for RTX" in panel.form.timing_cache_edit.toolTip()
+    assert not panel.form.version_compat.isEnabled()
+    trt = panel.form.backend_combo.model().item(panel.form.backend_combo.findData("tensorrt"))
     assert not trt.isEnabled()  # NVIDIA TensorRT is not installable here
     assert "pip install" in trt.toolTip()
 
@@ -233,8 +234,8 @@ def test_default_engine_name_follows_the_precision(qtbot, panel, made_models, tm
     panel.set_model(inspect_onnx(model))
     names = {}
     for value in ("fp16", "int8", "fp32"):
-        panel.precision_combo.setCurrentIndex(panel.precision_combo.findData(value))
-        names[value] = panel.output_edit.text()
+        panel.form.precision_combo.setCurrentIndex(panel.form.precision_combo.findData(value))
+        names[value] = panel.form.output_edit.text()
         # the CLI's default for the same precision (trtgui-cli build without -o)
         assert names[value] == str(default_engine_path(model, value))
     assert {k: Path(v).name for k, v in names.items()} == {
@@ -243,9 +244,9 @@ def test_default_engine_name_follows_the_precision(qtbot, panel, made_models, tm
         "fp32": "m.engine",
     }
     chosen = str(tmp_path / "mine.engine")  # a path the user typed stays whatever the precision
-    panel.output_edit.setText(chosen)
-    panel.precision_combo.setCurrentIndex(panel.precision_combo.findData("fp16"))
-    assert panel.output_edit.text() == chosen
+    panel.form.output_edit.setText(chosen)
+    panel.form.precision_combo.setCurrentIndex(panel.form.precision_combo.findData("fp16"))
+    assert panel.form.output_edit.text() == chosen
 
 
 def test_an_existing_engine_is_replaced_only_when_the_user_says_so(  # type: ignore[no-untyped-def]
@@ -277,13 +278,14 @@ def test_opening_another_model_clears_the_last_build(qtbot, panel, made_models, 
     assert panel.elapsed_label.text() == ""
     assert panel.log_view.plain_text() == ""
     assert panel.result is None
-    assert panel.io_model.rowCount() == 0 and panel.profiles_model.rowCount() == 0
-    assert panel.result_summary.text() == "Build an engine to see its summary here."
-    assert not panel.show_engine_button.isEnabled()
+    view = panel.result_view
+    assert view.io_model.rowCount() == 0 and view.profiles_model.rowCount() == 0
+    assert panel.result_view.result_summary.text() == "Build an engine to see its summary here."
+    assert not panel.result_view.show_engine_button.isEnabled()
     assert panel.right_tabs.currentIndex() == 0
     assert panel.progress.value() == 0
     # The next build's clock starts at zero, not at the last build's time.
-    panel.output_edit.setText(str(tmp_path / "second.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "second.engine"))
     with qtbot.waitSignal(panel.build_finished, timeout=60000):
         panel.start_build()
         assert panel.elapsed_label.text() == "0.0 s"
@@ -302,7 +304,7 @@ def test_window_keeps_its_width_when_the_result_appears(  # type: ignore[no-unty
     panel = window.build_panel()
     folder = tmp_path / ("engines-" + "x" * 150)
     folder.mkdir()
-    panel.output_edit.setText(str(folder / "dynamic_batch.fp16.engine"))
+    panel.form.output_edit.setText(str(folder / "dynamic_batch.fp16.engine"))
     with qtbot.waitSignal(panel.build_finished, timeout=60000):
         window.start_build()
     qtbot.wait(100)  # the layout requests that would grow the window are posted events
@@ -326,7 +328,7 @@ def test_one_log_control_decides_what_a_build_records(qtbot, panel, made_models,
 
     view.clear()
     view.severity.setCurrentIndex(view.severity.findText("Warnings"))
-    panel.output_edit.setText(str(tmp_path / "warnings.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "warnings.engine"))
     _build(qtbot, panel)
     saved = tmp_path / "log.txt"
     view.save(saved)  # every line the view received, whatever it shows
@@ -377,7 +379,7 @@ def test_closing_during_a_build_shows_cancelling_first(  # type: ignore[no-untyp
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
     window._open_handle.wait()
     panel = window.build_panel()
-    panel.output_edit.setText(str(tmp_path / "det.engine"))
+    panel.form.output_edit.setText(str(tmp_path / "det.engine"))
     window.start_build()
     qtbot.waitUntil(lambda: panel.steps_seen > 3, timeout=30000)
 
@@ -410,7 +412,7 @@ def test_closing_during_a_build_shows_cancelling_first(  # type: ignore[no-untyp
 
 def test_panel_text_has_no_command_line_flags(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _model(panel, made_models["static_conv"].path, tmp_path)
-    panel.precision_combo.setCurrentIndex(panel.precision_combo.findData("int8"))
+    panel.form.precision_combo.setCurrentIndex(panel.form.precision_combo.findData("int8"))
     panel.show_advanced(True)
     texts: list[str] = []
     for widget in panel.findChildren(QWidget):

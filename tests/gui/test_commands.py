@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from trtgui.core.build.settings import BuildSettings, InputShape, Precision, ShapeProfile
+from trtgui.core.build.settings import BuildSettings
+from trtgui.core.model.profiles import InputShape, Precision, ShapeProfile
 from trtgui.gui.commands import cli_command, command_text, trtexec_command
 
 PROFILE = ShapeProfile((InputShape("x", (1, 3, 32, 32), (1, 3, 224, 224), (8, 3, 640, 640)),))

@@ -14,15 +14,13 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tests import onnx_factory
-from trtgui.core import backends
+from trtgui.core import backends, gpus
+from trtgui.core.build.record import parse_record
+from trtgui.core.engine.info import EngineInfo, EngineLayer, EngineTensor, ProfileShapes
 from trtgui.core.engine.plan import (
     EngineCheck,
-    EngineInfo,
-    EngineLayer,
-    EngineTensor,
     InstalledBackend,
     PlanHeader,
-    ProfileShapes,
     Verdict,
     check_engine,
 )
@@ -69,7 +67,7 @@ def sample_engine_info(path: Path = Path("/samples/sample_classifier.engine")) -
     tensors = (
         EngineTensor(
             name="input",
-            mode="input",
+            is_input=True,
             dtype="float32",
             shape=(-1, 3, 224, 224),
             profiles=(
@@ -77,7 +75,7 @@ def sample_engine_info(path: Path = Path("/samples/sample_classifier.engine")) -
                 ProfileShapes((16, 3, 224, 224), (32, 3, 224, 224), (64, 3, 224, 224)),
             ),
         ),
-        EngineTensor(name="logits", mode="output", dtype="float32", shape=(-1, 1000)),
+        EngineTensor(name="logits", is_input=False, dtype="float32", shape=(-1, 1000)),
     )
     return EngineInfo(
         path=path,
@@ -100,10 +98,12 @@ def sample_check(path: Path = Path("/samples/sample_classifier.engine")) -> Engi
         header=sample_header(path),
         verdict=Verdict("ok", "built with NVIDIA TensorRT 10.13; it can load it.", True),
         installed=(InstalledBackend("tensorrt", "NVIDIA TensorRT", True, "10.13.0.35"),),
-        gpus=(backends.GpuInfo(0, "Sample GPU", (8, 9), 24 * 1024**3),),
+        gpus=(gpus.GpuInfo(0, "Sample GPU", (8, 9), 24 * 1024**3),),
         gpu_reason="",
-        sidecar={"settings": {"precision": "fp16", "onnx_path": "/samples/model.onnx"}},
-        sidecar_path=path.with_name(path.name + ".json"),
+        record=parse_record(
+            {"settings": {"precision": "fp16", "onnx_path": "/samples/model.onnx"}}
+        ),
+        record_path=path.with_name(path.name + ".json"),
     )
 
 
@@ -149,7 +149,7 @@ def rtx_engine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _no_gpu_here() -> bool:
-    return not backends.gpu_report().has_gpu
+    return not gpus.gpu_report().has_gpu
 
 
 # -- tests -----------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_real_rtx_engine_without_gpu_shows_banner_and_header(qtbot, rtx_engine: 
     details = panel.banner.details()
     assert f"Verdict: {VERDICT_WORDS['needs_gpu']}" in details
     assert "needs_gpu" not in details
-    reason = backends.gpu_report().reason
+    reason = gpus.gpu_report().reason
     assert reason and details.count(reason) == 1
 
 
@@ -205,7 +205,8 @@ def test_engine_io_takes_dim_names_from_the_onnx_model(qtbot, made_models, tmp_p
     if not backends.probe_backend("rtx").available:
         pytest.skip("TensorRT for RTX is not installed")
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import suggest_profiles
 
     model = made_models["dynamic_batch"].path
     engine = tmp_path / "dynamic_batch.engine"
@@ -333,12 +334,13 @@ def test_corrupt_engine_goes_to_error_funnel(qtbot, tmp_path: Path) -> None:
 
 
 def test_signals_go_out_when_rendering_raises(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.core.engine.load import EngineLoadOutcome
     from trtgui.gui import engine_panel
 
     path = tmp_path / "sample.engine"
     path.write_bytes(bytes(64))
-    outcome = engine_panel.EngineLoadOutcome(path, sample_check(), None, None)
-    monkeypatch.setattr(engine_panel, "load_engine_job", lambda p: outcome)
+    outcome = EngineLoadOutcome(path, sample_check(), None, None)
+    monkeypatch.setattr(engine_panel, "load_engine", lambda p: outcome)
     panel = EnginePanel()
     qtbot.addWidget(panel)
 

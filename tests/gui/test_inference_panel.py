@@ -16,7 +16,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from trtgui.core import imaging
-from trtgui.core.build.settings import PreprocessSpec
+from trtgui.core.imaging import PreprocessSpec
+from trtgui.core.predict.compare import Comparison, OutputComparison
 from trtgui.core.resources import resource_path
 from trtgui.gui import errors, workers
 from trtgui.gui.inference_panel import InferencePanel
@@ -50,7 +51,7 @@ def panel(qtbot) -> InferencePanel:  # type: ignore[no-untyped-def]
 
 def _run(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(panel.run_finished, timeout=60000):
-        panel.run_button.click()
+        panel.controls.run_button.click()
     panel.wait()
     assert not workers.running_threads()
 
@@ -63,29 +64,32 @@ def _close_error_box() -> None:
 def test_demo_image_run_shows_espresso(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
     model, photo = demo
     panel.set_model(model)
-    assert not panel.run_button.isEnabled()  # no image yet
+    assert not panel.controls.run_button.isEnabled()  # no image yet
     assert panel.open_image(photo)
-    assert panel.run_button.isEnabled()
+    assert panel.controls.run_button.isEnabled()
     # the preprocessing form is pre-filled by the model's guess, and the tensor is previewed
-    assert panel.form.preset_name() == "tflite"
-    assert panel.form.preset.currentText() == PRESET_WORDS["tflite"]  # words, not "tflite"
+    assert panel.controls.form.preset_name() == "tflite"
+    assert panel.controls.form.preset.currentText() == PRESET_WORDS["tflite"]  # words, not "tflite"
     tensor = panel.input_tensor()
     assert tensor is not None and tensor.shape == (1, 3, 224, 224)
-    assert "1×3×224×224" in panel.tensor_label.text()
-    assert panel.thumbnail.pixmap() is not None and not panel.thumbnail.pixmap().isNull()
+    assert "1×3×224×224" in panel.controls.tensor_label.text()
+    assert (
+        panel.controls.thumbnail.pixmap() is not None
+        and not panel.controls.thumbnail.pixmap().isNull()
+    )
 
     with qtbot.waitSignal(panel.prediction_finished, timeout=60000) as done:
         _run(qtbot, panel)
     report = done.args[0]
-    assert panel.class_model.labels()[0] == "espresso"
-    assert panel.result_stack.currentWidget() is panel.class_view
-    assert "espresso" in panel.summary_label.text()
-    assert panel.runner_label.text().startswith("ONNX Runtime (CPU)")
-    assert [r[0] for r in panel.timing_model.rows()][:2] == [
+    assert panel.results.class_model.labels()[0] == "espresso"
+    assert panel.results.result_stack.currentWidget() is panel.results.class_view
+    assert "espresso" in panel.results.summary_label.text()
+    assert panel.results.runner_label.text().startswith("ONNX Runtime (CPU)")
+    assert [r[0] for r in panel.results.timing_model.rows()][:2] == [
         "Load (image, session or engine)",
         "Preprocess",
     ]
-    assert panel.view.has_image()
+    assert panel.results.view.has_image()
     assert report.prediction.top.label == "espresso"
     assert not panel.is_busy()
 
@@ -93,9 +97,9 @@ def test_demo_image_run_shows_espresso(qtbot, panel: InferencePanel, demo) -> No
 def test_shared_model_on_coffee(qtbot, panel: InferencePanel, shared_models: Path) -> None:  # type: ignore[no-untyped-def]
     panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
     panel.open_image(shared_models / "images" / "coffee.png")
-    panel.labels_edit.setText(str(shared_models / "imagenet_labels.txt"))
+    panel.controls.labels_edit.setText(str(shared_models / "imagenet_labels.txt"))
     _run(qtbot, panel)
-    assert panel.class_model.labels()[0] == "espresso"
+    assert panel.results.class_model.labels()[0] == "espresso"
 
 
 def test_bad_image_goes_to_error_funnel_and_panel_still_works(  # type: ignore[no-untyped-def]
@@ -110,7 +114,7 @@ def test_bad_image_goes_to_error_funnel_and_panel_still_works(  # type: ignore[n
     assert "broken.png" in errors.last_box.text() or "image" in errors.last_box.text().lower()
     _close_error_box()
     assert panel.image_path() is None
-    assert not panel.run_button.isEnabled()
+    assert not panel.controls.run_button.isEnabled()
 
     # dropping a good image afterwards works, and so does a run
     mime = QMimeData()
@@ -126,7 +130,7 @@ def test_bad_image_goes_to_error_funnel_and_panel_still_works(  # type: ignore[n
         panel.dropEvent(drop)
     assert panel.image_path() == photo
     _run(qtbot, panel)
-    assert panel.class_model.labels()[0] == "espresso"
+    assert panel.results.class_model.labels()[0] == "espresso"
 
 
 def test_failed_run_reports_and_recovers(
@@ -141,12 +145,12 @@ def test_failed_run_reports_and_recovers(
         _run(qtbot, panel)
     assert errors.last_box is not None
     _close_error_box()
-    assert panel.run_button.isEnabled()
+    assert panel.controls.run_button.isEnabled()
     assert panel.report() is None
 
 
 def test_preset_form_edits(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
-    form = panel.form
+    form = panel.controls.form
     form.choose_preset("imagenet")
     assert form.spec().preset == "imagenet"
     assert form.scale.text() == "1/255"
@@ -165,8 +169,8 @@ def test_preset_form_edits(qtbot, panel: InferencePanel) -> None:  # type: ignor
 
 
 def test_preprocessing_combos_show_words_and_keep_raw_values(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
-    form = panel.form
-    combos = (form.preset, form.resize_mode, form.channel_order, panel.kind_combo)
+    form = panel.controls.form
+    combos = (form.preset, form.resize_mode, form.channel_order, panel.controls.kind_combo)
     for combo in combos:
         shown = [combo.itemText(i) for i in range(combo.count())]
         raw = [combo.itemData(i) for i in range(combo.count())]
@@ -181,9 +185,9 @@ def test_preprocessing_combos_show_words_and_keep_raw_values(qtbot, panel: Infer
     with qtbot.waitSignal(form.spec_changed):
         form.resize_mode.setCurrentIndex(form.resize_mode.findText("Stretch to the size"))
     assert form.spec().resize == "stretch" and form.preset_name() == "custom"
-    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("detection"))
+    panel.controls.kind_combo.setCurrentIndex(panel.controls.kind_combo.findData("detection"))
     panel.set_model(resource_path("demo", "model.onnx"))
-    assert panel.kind_combo.currentData() == "auto"
+    assert panel.controls.kind_combo.currentData() == "auto"
 
 
 def test_labels_field_browse_placeholder_and_reset_per_model(  # type: ignore[no-untyped-def]
@@ -193,22 +197,22 @@ def test_labels_field_browse_placeholder_and_reset_per_model(  # type: ignore[no
 
     model, _photo = demo
     panel.set_model(model)  # labels.txt beside it
-    assert panel.labels_edit.placeholderText() == "from the model (labels.txt)"
+    assert panel.controls.labels_edit.placeholderText() == "from the model (labels.txt)"
     chosen = tmp_path / "my labels.txt"
     chosen.write_text("a\nb\n", encoding="utf-8")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(chosen), ""))
-    panel.labels_button.click()
-    assert panel.labels_edit.text() == str(chosen)
+    panel.controls.labels_button.click()
+    assert panel.controls.labels_edit.text() == str(chosen)
     panel.set_model(model)  # the same model again keeps the user's labels
-    assert panel.labels_edit.text() == str(chosen)
+    assert panel.controls.labels_edit.text() == str(chosen)
 
     # another model: its labels path does not carry over
     panel.set_model(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
-    assert panel.labels_edit.text() == ""
-    assert panel.labels_edit.placeholderText() == "none"
+    assert panel.controls.labels_edit.text() == ""
+    assert panel.controls.labels_edit.placeholderText() == "none"
     # a 1000-class classifier without labels beside it: the built-in ImageNet names
     panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
-    assert panel.labels_edit.placeholderText() == "ImageNet (built in)"
+    assert panel.controls.labels_edit.placeholderText() == "ImageNet (built in)"
 
 
 def test_imagenet_model_without_labels_shows_names(  # type: ignore[no-untyped-def]
@@ -218,9 +222,9 @@ def test_imagenet_model_without_labels_shows_names(  # type: ignore[no-untyped-d
     panel.open_image(shared_models / "images" / "coffee.png")
     _run(qtbot, panel)
     # coffee → espresso: the reference result in ../shared/models/README.md
-    assert panel.class_model.labels()[0] == "espresso"
-    assert panel.class_model.index(0, 1).data() == "espresso  (class 967)"
-    assert "Labels: ImageNet (built in)" in panel.notes_text.toPlainText()
+    assert panel.results.class_model.labels()[0] == "espresso"
+    assert panel.results.class_model.index(0, 1).data() == "espresso  (class 967)"
+    assert "Labels: ImageNet (built in)" in panel.results.notes_text.toPlainText()
 
 
 def test_a_class_without_labels_is_named_once(
@@ -233,7 +237,10 @@ def test_a_class_without_labels_is_named_once(
     panel.set_model(made_models["static_conv"].path)  # 8 classes, no labels anywhere
     panel.open_image(image)
     _run(qtbot, panel)
-    shown = [panel.class_model.index(r, 1).data() for r in range(panel.class_model.rowCount())]
+    shown = [
+        panel.results.class_model.index(r, 1).data()
+        for r in range(panel.results.class_model.rowCount())
+    ]
     assert shown and all(re.fullmatch(r"class \d", text) for text in shown), shown
 
 
@@ -256,7 +263,7 @@ def test_controls_fit_a_1200x800_window_without_scrolling(qtbot, window, shared_
         scroll = panel.findChild(QScrollArea)
         assert scroll.verticalScrollBar().maximum() == 0, f"{model.name}: the controls scroll"
         assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
-        run = panel.run_button
+        run = panel.controls.run_button
         assert run.isVisible() and run.isEnabled()
         top_left = run.mapTo(panel, run.rect().topLeft())
         bottom_right = run.mapTo(panel, run.rect().bottomRight())
@@ -288,12 +295,11 @@ def test_helpers() -> None:
     rows = timing_rows({"inference_ms": 1.5, "reference_inference_ms": None})
     assert rows == [("Inference", "1.50 ms")]
     text = runner_text(
-        {
-            "runner": "ONNX Runtime",
-            "runner_detail": "ONNX Runtime (CPUExecutionProvider)",
-            "engine_path": "x.engine",
-            "notes": ["TensorRT not used: Loading an engine needs an NVIDIA GPU, and none"],
-        }
+        "ONNX Runtime",
+        "ONNX Runtime (CPUExecutionProvider)",
+        engine_given=True,
+        compared=False,
+        notes=["TensorRT not used: Loading an engine needs an NVIDIA GPU, and none"],
     )
     assert text == "ONNX Runtime (CPU) — no GPU for the engine"
 
@@ -302,8 +308,35 @@ def test_open_demo_uses_its_preset_and_labels(qtbot, panel: InferencePanel, demo
     assert panel.open_demo()
     assert panel.model_path() == demo[0]
     assert panel.image_path() is not None and panel.image_path().name.startswith("coffee")
-    assert panel.labels_edit.text().endswith("labels.txt")
+    assert panel.controls.labels_edit.text().endswith("labels.txt")
     assert panel.spec().preset == "tflite"
+
+
+def test_open_demo_of_a_broken_folder_goes_to_the_error_funnel(  # type: ignore[no-untyped-def]
+    qtbot, panel: InferencePanel, tmp_path: Path
+) -> None:
+    """The panel reads a demo folder with the core's one demo.json reader."""
+    (tmp_path / "demo.json").write_text('{"model": "model.onnx"}', encoding="utf-8")
+    assert not panel.open_demo(tmp_path)
+    assert errors.last_box is not None
+    assert "model.onnx is missing" in errors.last_box.text()
+    _close_error_box()
+    assert panel.model_path() is None and not panel.controls.run_button.isEnabled()
+
+
+def test_kind_list_is_the_decoder_registry(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    from trtgui.core.predict.decoders import decoders
+
+    combo = panel.controls.kind_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == [
+        "auto",
+        *(d.kind for d in decoders()),
+    ]
+    assert combo.itemText(0) == "Automatic (from the output shapes)"
+    combo.setCurrentIndex(combo.findData("raw"))
+    assert panel.controls.kind() == "raw"
+    combo.setCurrentIndex(0)
+    assert panel.controls.kind() is None  # automatic: the run guesses from the shapes
 
 
 def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyped-def]
@@ -311,15 +344,16 @@ def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyp
 ) -> None:
     """A real engine of the demo model, built by TensorRT-RTX on the CPU: on a machine
     without a GPU the panel runs its ONNX model and says why."""
-    from trtgui.core import backends
+    from trtgui.core import backends, gpus
 
     if not backends.probe_backend("rtx").available:
         pytest.skip("TensorRT for RTX is not installed")
-    if backends.gpu_report().has_gpu:
+    if gpus.gpu_report().has_gpu:
         pytest.skip("this machine has a GPU; the fallback test is for machines without one")
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.settings import BuildSettings
     from trtgui.core.model.onnx_model import inspect_onnx
+    from trtgui.core.model.profiles import suggest_profiles
 
     model, photo = demo
     engine = tmp_path / "demo.engine"
@@ -335,26 +369,28 @@ def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyp
     assert panel.spec().preset == "tflite"  # guessed from the ONNX model its sidecar names
     panel.open_image(photo)
     _run(qtbot, panel)
-    assert panel.runner_label.text() == "ONNX Runtime (CPU) — no GPU for the engine"
-    assert panel.class_model.labels()[0] == "espresso"
-    assert not panel.verdict_label.isVisible()
+    assert panel.results.runner_label.text() == "ONNX Runtime (CPU) — no GPU for the engine"
+    assert panel.results.class_model.labels()[0] == "espresso"
+    assert not panel.results.verdict_label.isVisible()
 
 
-@dataclasses.dataclass(frozen=True)
-class SampleOutputComparison:
-    """Sample data shaped like a per-output comparison record."""
-
-    name: str
-    max_abs: float
-    mean_abs: float
-    passed: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class SampleComparison:
-    passed: bool
-    outputs: tuple[SampleOutputComparison, ...]
-    summary: str
+def _comparison(passed: bool) -> Comparison:
+    """A one-output comparison record: "logits" within or far outside FP32's tolerance."""
+    error = 2e-4 if passed else 0.5
+    output = OutputComparison(
+        name="logits",
+        passed=passed,
+        reference_shape=(1, 1000),
+        candidate_shape=(1, 1000),
+        max_abs=error,
+        mean_abs=1e-5,
+        max_rel=error,
+        mean_rel=1e-5,
+        cosine=1.0,
+        mismatches=0 if passed else 1,
+        elements=1000,
+    )
+    return Comparison(precision="fp32", atol=1e-5, rtol=1e-5, outputs=(output,))
 
 
 def test_comparison_pass_and_fail(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
@@ -365,18 +401,13 @@ def test_comparison_pass_and_fail(qtbot, panel: InferencePanel, demo) -> None:  
     report = run_prediction(model, photo)
     panel.show()
     for passed in (True, False):
-        comparison = SampleComparison(
-            passed=passed,
-            outputs=(SampleOutputComparison("logits", 2e-4 if passed else 0.5, 1e-5, passed),),
-            summary="sample comparison",
-        )
-        panel.show_report(dataclasses.replace(report, comparison=comparison))
+        panel.show_report(dataclasses.replace(report, comparison=_comparison(passed)))
         word = "PASS" if passed else "FAIL"
-        assert panel.verdict_label.isVisible()
-        assert panel.verdict_label.text() == word
-        assert panel.compare_model.rows()[0][0] == "logits"
-        assert panel.compare_model.rows()[0][3] == word
-        assert panel.result_tabs.tabText(2).endswith(word)
+        assert panel.results.verdict_label.isVisible()
+        assert panel.results.verdict_label.text() == word
+        assert panel.results.compare_model.rows()[0][0] == "logits"
+        assert panel.results.compare_model.rows()[0][3] == word
+        assert panel.results.result_tabs.tabText(2).endswith(word)
 
 
 def test_signals_go_out_when_rendering_raises(
@@ -392,7 +423,7 @@ def test_signals_go_out_when_rendering_raises(
     monkeypatch.setattr(panel, "show_report", broken)
     with qtbot.capture_exceptions() as caught:
         with qtbot.waitSignals([panel.prediction_finished, panel.run_finished], timeout=60000):
-            panel.run_button.click()
+            panel.controls.run_button.click()
         panel.wait()
     assert [type(exc) for _, exc, _ in caught] == [RuntimeError]
-    assert panel.run_button.isEnabled()
+    assert panel.controls.run_button.isEnabled()

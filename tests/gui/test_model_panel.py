@@ -82,7 +82,8 @@ def test_long_metadata_keeps_the_window_usable(qtbot, window, shared_models: Pat
     inference = window.inference_panel()
     window.show_tab(3)
     qtbot.wait(50)
-    run_at = inference.run_button.mapTo(window, inference.run_button.rect().bottomLeft())
+    run = inference.controls.run_button
+    run_at = run.mapTo(window, run.rect().bottomLeft())
     assert 0 < run_at.y() < window.height()
     # The full list is one click on "Show…" away.
     full = window.model_info.metadata["character"]
@@ -140,3 +141,22 @@ def test_many_metadata_entries_list_six_and_show_all(qtbot, made_models, tmp_pat
     dialog.show_key("key8")
     assert dialog.value() == "value 8"
     dialog.close()
+
+
+def test_warnings_escape_names_from_the_file(qtbot, made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A custom op's domain is the file's text: shown as written, never as markup."""
+    import onnx
+
+    model = onnx.load(made_models["unknown_op"].path)
+    for node in model.graph.node:
+        if node.domain == "com.example":
+            node.domain = "<i>x</i>"
+    model.opset_import.append(onnx.helper.make_opsetid("<i>x</i>", 1))
+    path = tmp_path / "markup.onnx"
+    onnx.save(model, path)
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_model(inspect_onnx(path))
+    assert panel.warnings.isVisible()
+    assert "&lt;i&gt;x&lt;/i&gt;:FancyOp" in panel.warnings.text()

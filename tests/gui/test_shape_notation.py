@@ -10,10 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from trtgui.core import backends
-from trtgui.core.build.settings import InputShape, PreprocessSpec, ShapeProfile
+from trtgui.core.imaging import PreprocessSpec
 from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.model.profiles import InputShape, ShapeProfile
+from trtgui.core.predict.decoders.raw import output_stats
 from trtgui.core.predict.flow import load_demo
-from trtgui.core.predict.postprocess import output_stats
 from trtgui.core.shapes import shape_text
 from trtgui.gui.inference_results import stats_rows
 from trtgui.gui.model_panel import ModelPanel
@@ -34,7 +35,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
         pytest.skip("TensorRT for RTX is not installed")
     from tests import onnx_factory
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import suggest_profiles
 
     tmp = tmp_path_factory.mktemp("notation")
     model = onnx_factory.dynamic_batch(tmp).path
@@ -70,10 +72,10 @@ def test_build_panel(qtbot, built) -> None:  # type: ignore[no-untyped-def]
     panel.show_result(result)
     names = {t.name: t.shape for t in (*info.inputs, *info.outputs)}
     expected = [shape_text(t.shape, names[t.name]) for t in result.io_tensors]
-    assert _column(panel.io_model, 3) == expected == ["batch×3×16×16", "batch×8"]
+    assert _column(panel.result_view.io_model, 3) == expected == ["batch×3×16×16", "batch×8"]
     item = result.profiles[0].inputs[0]
-    assert _column(panel.profiles_model, 2) == [shape_text(item.min)]
-    assert _column(panel.profiles_model, 4) == [shape_text(item.max)] == ["8×3×16×16"]
+    assert _column(panel.result_view.profiles_model, 2) == [shape_text(item.min)]
+    assert _column(panel.result_view.profiles_model, 4) == [shape_text(item.max)] == ["8×3×16×16"]
     panel.shutdown()
 
 

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trtgui.core.build.settings import InputShape, ShapeProfile, suggest_profiles, validate_profiles
 from trtgui.core.errors import ProfileError
-from trtgui.core.model.onnx_model import TensorInfo
+from trtgui.core.model.profiles import InputShape, ShapeProfile, suggest_profiles, validate_profiles
+from trtgui.core.tensors import TensorSpec
 
 Dim = int | str | None
 
 
 @dataclass(frozen=True)
 class FakeModel:
-    inputs: tuple[TensorInfo, ...]
+    inputs: tuple[TensorSpec, ...]
 
 
 model_dims: st.SearchStrategy[Dim] = st.one_of(st.integers(1, 16), st.none(), st.just("sym"))
@@ -67,7 +67,7 @@ def _accepted(
 @given(cases())
 def test_accepted_iff_possible(case: tuple[tuple[Dim, ...], tuple[tuple[int, ...], ...]]) -> None:
     shape, (low, opt, high) = case
-    model = FakeModel((TensorInfo("input", "float32", shape),))
+    model = FakeModel((TensorSpec("input", "float32", shape),))
     profile = ShapeProfile((InputShape("input", low, opt, high),))
     try:
         validate_profiles(model, [profile])
@@ -87,7 +87,7 @@ def test_accepted_iff_possible(case: tuple[tuple[Dim, ...], tuple[tuple[int, ...
 def test_shared_symbolic_name_must_agree(pairs: list[tuple[int, int, int]]) -> None:
     """Two inputs whose first dim is the same symbol `batch` need the same min/opt/max."""
     model = FakeModel(
-        (TensorInfo("a", "float32", ("batch", 4)), TensorInfo("b", "float32", ("batch", 2)))
+        (TensorSpec("a", "float32", ("batch", 4)), TensorSpec("b", "float32", ("batch", 2)))
     )
     (a1, a2, a3), (b1, b2, b3) = (sorted(p) for p in pairs)
     profile = ShapeProfile(
@@ -106,7 +106,7 @@ def test_shared_symbolic_name_must_agree(pairs: list[tuple[int, int, int]]) -> N
 def test_suggested_profiles_are_accepted(shapes: list[list[Dim]]) -> None:
     """Whatever the model, the suggestion passes the validator."""
     inputs = tuple(
-        TensorInfo(f"in{n}", "float32", tuple("batch" if d == "sym" else d for d in shape))
+        TensorSpec(f"in{n}", "float32", tuple("batch" if d == "sym" else d for d in shape))
         for n, shape in enumerate(shapes)
     )
     model = FakeModel(inputs)

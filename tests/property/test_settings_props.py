@@ -9,14 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trtgui.core.build.settings import (
-    BuildSettings,
-    InputShape,
-    Precision,
-    PreprocessSpec,
-    ShapeProfile,
-)
+from trtgui.core.build.settings import BuildSettings
 from trtgui.core.errors import SettingsError
+from trtgui.core.imaging import PreprocessSpec
+from trtgui.core.model.profiles import InputShape, Precision, ShapeProfile
 
 text = st.text(max_size=20)
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -203,8 +203,9 @@ def cli_command_exists(name: str) -> bool:
 
 def _build(model: Path, out: Path, **changes: Any) -> Any:
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.settings import BuildSettings
     from trtgui.core.model.onnx_model import inspect_onnx
+    from trtgui.core.model.profiles import suggest_profiles
 
     settings = BuildSettings(onnx_path=str(model), output_path=str(out / "model.engine"))
     if "profiles" not in changes:
@@ -318,8 +319,8 @@ def _profile(case_id: str) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple
 
 @pytest.mark.parametrize("case_id", _params(PROFILE_IDS))
 def test_profile_core(case_id: str, dynamic_model: onnx_factory.MadeModel, out_dir: Path) -> None:
-    from trtgui.core.build.settings import InputShape, ShapeProfile, validate_profiles
     from trtgui.core.model.onnx_model import inspect_onnx
+    from trtgui.core.model.profiles import InputShape, ShapeProfile, validate_profiles
 
     name, low, opt, high = _profile(case_id)
     profiles = (ShapeProfile((InputShape(name, low, opt, high),)),)

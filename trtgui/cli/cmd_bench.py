@@ -21,7 +21,6 @@ from trtgui.cli.cmd_run import (
     make_feeds,
     open_runner_for,
     print_notes,
-    runner_kind,
 )
 
 
@@ -84,7 +83,7 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from trtgui.core.engine.bench import measure_latency
-    from trtgui.core.engine.runners import TrtRunner
+    from trtgui.core.engine.trt_runner import TrtRunner
 
     notes: list[str] = []
     with open_runner_for(args, notes) as runner:
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 phases=phases,
                 batch=batch,
             )
-        kind = runner_kind(runner)
+        kind = runner.title
     if args.json:
         data = {
             "model": str(args.model),

@@ -26,18 +26,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from types import FrameType
 
-    from trtgui.core.build.builder import BuildResult
     from trtgui.core.build.progress import ProgressEvent
-    from trtgui.core.build.settings import BuildSettings, InputShape
+    from trtgui.core.build.result import BuildResult
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import InputShape
+    from trtgui.core.shapes import Dim
 
 EXIT_CANCELLED = 130
-PRECISIONS = ("fp32", "fp16", "bf16", "int8", "auto")
 
 
 def _shape_arg(text: str) -> InputShape:
-    from trtgui.core.build.settings import parse_shape_arg
     from trtgui.core.errors import SettingsError
+    from trtgui.core.model.profiles import parse_shape_arg
 
     try:
         return parse_shape_arg(text)
@@ -66,6 +68,8 @@ def _opt_level(text: str) -> int:
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from trtgui.core.model.profiles import PRECISIONS
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
         help="build a TensorRT engine from an ONNX model",
@@ -128,12 +132,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def make_settings(args: argparse.Namespace) -> BuildSettings:
     """The `BuildSettings` for `args`: --settings first, then the command-line options."""
-    from trtgui.core.build.settings import (
-        BuildSettings,
-        Precision,
-        ShapeProfile,
-        default_engine_path,
-    )
+    from trtgui.core.build.settings import BuildSettings, default_engine_path
+    from trtgui.core.model.profiles import Precision, ShapeProfile
 
     settings = BuildSettings.load(args.settings) if args.settings else BuildSettings()
     changes: dict[str, Any] = {"onnx_path": str(args.model)}
@@ -165,15 +165,16 @@ def _with_suggested_profile(settings: BuildSettings, out: TextIO) -> BuildSettin
     """No profile given for a dynamic model: use the suggestion, and say so."""
     if settings.profiles:
         return settings
-    from trtgui.core.build.settings import format_shape, suggest_profiles
     from trtgui.core.model.onnx_model import inspect_onnx
+    from trtgui.core.model.profiles import suggest_profiles
+    from trtgui.core.shapes import shape_arg
 
     profiles = suggest_profiles(inspect_onnx(settings.onnx_path))
     if profiles:
-        # A command to copy and edit, so the typed "1x3x224x224" form (format_shape), not the
+        # A command to copy and edit, so the typed "1x3x224x224" form (shape_arg), not the
         # printed "1×3×224×224" that is hard to type (--shapes reads both).
         shown = " ".join(
-            f"{i.name}:{format_shape(i.min)}:{format_shape(i.opt)}:{format_shape(i.max)}"
+            f"{i.name}:{shape_arg(i.min)}:{shape_arg(i.opt)}:{shape_arg(i.max)}"
             for i in profiles[0].inputs
         )
         print(f"note: no --shapes given; using the suggested profile --shapes {shown}", file=out)
@@ -277,11 +278,12 @@ def run(args: argparse.Namespace) -> int:
         display.message(f"tensorrt {names.get(lvl, 'verbose')}: {message}")
 
     cancel = threading.Event()
-    outcome: dict[str, Any] = {}
+    built: list[BuildResult] = []
+    failed: list[BaseException] = []
 
     def work() -> None:
         try:
-            outcome["result"] = build_engine(
+            result = build_engine(
                 settings,
                 on_log=on_log,
                 on_progress=display.progress,
@@ -289,9 +291,11 @@ def run(args: argparse.Namespace) -> int:
                 log_level=level,
             )
         except BaseException as exc:  # handed to the main thread, which reports it
-            outcome["error"] = exc
+            failed.append(exc)
+        else:
+            built.append(result)
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
         if cancel.is_set():  # second Ctrl-C: stop waiting
             raise KeyboardInterrupt
         cancel.set()
@@ -311,13 +315,12 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, previous)
         display.finish()
 
-    error = outcome.get("error")
-    if isinstance(error, BuildCancelled):
-        print(error.message, file=err)  # "The build was cancelled; nothing was written."
+    if failed and isinstance(failed[0], BuildCancelled):
+        print(failed[0].message, file=err)  # "The build was cancelled; nothing was written."
         return EXIT_CANCELLED
-    if error is not None:
-        raise error
-    result: BuildResult = outcome["result"]
+    if failed:
+        raise failed[0]
+    result = built[0]
     if replacing:
         print(f"replaced existing {result.engine_path}", file=err)
     if args.json:
@@ -330,23 +333,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size(nbytes: int) -> str:
-    value = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
-def format_result(result: BuildResult, model_shapes: Mapping[str, Any] | None = None) -> str:
+def format_result(
+    result: BuildResult, model_shapes: Mapping[str, tuple[Dim, ...] | None] | None = None
+) -> str:
     """The text summary printed after a successful build; `model_shapes` (tensor name -> the
     ONNX model's shape) names the dims the network only knows as -1, as the GUI does."""
     from trtgui.core.backends import backend_title
     from trtgui.core.shapes import shape_text
+    from trtgui.core.text import format_bytes
 
     lines = [
-        f"engine: {result.engine_path} ({_size(result.engine_bytes)})",
+        f"engine: {result.engine_path} ({format_bytes(result.engine_bytes)})",
         f"sidecar: {result.sidecar_path}",
         f"backend: {backend_title(result.backend)} {result.backend_version}; "
         f"precision {result.settings.precision.value} ({result.precision_method})",

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trtgui.core.model.onnx_model import ModelInfo
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "demo",
         help="build, check and run the bundled demo model end to end",
@@ -103,10 +106,11 @@ def _make_folder(out: Path) -> None:
         ) from exc
 
 
-def _build(model: Path, info: Any, engine: Path, backend: str) -> Path:
+def _build(model: Path, info: ModelInfo, engine: Path, backend: str) -> Path:
     from trtgui.core.build.builder import build_engine
-    from trtgui.core.build.settings import BuildSettings, suggest_profiles
+    from trtgui.core.build.settings import BuildSettings
     from trtgui.core.engine.plan import check_engine
+    from trtgui.core.model.profiles import suggest_profiles
 
     settings = BuildSettings(
         onnx_path=str(model),

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trtgui.core.engine.plan import EngineCheck, EngineInfo
+    from trtgui.core.engine.info import EngineInfo
+    from trtgui.core.engine.plan import EngineCheck
+    from trtgui.core.shapes import Dim
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,7 +32,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core.engine.plan import check_engine, inspect_engine
+    from trtgui.core.engine.info import inspect_engine
+    from trtgui.core.engine.plan import check_engine
     from trtgui.core.errors import BackendUnavailable, EngineLoadError
 
     check = check_engine(args.engine)
@@ -71,7 +75,7 @@ def _why_no_layers(check: EngineCheck, inspect_problem: str) -> str:
     return f"not listed: listing layers means loading the engine, which needs {need}."
 
 
-def _shape(shape: Any) -> str:
+def _shape(shape: Sequence[Dim] | None) -> str:
     from trtgui.core.shapes import shape_text  # the one notation of every command and panel
 
     return shape_text(shape)
@@ -102,20 +106,19 @@ def format_check(check: EngineCheck) -> str:
     if check.validity:
         extra = f" ({', '.join(check.validity_problems)})" if check.validity_problems else ""
         lines.append(f"Validity     {check.validity.lower()}{extra}")
-    if check.sidecar is not None:
-        s = check.sidecar
-        settings: dict[str, Any] = s["settings"] if isinstance(s.get("settings"), dict) else {}
+    if check.record is not None:
+        r = check.record
         facts = [
-            f"backend {s.get('backend', '?')} {s.get('backend_version', '')}".strip(),
-            f"precision {s.get('precision') or settings.get('precision', '?')}",
+            f"backend {r.backend or '?'} {r.backend_version}".strip(),
+            f"precision {r.precision.value}",
         ]
-        if s.get("onnx_sha256"):
-            facts.append(f"ONNX sha256 {str(s['onnx_sha256'])[:16]}…")
-        if s.get("onnx_path") or settings.get("onnx_path"):
-            facts.append(f"from {s.get('onnx_path') or settings.get('onnx_path')}")
-        lines.append(f"Build record {check.sidecar_path.name}: " + ", ".join(facts))
-    elif check.sidecar_problem:
-        lines.append(f"Build record {check.sidecar_problem}")
+        if r.onnx_sha256:
+            facts.append(f"ONNX sha256 {r.onnx_sha256[:16]}…")
+        if r.onnx_path is not None:
+            facts.append(f"from {r.onnx_path}")
+        lines.append(f"Build record {check.record_path.name}: " + ", ".join(facts))
+    elif check.record_problem:
+        lines.append(f"Build record not read: {check.record_problem}")
     else:
         lines.append("Build record none (no .json beside the engine)")
     if check.build_io:

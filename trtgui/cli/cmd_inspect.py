@@ -12,8 +12,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from trtgui.core.text import escape_control, format_bytes
+
 if TYPE_CHECKING:
-    from trtgui.core.model.onnx_model import ModelInfo, TensorInfo
+    from trtgui.core.model.onnx_model import ModelInfo
+    from trtgui.core.tensors import TensorSpec
 
 TOP_OPS = 10
 METADATA_CHARS = 100  # a metadata value's share of its one line; --json has all of it
@@ -57,16 +60,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size(nbytes: int) -> str:
-    value = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{nbytes} B"  # unreachable; keeps type checkers content
-
-
-def _io_table(title: str, tensors: tuple[TensorInfo, ...]) -> list[str]:
+def _io_table(title: str, tensors: tuple[TensorSpec, ...]) -> list[str]:
     lines = [f"{title} ({len(tensors)})"]
     if not tensors:
         return [*lines, "  (none)"]
@@ -86,7 +80,7 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     opsets = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in info.opsets.items()) or "none"
     producer = " ".join(p for p in (info.producer_name, info.producer_version) if p) or "-"
     lines = [
-        f"Model          {info.path.name}  ({_size(info.file_size)})",
+        f"Model          {info.path.name}  ({format_bytes(info.file_size)})",
         f"Path           {info.path}",
         f"Format         IR {info.ir_version}; opsets: {opsets}",
         f"Producer       {producer}",
@@ -100,7 +94,7 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
         shown = shorten(value, METADATA_CHARS, hint="--json for all")
         lines.append(f"Metadata       {shorten(key, 40)} = {shown}")
     lines += [
-        f"Parameters     {info.parameter_count:,} ({_size(info.parameter_bytes)}); "
+        f"Parameters     {info.parameter_count:,} ({format_bytes(info.parameter_bytes)}); "
         f"{info.initializer_count} initializers",
         f"Nodes          {info.node_count}",
         "",
@@ -134,10 +128,10 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
             if not f.exists:
                 state = "MISSING: put it next to the model"
             elif f.truncated:
-                state = f"INCOMPLETE: {_size(f.actual_bytes or 0)} on disk"
+                state = f"INCOMPLETE: {format_bytes(f.actual_bytes or 0)} on disk"
             else:
                 state = "present"
-            lines.append(f"{label:<15}{f.location}  {_size(f.expected_bytes)}  {state}")
+            lines.append(f"{label:<15}{f.location}  {format_bytes(f.expected_bytes)}  {state}")
     else:
         lines.append("External data  none (weights inside the model file)")
     if info.shape_inference_ok:
@@ -150,4 +144,6 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
             lines += [f"  {f}" for f in findings]
         else:
             lines.append("ONNX checker   valid")
-    return "\n".join(lines)
+    # Names, messages and metadata come from the file: no control character of theirs may
+    # reach the terminal (an ESC sequence could recolour it or move the cursor).
+    return "\n".join(escape_control(line) for line in "\n".join(lines).split("\n"))

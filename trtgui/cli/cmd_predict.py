@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from trtgui.core.imaging import PreprocessSpec
+    from trtgui.core.predict.compare import Comparison
+    from trtgui.core.predict.decoders import Prediction
     from trtgui.core.predict.flow import PredictionReport
 
+# "auto" and the decoder kinds (`trtgui.core.predict.decoders.kinds()`, which a test holds
+# this to): spelled out so that `--help` need not import numpy.
 KIND_CHOICES = ("auto", "classification", "detection", "segmentation", "raw")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "predict",
         help="run a model or engine on one image and show the result",
@@ -90,11 +97,12 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from trtgui.core.errors import InferenceError
-    from trtgui.core.imaging import get_preset, spec_from_dict
     from trtgui.core.predict.flow import load_demo, run_prediction
 
-    model, image, labels = args.model, args.image, args.labels
-    spec = None
+    model: str | None = args.model
+    image: str | None = args.image
+    labels: str | None = args.labels
+    spec: PreprocessSpec | None = None
     if args.demo:
         demo = load_demo()
         if model is not None and image is None:
@@ -108,22 +116,7 @@ def run(args: argparse.Namespace) -> int:
             "predict needs a model (or engine) and an image: "
             "trtgui-cli predict MODEL_OR_ENGINE IMAGE, or trtgui-cli predict --demo."
         )
-    if args.preset:
-        spec = get_preset(args.preset)
-    if args.preprocess:
-        try:
-            data = json.loads(args.preprocess)
-        except json.JSONDecodeError as exc:
-            raise InferenceError(f"--preprocess is not valid JSON: {exc}") from exc
-        if isinstance(data, dict) and spec is not None and "preset" not in data:
-            data = {**{"preset": spec.preset}, **data}
-        spec = spec_from_dict(data)
-    if args.size:
-        from trtgui.core.imaging import PRESETS
-
-        w, h = _parse_size(args.size)
-        base = spec or PRESETS["unit"]
-        spec = replace(base, width=w, height=h, limit_side=max(w, h))
+    spec = _spec_from_args(args, spec)
     if args.top_k < 1:
         raise InferenceError("--top-k must be at least 1.")
     report = run_prediction(
@@ -151,6 +144,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spec_from_args(args: argparse.Namespace, spec: PreprocessSpec | None) -> PreprocessSpec | None:
+    """The preprocessing --preset, --preprocess and --size describe, on top of `spec` (the
+    demo's); None = guessed from the model."""
+    from trtgui.core.errors import InferenceError
+    from trtgui.core.imaging import PRESETS, get_preset, spec_from_dict
+
+    if args.preset:
+        spec = get_preset(args.preset)
+    if args.preprocess:
+        try:
+            data = json.loads(args.preprocess)
+        except json.JSONDecodeError as exc:
+            raise InferenceError(f"--preprocess is not valid JSON: {exc}") from exc
+        if isinstance(data, dict) and spec is not None and "preset" not in data:
+            data = {**{"preset": spec.preset}, **data}
+        spec = spec_from_dict(data)
+    if args.size:
+        w, h = _parse_size(args.size)
+        base = spec or PRESETS["unit"]
+        spec = replace(base, width=w, height=h, limit_side=max(w, h))
+    return spec
+
+
 def _save(report: PredictionReport, path: Path) -> Path:
     from trtgui.core.errors import InferenceError
 
@@ -167,7 +183,7 @@ def _save(report: PredictionReport, path: Path) -> Path:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: write null."""
+    """JSON has no NaN/Infinity: write null (`value` is any JSON value)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -181,34 +197,7 @@ def format_report(report: PredictionReport) -> str:
     from trtgui.core.imaging import describe_spec
     from trtgui.core.shapes import shape_text
 
-    p = report.prediction
-    lines: list[str] = []
-    if p.kind == "classification":
-        width = max((len(c.label) for c in p.classes), default=10)
-        for c in p.classes:
-            # Without labels the label is "class 282" already: no "(class 282)" after it.
-            number = f"  (class {c.index})" if c.is_named else ""
-            lines.append(f"{c.label:<{width}}  {c.score:7.2%}{number}")
-    elif p.kind in ("detection", "segmentation") and p.boxes:
-        lines.append(p.summary())
-        for b in p.boxes[:50]:
-            lines.append(
-                f"  {b.label:<16} {b.score:5.2f}  "
-                f"x1={b.x1:.0f} y1={b.y1:.0f} x2={b.x2:.0f} y2={b.y2:.0f}"
-            )
-        if len(p.boxes) > 50:
-            lines.append(f"  … {len(p.boxes) - 50} more (use --json for all)")
-    else:
-        lines.append(p.summary())
-        if p.classes:
-            for c in p.classes:
-                lines.append(f"  {c.label:<16} {c.score:6.1%} of the picture")
-    if p.kind == "raw" or (not p.classes and not p.boxes):
-        for s in p.stats:
-            lines.append(
-                f"  {s.name} {shape_text(s.shape)} {s.dtype}: min {s.min:.4g} max {s.max:.4g} "
-                f"mean {s.mean:.4g} std {s.std:.4g}"
-            )
+    lines = _prediction_lines(report.prediction)
     lines.append("")
     lines.append(f"model     {report.model_path}")
     if report.engine_path and report.onnx_path:
@@ -237,7 +226,39 @@ def format_report(report: PredictionReport) -> str:
     return "\n".join(lines)
 
 
-def _comparison_line(comparison: Any) -> str:
-    summary = getattr(comparison, "summary", None)
-    text = summary() if callable(summary) else str(summary or comparison)
-    return f"TensorRT vs ONNX Runtime: {text}"
+def _prediction_lines(p: Prediction) -> list[str]:
+    """What the model said: top-k classes, boxes or regions, or the output statistics."""
+    from trtgui.core.shapes import shape_text
+
+    lines: list[str] = []
+    if p.kind == "classification":
+        width = max((len(c.label) for c in p.classes), default=10)
+        for c in p.classes:
+            # Without labels the label is "class 282" already: no "(class 282)" after it.
+            number = f"  (class {c.index})" if c.is_named else ""
+            lines.append(f"{c.label:<{width}}  {c.score:7.2%}{number}")
+    elif p.kind in ("detection", "segmentation") and p.boxes:
+        lines.append(p.summary())
+        for b in p.boxes[:50]:
+            lines.append(
+                f"  {b.label:<16} {b.score:5.2f}  "
+                f"x1={b.x1:.0f} y1={b.y1:.0f} x2={b.x2:.0f} y2={b.y2:.0f}"
+            )
+        if len(p.boxes) > 50:
+            lines.append(f"  … {len(p.boxes) - 50} more (use --json for all)")
+    else:
+        lines.append(p.summary())
+        if p.classes:
+            for c in p.classes:
+                lines.append(f"  {c.label:<16} {c.score:6.1%} of the picture")
+    if p.kind == "raw" or (not p.classes and not p.boxes):
+        for s in p.stats:
+            lines.append(
+                f"  {s.name} {shape_text(s.shape)} {s.dtype}: min {s.min:.4g} max {s.max:.4g} "
+                f"mean {s.mean:.4g} std {s.std:.4g}"
+            )
+    return lines
+
+
+def _comparison_line(comparison: Comparison) -> str:
+    return f"TensorRT vs ONNX Runtime: {comparison.summary()}"

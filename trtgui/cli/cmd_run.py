@@ -20,11 +20,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trtgui.core.model.profiles import PRECISIONS
+
 if TYPE_CHECKING:
     import numpy as np
 
-    from trtgui.core.build.settings import ShapeProfile
-    from trtgui.core.engine.runners import DefaultShape, OrtRunner, TrtRunner
+    from trtgui.core.engine.default_shapes import DefaultShape
+    from trtgui.core.engine.runners import OrtRunner
+    from trtgui.core.engine.trt_runner import TrtRunner
+    from trtgui.core.model.profiles import ShapeProfile
 
 
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--precision",
-        choices=("fp32", "fp16", "bf16", "int8", "auto"),
+        choices=PRECISIONS,
         default="fp32",
         help="sets default comparison tolerances (default fp32)",
     )
@@ -108,7 +112,8 @@ def _shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
 def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | TrtRunner:
     """OrtRunner for .onnx files, TrtRunner for engines; an engine that cannot run here runs
     as the ONNX model its build record names (as predict does), with a note in `notes`."""
-    from trtgui.core.engine.runners import OrtRunner, TrtRunner
+    from trtgui.core.engine.runners import OrtRunner
+    from trtgui.core.engine.trt_runner import TrtRunner
     from trtgui.core.errors import BackendUnavailable, InferenceError
 
     path = Path(args.model)
@@ -118,7 +123,7 @@ def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | T
         return TrtRunner(path, cuda_api=args.cuda_api)
     except BackendUnavailable as err:
         # Only "cannot run here" falls back: a missing or broken engine file stays an error.
-        from trtgui.core.predict.flow import onnx_for_engine  # only here: it loads PIL
+        from trtgui.core.build.record import onnx_for_engine
 
         why_not = err.message.strip().removesuffix(".")
         onnx, why = onnx_for_engine(path)
@@ -142,7 +147,7 @@ def _is_onnx(path: Path) -> bool:
 def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, ShapeProfile]]:
     """Profiles whose opt shapes fill unset dynamic dims, the --settings file's first."""
     from trtgui.core.build.settings import BuildSettings
-    from trtgui.core.engine.runners import record_profile
+    from trtgui.core.engine.default_shapes import record_profile
 
     profiles: list[tuple[str, ShapeProfile]] = []
     if args.settings:
@@ -156,7 +161,7 @@ def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str,
         if profile is not None:
             profiles.append(("the engine's build record", profile))
         elif problem:
-            notes.append(f"{problem}; dynamic dims get default sizes")
+            notes.append(f"{problem.removesuffix('.')}; dynamic dims get default sizes")
     return profiles
 
 
@@ -164,10 +169,11 @@ def make_feeds(
     args: argparse.Namespace, runner: OrtRunner | TrtRunner, notes: list[str]
 ) -> tuple[dict[str, np.ndarray], tuple[DefaultShape, ...]]:
     """Inputs from --input files, the rest random (fixed seed); dynamic dims from --shape,
-    else the defaults of `runners.default_shapes` (returned, each with a note in `notes`)."""
+    else the defaults of `default_shapes` (returned, each with a note in `notes`)."""
     import numpy as np
 
-    from trtgui.core.engine.runners import default_shapes, random_feeds
+    from trtgui.core.engine.default_shapes import default_shapes
+    from trtgui.core.engine.runners import random_feeds
     from trtgui.core.errors import InferenceError
     from trtgui.core.shapes import shape_arg, shape_text
 
@@ -230,14 +236,6 @@ def explain_default_shapes(defaults: Sequence[DefaultShape]) -> Iterator[None]:
         ) from err
 
 
-def runner_kind(runner: OrtRunner | TrtRunner) -> str:
-    from trtgui.core.engine.runners import OrtRunner
-
-    if isinstance(runner, OrtRunner):
-        return f"ONNX Runtime ({', '.join(runner.providers)})"
-    return f"TensorRT ({runner.cuda_api_name})"
-
-
 def _array_stats(a: np.ndarray) -> dict[str, Any]:
     import numpy as np
 
@@ -263,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
         print_notes(notes)
         with explain_default_shapes(defaults):
             outputs = runner.run(feeds)
-        kind = runner_kind(runner)
+        kind = runner.title
         timing: dict[str, float] = {}
         if isinstance(runner, OrtRunner):
             timing["Latency"] = float(runner.last_run_ms or 0.0)

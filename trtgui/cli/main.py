@@ -33,12 +33,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             sub.add_parser(name)
             continue
-        try:
-            module = importlib.import_module(f"trtgui.cli.cmd_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"trtgui.cli.cmd_{name}":
-                raise
-            continue  # not written yet
+        module = importlib.import_module(f"trtgui.cli.cmd_{name}")
         sub_parser = module.add_parser(sub)
         sub_parser.set_defaults(_run=module.run)
         if not any(a.dest == "verbose" for a in sub_parser._actions):

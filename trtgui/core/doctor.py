@@ -1,4 +1,5 @@
-"""What trtgui can use on this machine: `doctor_report()` -> `DoctorReport`, `format_text()`.
+"""What trtgui can use on this machine: `doctor_report()` -> `DoctorReport`, `format_text()`;
+`backend_status()` -> `BackendStatus`, the short form the window's status bar shows.
 
 This module owns the environment check behind `trtgui-cli doctor`: Python and platform, Qt
 (PySide6, by its installed version only: core never imports Qt), the ONNX stack, TensorRT and
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 from trtgui import __version__
 from trtgui.core import backends
+from trtgui.core.gpus import GpuReport, gpu_report
 
 Category = Literal["system", "core", "gui", "tensorrt", "cuda", "gpu", "optional"]
 
@@ -260,7 +262,7 @@ def onnxruntime_item() -> DoctorItem:
     return DoctorItem("ONNX Runtime", True, version, "providers: " + ", ".join(providers))
 
 
-def backend_items(gpus: backends.GpuReport) -> list[DoctorItem]:
+def backend_items(gpus: GpuReport) -> list[DoctorItem]:
     items = []
     for info in backends.available_backends():
         if not info.available:
@@ -292,7 +294,7 @@ def backend_items(gpus: backends.GpuReport) -> list[DoctorItem]:
     return items
 
 
-def gpu_items(report: backends.GpuReport) -> tuple[list[DoctorItem], tuple[GpuEntry, ...]]:
+def gpu_items(report: GpuReport) -> tuple[list[DoctorItem], tuple[GpuEntry, ...]]:
     items = []
     if report.driver_cuda_version is None:
         items.append(
@@ -339,7 +341,7 @@ def gpu_items(report: backends.GpuReport) -> tuple[list[DoctorItem], tuple[GpuEn
 def doctor_report() -> DoctorReport:
     """Probe this machine. Never raises; takes a few tenths of a second (imports ORT, TRT)."""
     libc, libc_version = platform.libc_ver()
-    gpus = backends.gpu_report()
+    gpus = gpu_report()
     gpu_list, gpu_entries = gpu_items(gpus)
     items: list[DoctorItem] = [
         DoctorItem("trtgui", True, __version__, "", category="system"),
@@ -425,3 +427,40 @@ def format_text(report: DoctorReport) -> str:
         verdict = "Missing: " + ", ".join(i.name for i in report.problems) + "."
     lines.append(verdict)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The short form: which backends and which GPU, for a status bar.
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """The TensorRT backends and the GPUs found here, with their one-line and tooltip forms."""
+
+    backends: tuple[backends.BackendInfo, ...]
+    gpus: GpuReport
+
+    def summary(self) -> str:
+        """ "TensorRT 10.13 ✓  ·  TensorRT for RTX ✗  ·  no GPU": one line for a status bar."""
+        parts = [
+            f"{info.title} {info.version} ✓" if info.available else f"{info.title} ✗"
+            for info in self.backends
+        ]
+        if self.gpus.has_gpu:
+            gpu = self.gpus.gpus[0]
+            parts.append(f"GPU: {gpu.name} (sm {gpu.compute_capability_str})")
+        else:
+            parts.append("no GPU")
+        return "  ·  ".join(parts)
+
+    def details(self) -> str:
+        """Why each backend is (not) usable, and why no GPU was found, one per line."""
+        lines = [f"{info.title}: {info.reason or 'available'}" for info in self.backends]
+        if self.gpus.reason:
+            lines.append(f"GPU: {self.gpus.reason}")
+        return "\n".join(lines)
+
+
+def backend_status() -> BackendStatus:
+    """Probe the backends and the GPUs (slow: imports TensorRT; run it off the GUI thread)."""
+    return BackendStatus(tuple(backends.available_backends()), gpu_report())

@@ -35,11 +35,25 @@ class OnnxParseError(TrtGuiError):
 
 
 class ProfileError(TrtGuiError):
-    """A shape profile or build setting is impossible (names the input and dimension)."""
+    """A shape profile is impossible for the model (names the input and dimension)."""
 
 
-class SettingsError(ProfileError):
-    """A settings file or value is malformed."""
+class SettingsError(TrtGuiError):
+    """A settings file or value is malformed or unusable (names the setting)."""
+
+
+class PreprocessError(SettingsError):
+    """Preprocessing settings (how an image becomes an input tensor) are malformed or
+    impossible: names the field and what it must be."""
+
+
+class OutputPathError(TrtGuiError):
+    """An output file cannot go where asked: its folder is missing, the path is a folder or a
+    special file, or it is a file the job reads."""
+
+
+class BuildRecordError(TrtGuiError):
+    """An engine's build record (`<engine>.json`) is unreadable, foreign or malformed."""
 
 
 class BuildCancelled(TrtGuiError):

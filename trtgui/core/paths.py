@@ -1,8 +1,10 @@
-"""Where trtgui keeps what it makes for the user: the data folder, its engines, the demo's output.
+"""Where trtgui keeps what it makes for the user (the data folder, its engines, the demo's
+output), and which suffixes name the files it opens.
 
 One place for these paths, so the CLI demo, the desktop app's default engine folder and
 `trtgui --demo` agree without Qt (QStandardPaths would add the organisation name a second
-time: `~/.local/share/trtgui/trtgui`).
+time: `~/.local/share/trtgui/trtgui`). The suffix lists live here, in a module that imports
+neither numpy nor Pillow, so the window can route a dropped file before they load.
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ import sys
 from pathlib import Path
 
 APP_NAME = "trtgui"
+
+# The one list of each kind of file trtgui opens, lower case.
+MODEL_SUFFIXES = (".onnx",)
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+# Formats Pillow reads that photos and test images come in.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm")
 
 
 def user_data_dir() -> Path:

@@ -1,4 +1,4 @@
-"""Free text from a model file, made fit for one line of a summary.
+"""The shared text forms: byte sizes, and free text from a file made fit for one line.
 
 ONNX metadata values can be anything: PP-OCR recognisers keep a 6,623-line character list in
 one, others a whole HTML page. Summaries (the Model panel, `trtgui-cli inspect`) show such a
@@ -8,7 +8,9 @@ elsewhere (a dialog, `--json`).
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 PREVIEW_CHARS = 200
 LINE_BREAK = " ⏎ "  # where a line ended, in a one-line preview
@@ -18,12 +20,40 @@ LINE_BREAK = " ⏎ "  # where a line ended, in a one-line preview
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def format_bytes(n: int | float | None) -> str:
+    """A byte count for people: "512 B", "1.5 KiB", "3.2 MiB", "1.0 GiB" (binary units, GiB
+    the largest); "—" when the size is not known."""
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as the user wrote it in JSON, shortened to `limit` characters, for messages
+    that name a wrong value: "224" for the string, 224 for the number."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape_control(text: str) -> str:
+    """`text` with every C0/C1 control character (tabs and line ends included) shown as \\x..,
+    so text read from a file cannot move a terminal's cursor or change its colours."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def one_line(text: str) -> str:
     """`text` on one line: its non-blank lines stripped and joined by " ⏎ ", tabs as spaces,
     other control characters escaped (\\x1b)."""
     lines = (line.replace("\t", " ").strip() for line in text.splitlines())
-    flat = LINE_BREAK.join(line for line in lines if line)
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", flat)
+    return escape_control(LINE_BREAK.join(line for line in lines if line))
 
 
 def line_count(text: str) -> int:

@@ -14,6 +14,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt loads in main(), after the display check
+    from PySide6.QtWidgets import QApplication, QWidget
 
 _T0 = time.perf_counter()
 
@@ -100,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _report_startup(app: object, window: object) -> None:
+def _report_startup(app: QApplication, window: QWidget) -> None:
     """With TRTGUI_STARTUP_PROBE set, print when the window is shown and which heavy modules
     were loaded by then, then quit (bench/startup.py)."""
     if not os.environ.get("TRTGUI_STARTUP_PROBE"):
@@ -121,12 +125,12 @@ def _report_startup(app: object, window: object) -> None:
                 {
                     "shown_s": time.perf_counter() - _T0,
                     "heavy_modules": heavy,
-                    "visible": bool(window.isVisible()),  # type: ignore[attr-defined]
+                    "visible": window.isVisible(),
                 }
             ),
             flush=True,
         )
-        app.quit()  # type: ignore[attr-defined]
+        app.quit()
 
     QTimer.singleShot(0, shown)
 

@@ -5,25 +5,18 @@ NVIDIA's `trtexec`. Pure functions (no Qt), used by "Copy as command line".
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
-_GIB = 1 << 30
+from trtgui.core.build.settings import BuildSettings, converted_onnx_path, size_arg
+from trtgui.core.model.profiles import Precision
+
 _MIB = 1 << 20
-
-
-def _size(n: int) -> str:
-    if n % _GIB == 0:
-        return f"{n // _GIB}G"
-    if n % _MIB == 0:
-        return f"{n // _MIB}M"
-    return str(n)
 
 
 def _dims(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape)
 
 
-def cli_command(settings: Any) -> str:
+def cli_command(settings: BuildSettings) -> str:
     """The `trtgui-cli build` command that builds the same engine.
 
     Options the CLI has no flag for (several profiles, timing cache, compatibility modes,
@@ -40,9 +33,8 @@ def cli_command(settings: Any) -> str:
     ]
     if s.backend:
         args += ["--backend", s.backend]
-    precision = getattr(s.precision, "value", str(s.precision))
-    if precision != "fp32":
-        args += ["--precision", precision]
+    if s.precision is not Precision.FP32:
+        args += ["--precision", s.precision.value]
     if len(s.profiles) == 1 and s.profiles[0].inputs:
         # one --shapes with every input (the option takes several values; repeating it would
         # keep only the last)
@@ -50,14 +42,14 @@ def cli_command(settings: Any) -> str:
         args += [
             f"{i.name}:{_dims(i.min)}:{_dims(i.opt)}:{_dims(i.max)}" for i in s.profiles[0].inputs
         ]
-    if s.calibration_dir and precision == "int8":
+    if s.calibration_dir and s.precision is Precision.INT8:
         args += ["--calib-dir", s.calibration_dir]
         if s.calibration_max_images != 64:
             args += ["--calib-max", str(s.calibration_max_images)]
     if s.keep_converted_onnx:
         args.append("--keep-onnx")
     if s.workspace_bytes:
-        args += ["--workspace", _size(s.workspace_bytes)]
+        args += ["--workspace", size_arg(s.workspace_bytes)]
     if s.optimization_level != 3:
         args += ["--opt-level", str(s.optimization_level)]
     if needs_settings_file(s):
@@ -65,7 +57,7 @@ def cli_command(settings: Any) -> str:
     return shlex.join(args)
 
 
-def needs_settings_file(s: Any) -> bool:
+def needs_settings_file(s: BuildSettings) -> bool:
     """True when some setting has no `trtgui-cli build` flag."""
     return bool(
         len(s.profiles) > 1
@@ -81,7 +73,7 @@ def needs_settings_file(s: Any) -> bool:
 _TRTEXEC_HW = {"ampere_plus": "ampere+", "same_compute_capability": "sameComputeCapability"}
 
 
-def trtexec_command(settings: Any) -> tuple[str | None, str]:
+def trtexec_command(settings: BuildSettings) -> tuple[str | None, str]:
     """(the equivalent `trtexec` command or None, a note saying why not / what differs).
 
     trtexec belongs to NVIDIA TensorRT; TensorRT-RTX builds have no trtexec equivalent here.
@@ -91,26 +83,27 @@ def trtexec_command(settings: Any) -> tuple[str | None, str]:
     s = settings
     if s.backend == "rtx":
         return None, "trtexec is part of NVIDIA TensorRT; this build uses TensorRT for RTX."
-    precision = getattr(s.precision, "value", str(s.precision))
+    precision = s.precision.value
     onnx = s.onnx_path or "MODEL.onnx"
     note = ""
-    if precision in ("fp16", "bf16", "int8"):
+    if s.precision in (Precision.FP16, Precision.BF16, Precision.INT8):
         # where trtgui keeps the converted model: beside the engine, named for the precision
-        from trtgui.core.build.settings import converted_onnx_path
-
-        onnx = str(converted_onnx_path(s.output_path or "MODEL.engine", precision))
+        onnx = str(converted_onnx_path(s.output_path or "MODEL.engine", s.precision))
         note = (
             f"trtgui converts the model to {precision.upper()} before building; this command "
             f"uses the converted model ({onnx}) that 'Keep converted ONNX' saves."
         )
     args = ["trtexec", f"--onnx={onnx}", f"--saveEngine={s.output_path or 'MODEL.engine'}"]
-    if precision == "auto":
+    if s.precision is Precision.AUTO:
         args += ["--fp16", "--int8"]
-    for name, key in (("min", "minShapes"), ("opt", "optShapes"), ("max", "maxShapes")):
-        if s.profiles:
-            parts = [f"{i.name}:{_dims(getattr(i, name))}" for i in s.profiles[0].inputs]
-            if parts:
-                args.append(f"--{key}={','.join(parts)}")
+    inputs = s.profiles[0].inputs if s.profiles else ()
+    for key, shapes in (
+        ("minShapes", [(i.name, i.min) for i in inputs]),
+        ("optShapes", [(i.name, i.opt) for i in inputs]),
+        ("maxShapes", [(i.name, i.max) for i in inputs]),
+    ):
+        if shapes:
+            args.append(f"--{key}={','.join(f'{n}:{_dims(d)}' for n, d in shapes)}")
     if len(s.profiles) > 1:
         note += " Only the first shape profile is shown (trtexec's --profile syntax differs)."
     if s.workspace_bytes:
@@ -128,7 +121,7 @@ def trtexec_command(settings: Any) -> tuple[str | None, str]:
     return shlex.join(args), note.strip()
 
 
-def command_text(settings: Any) -> str:
+def command_text(settings: BuildSettings) -> str:
     """What "Copy as command line" puts on the clipboard."""
     lines = [cli_command(settings)]
     if needs_settings_file(settings):

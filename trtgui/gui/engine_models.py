@@ -1,10 +1,9 @@
 """Table models for the Engine panel: I/O tensors with their profiles, layers, precision summary.
 
-The models hold neutral row records (`IoRow`, `LayerRow`) built from whatever core result is at
-hand — an `EngineInfo` from `trtgui.core.engine.plan.inspect_engine`, the network I/O a build
-recorded (`NetworkTensor` in `BuildResult` or the sidecar JSON) — so one table renders all of
-them. Converters read core records by attribute name and tolerate missing fields, because an
-engine inspected without details (profiling verbosity "none") has fewer of them.
+The models hold row records (`IoRow`, `LayerRow`) built from core records: the I/O table from
+any `TensorSpec` — an `EngineTensor` of `EngineInfo` (with format, location and profiles), the
+tensors of a build record or of a finished build (name, dtype and shape only) — so one table
+renders all of them; the layer table from `EngineLayer`s.
 """
 
 from __future__ import annotations
@@ -17,11 +16,13 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from trtgui.gui.table_models import RowTableModel, named_shape
+from trtgui.core.engine.info import EngineLayer, EngineTensor, ProfileShapes
+from trtgui.core.shapes import Dim, named_shape
+from trtgui.core.tensors import TensorSpec
+from trtgui.gui.table_models import RowTableModel
 from trtgui.gui.table_models import format_shape as format_shape  # the GUI's one shape writer
-from trtgui.gui.table_models import get_field as _get
 
-ShapeLike = Sequence[int | str | None] | None
+ShapeLike = Sequence[Dim] | None
 
 # One colour per precision, used in the layer table and the summary bar.
 PRECISION_COLOURS: dict[str, str] = {
@@ -42,31 +43,15 @@ PRECISION_COLOURS: dict[str, str] = {
 }
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    name = getattr(value, "name", None)  # enums (TensorIOMode.INPUT, Precision.FP16)
-    if isinstance(name, str) and not isinstance(value, str):
-        return name
-    return str(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # I/O tensors
 
 
-@dataclass(frozen=True)
-class ProfileShapes:
-    """min/opt/max of one tensor in one optimization profile."""
-
-    min: tuple[int, ...]
-    opt: tuple[int, ...]
-    max: tuple[int, ...]
-
-    def text(self) -> str:
-        if self.min == self.opt == self.max:
-            return format_shape(self.min)
-        return f"{format_shape(self.min)}  ·  {format_shape(self.opt)}  ·  {format_shape(self.max)}"
+def profile_text(profile: ProfileShapes) -> str:
+    """ "1×3×224×224  ·  4×3×224×224  ·  8×3×224×224" (min · opt · max), one shape if fixed."""
+    if profile.min == profile.opt == profile.max:
+        return format_shape(profile.min)
+    return "  ·  ".join(format_shape(s) for s in (profile.min, profile.opt, profile.max))
 
 
 @dataclass(frozen=True)
@@ -74,10 +59,10 @@ class IoRow:
     name: str
     is_input: bool
     dtype: str
-    shape: ShapeLike
+    shape: tuple[Dim, ...] | None
     format: str = ""
     location: str = ""
-    profiles: tuple[ProfileShapes | None, ...] = ()
+    profiles: tuple[ProfileShapes, ...] = ()
 
     @property
     def is_dynamic(self) -> bool:
@@ -86,59 +71,22 @@ class IoRow:
         )
 
 
-def _is_input(obj: Any) -> bool:
-    flag = _get(obj, "is_input")
-    if isinstance(flag, bool):
-        return flag
-    mode = _text(_get(obj, "mode", "io_mode", default="")).lower()
-    return "input" in mode
-
-
-def _profile_shapes(obj: Any) -> tuple[ProfileShapes | None, ...]:
-    raw = _get(obj, "profiles", "profile_shapes", default=())
-    out: list[ProfileShapes | None] = []
-    for item in raw or ():
-        if item is None:
-            out.append(None)
-            continue
-        if isinstance(item, Mapping) or hasattr(item, "min"):
-            lo, mid, hi = _get(item, "min"), _get(item, "opt"), _get(item, "max")
-        else:
-            lo, mid, hi = item  # a (min, opt, max) triple
-        if lo is None:
-            out.append(None)
-        else:
-            out.append(ProfileShapes(tuple(lo), tuple(mid), tuple(hi)))
-    return tuple(out)
-
-
 def io_rows_from_tensors(
-    tensors: Iterable[Any], model_shapes: Mapping[str, ShapeLike] | None = None
+    tensors: Iterable[TensorSpec], model_shapes: Mapping[str, ShapeLike] | None = None
 ) -> list[IoRow]:
-    """Rows from engine I/O tensors (EngineInfo), NetworkTensor records or sidecar dicts.
+    """Rows from tensor specs; an `EngineTensor` adds its format, location and profiles.
 
     `model_shapes` (tensor name -> the ONNX model's shape) names the dims the engine only
     knows as -1, so the table says "batch×3×224×224" like the Model panel.
     """
     rows = []
+    names = model_shapes or {}
     for t in tensors:
-        shape = _get(t, "shape")
-        name = str(_get(t, "name", default="?"))
-        rows.append(
-            IoRow(
-                name=name,
-                is_input=_is_input(t),
-                dtype=_text(_get(t, "dtype", default="")),
-                shape=(
-                    named_shape(shape, (model_shapes or {}).get(name))
-                    if shape is not None
-                    else None
-                ),
-                format=_text(_get(t, "format", "tensor_format", default="")),
-                location=_text(_get(t, "location", default="")),
-                profiles=_profile_shapes(t),
-            )
-        )
+        shape = None if t.shape is None else named_shape(t.shape, names.get(t.name))
+        if isinstance(t, EngineTensor):
+            rows.append(IoRow(t.name, t.is_input, t.dtype, shape, t.format, t.location, t.profiles))
+        else:
+            rows.append(IoRow(t.name, t.is_input, t.dtype, shape))
     # Inputs first, then outputs, each in engine order: people read a network left to right.
     return [r for r in rows if r.is_input] + [r for r in rows if not r.is_input]
 
@@ -173,9 +121,8 @@ class IoTableModel(RowTableModel):
             shape = format_shape(record.shape)
             return (record.name, kind, record.dtype, shape, record.format, record.location)[column]
         k = column - len(self.BASE_COLUMNS)
-        prof = record.profiles[k] if k < len(record.profiles) else None
-        if prof is not None:
-            return prof.text()
+        if k < len(record.profiles):
+            return profile_text(record.profiles[k])
         return "—" if record.is_input else ""
 
     def role_data(self, record: IoRow, row: int, column: int, role: int) -> Any:
@@ -235,32 +182,20 @@ def normalise_precision(text: str) -> str:
     return "Unknown" if not t.strip() else text.strip()
 
 
-def _names(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(_get(v, "name", "Name", default=v)) for v in value)
-
-
-def layer_rows_from(layers: Iterable[Any]) -> list[LayerRow]:
-    """Rows from EngineInfo layers (or EngineInspector-like dicts)."""
-    rows = []
-    for i, layer in enumerate(layers):
-        rows.append(
-            LayerRow(
-                index=i,
-                name=str(_get(layer, "name", "Name", default="")),
-                type=_text(_get(layer, "layer_type", "type", "kind", "LayerType", default="")),
-                precision=normalise_precision(
-                    _text(_get(layer, "precision", "Precision", default=""))
-                ),
-                tactic=_text(_get(layer, "tactic", "tactic_name", "TacticName", default="")),
-                inputs=_names(_get(layer, "inputs", "Inputs", default=())),
-                outputs=_names(_get(layer, "outputs", "Outputs", default=())),
-            )
+def layer_rows_from(layers: Iterable[EngineLayer]) -> list[LayerRow]:
+    """Rows from EngineInfo layers, precisions in the summary's words."""
+    return [
+        LayerRow(
+            index=i,
+            name=la.name,
+            type=la.type,
+            precision=normalise_precision(la.precision),
+            tactic=la.tactic,
+            inputs=la.inputs,
+            outputs=la.outputs,
         )
-    return rows
+        for i, la in enumerate(layers)
+    ]
 
 
 def precision_summary(rows: Iterable[LayerRow]) -> dict[str, int]:

@@ -12,7 +12,6 @@ import sys
 import threading
 import traceback
 from types import TracebackType
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
@@ -104,7 +103,7 @@ def install_excepthooks() -> None:
             exc = exc.with_traceback(tb)
         _report(exc)
 
-    def thread_hook(args: Any) -> None:
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_value is None or issubclass(args.exc_type, SystemExit):
             return
         _report(args.exc_value)

@@ -7,10 +7,8 @@ not accept drops itself, so a drop lands on the panel that owns it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PIL import Image
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -140,7 +138,7 @@ class ImageView(QGraphicsView):
         if self._fit:
             self.fit_to_window()
 
-    def drawForeground(self, painter: QPainter, rect: Any) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         super().drawForeground(painter, rect)
         if self.has_image() or not self._placeholder:
             return

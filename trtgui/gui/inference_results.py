@@ -1,13 +1,10 @@
-"""The Inference panel's result views: top-k and box tables, key/value tables, score bars,
-and the plain functions that turn a `PredictionReport` into their rows.
-
-The row functions read report records by field name (`get_field`), so they are tested without
-widgets and accept the dataclasses of `trtgui.core.predict.flow` as well as plain dicts.
+"""The Inference panel's result tables: top-k and box tables, key/value tables, score bars,
+and the plain functions that turn the parts of a `PredictionReport` into their rows (tested
+without widgets).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,10 +12,10 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem
 
-from trtgui.core.predict.postprocess import unnamed_label
+from trtgui.core.predict.compare import Comparison
+from trtgui.core.predict.decoders import Box, ClassScore, OutputStats, unnamed_label
 from trtgui.core.shapes import shape_text
 from trtgui.gui.table_models import RowTableModel
-from trtgui.gui.table_models import get_field as _get
 from trtgui.gui.widgets import error_colour
 
 Index = QModelIndex | QPersistentModelIndex
@@ -33,22 +30,22 @@ class ClassScoreModel(RowTableModel):
     COLUMNS = ("#", "Class", "Score")
     RIGHT_ALIGNED = frozenset({0, 2})
 
-    def set_items(self, items: Sequence[Any]) -> None:
+    def set_items(self, items: Sequence[ClassScore]) -> None:
         self.set_rows(items)
 
     def labels(self) -> list[str]:
-        return [str(_get(c, "label", default="")) for c in self._rows]
+        return [c.label for c in self._rows]
 
-    def display(self, record: Any, row: int, column: int) -> Any:
+    def display(self, record: ClassScore, row: int, column: int) -> Any:
         if column == 0:
             return row + 1
         if column == 1:
             return class_text(record)
-        return f"{float(_get(record, 'score', default=0.0)):.1%}"
+        return f"{record.score:.1%}"
 
-    def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
+    def role_data(self, record: ClassScore, row: int, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.UserRole and column == 2:
-            return float(_get(record, "score", default=0.0))  # the bar delegate's fraction
+            return record.score  # the bar delegate's fraction
         if role == Qt.ItemDataRole.FontRole and row == 0 and column == 1:
             font = QLabel().font()
             font.setBold(True)
@@ -62,21 +59,22 @@ class BoxModel(RowTableModel):
     COLUMNS = ("#", "Label", "Score", "x1", "y1", "x2", "y2")
     RIGHT_ALIGNED = frozenset({0, 2, 3, 4, 5, 6})
 
-    def set_boxes(self, boxes: Sequence[Any]) -> None:
+    def set_boxes(self, boxes: Sequence[Box]) -> None:
         self.set_rows(boxes)
 
-    def display(self, record: Any, row: int, column: int) -> Any:
+    def display(self, record: Box, row: int, column: int) -> Any:
         if column == 0:
             return row + 1
         if column == 1:
-            return str(_get(record, "label", default=""))
+            return record.label
         if column == 2:
-            return f"{float(_get(record, 'score', default=0.0)):.1%}"
-        return f"{float(_get(record, self.COLUMNS[column], default=0.0)):.0f}"
+            return f"{record.score:.1%}"
+        corners = (record.x1, record.y1, record.x2, record.y2)
+        return f"{corners[column - 3]:.0f}"
 
-    def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
+    def role_data(self, record: Box, row: int, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.UserRole and column == 2:
-            return float(_get(record, "score", default=0.0))
+            return record.score
         return None
 
 
@@ -127,33 +125,39 @@ class ScoreBarDelegate(QStyledItemDelegate):
 # Report → rows (plain functions, tested without widgets)
 
 
-def class_text(record: Any) -> str:
+def class_text(record: ClassScore) -> str:
     """ "espresso  (class 967)" for a named class; "class 282" for one no labels named (its
     label is already the number, so it is not said twice)."""
-    index = _get(record, "index", default="?")
-    label = str(_get(record, "label", default="") or "")
-    unnamed = unnamed_label(index) if isinstance(index, int) else f"class {index}"
-    if not label or label == unnamed:
+    unnamed = unnamed_label(record.index)
+    if not record.label or not record.is_named:
         return unnamed
-    return f"{label}  ({unnamed})"
+    return f"{record.label}  ({unnamed})"
 
 
-def runner_text(report: Any) -> str:
-    """Which runner ran and why, e.g. "ONNX Runtime (CPU) — no GPU for the engine"."""
-    runner = str(_get(report, "runner", default="") or "")
-    detail = str(_get(report, "runner_detail", default="") or runner)
+def runner_text(
+    runner: str,
+    detail: str,
+    *,
+    engine_given: bool,
+    compared: bool,
+    notes: Sequence[str] = (),
+) -> str:
+    """Which runner ran and why, e.g. "ONNX Runtime (CPU) — no GPU for the engine".
+
+    runner: "TensorRT" or "ONNX Runtime"; detail: the report's runner detail; engine_given:
+    the user chose an engine; compared: ONNX Runtime ran as the reference; notes: the
+    report's notes (the one saying why TensorRT did not run)."""
     detail = (
-        detail.replace("CPUExecutionProvider", "CPU")
+        (detail or runner)
+        .replace("CPUExecutionProvider", "CPU")
         .replace("CUDAExecutionProvider", "CUDA")
         .replace("TensorrtExecutionProvider", "TensorRT EP")
     )
-    notes = [str(n) for n in _get(report, "notes", default=()) or ()]
-    engine = _get(report, "engine_path")
     if runner == "TensorRT":
-        if _get(report, "comparison") is not None:
+        if compared:
             return f"{detail} — the engine ran on this GPU; ONNX Runtime ran as the reference"
         return f"{detail} — the engine ran on this GPU"
-    if engine is not None:
+    if engine_given:
         why = next((n for n in notes if n.startswith("TensorRT not used")), "")
         return f"{detail} — {_short_reason(why)}"
     return f"{detail} — an ONNX model was chosen (build an engine to run TensorRT)"
@@ -175,8 +179,8 @@ def _short_reason(note: str) -> str:
     return text if len(text) <= 110 else text[:107] + "…"
 
 
-def _ms(value: Any) -> str:
-    return f"{float(value):.2f} ms"
+def _ms(value: float) -> str:
+    return f"{value:.2f} ms"
 
 
 TIMING_NAMES = {
@@ -188,72 +192,32 @@ TIMING_NAMES = {
 }
 
 
-def timing_rows(timings: Any) -> list[tuple[str, str]]:
-    """Timings as (step, "12.34 ms") rows from a mapping or a record of *_ms fields."""
-    if timings is None:
-        return []
-    if isinstance(timings, Mapping):
-        items = list(timings.items())
-    elif dataclasses.is_dataclass(timings) and not isinstance(timings, type):
-        items = [(f.name, getattr(timings, f.name)) for f in dataclasses.fields(timings)]
-    else:
-        items = [(k, v) for k, v in vars(timings).items() if not k.startswith("_")]
-    rows = []
-    for key, value in items:
-        if value is None:
-            continue
-        if isinstance(value, (int, float)):
-            name = TIMING_NAMES.get(key) or (
-                key.removesuffix("_ms").removesuffix("_s").replace("_", " ").capitalize()
-            )
-            ms = value * 1000.0 if key.endswith("_s") else value
-            rows.append((name, _ms(ms)))
-        elif isinstance(value, Mapping):
-            for sub, sub_value in value.items():
-                if isinstance(sub_value, (int, float)):
-                    rows.append((f"{key.replace('_', ' ')}: {sub}", _ms(sub_value)))
-    return rows
+def timing_rows(timings: Mapping[str, float | None]) -> list[tuple[str, str]]:
+    """(step, "12.34 ms") rows from `Timings.to_dict()`; steps that did not run are left out."""
+    return [
+        (TIMING_NAMES.get(key) or key.removesuffix("_ms").replace("_", " ").capitalize(), _ms(ms))
+        for key, ms in timings.items()
+        if ms is not None
+    ]
 
 
-def stats_rows(stats: Sequence[Any]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for s in stats:
-        shape = shape_text(_get(s, "shape", default=()))
-        rows.append(
-            (
-                str(_get(s, "name", default="")),
-                shape,
-                f"{float(_get(s, 'min', default=0)):.4g}",
-                f"{float(_get(s, 'max', default=0)):.4g}",
-                f"{float(_get(s, 'mean', default=0)):.4g}",
-                f"{float(_get(s, 'std', default=0)):.4g}",
-            )
+def stats_rows(stats: Sequence[OutputStats]) -> list[tuple[str, ...]]:
+    return [
+        (
+            s.name,
+            shape_text(s.shape),
+            f"{s.min:.4g}",
+            f"{s.max:.4g}",
+            f"{s.mean:.4g}",
+            f"{s.std:.4g}",
         )
-    return rows
+        for s in stats
+    ]
 
 
-def comparison_rows(comparison: Any) -> list[tuple[str, ...]]:
+def comparison_rows(comparison: Comparison) -> list[tuple[str, ...]]:
     """One row per compared output: name, max/mean abs error, PASS/FAIL."""
-    outputs = _get(comparison, "outputs", "per_output", default=()) or ()
-    if isinstance(outputs, Mapping):
-        outputs = [{**(_as_dict(v)), "name": k} for k, v in outputs.items()]
-    rows: list[tuple[str, ...]] = []
-    for o in outputs:
-        passed = _get(o, "passed", "ok")
-        rows.append(
-            (
-                str(_get(o, "name", default="")),
-                f"{float(_get(o, 'max_abs', 'max_abs_error', default=float('nan'))):.3g}",
-                f"{float(_get(o, 'mean_abs', 'mean_abs_error', default=float('nan'))):.3g}",
-                "PASS" if passed else "FAIL" if passed is not None else "—",
-            )
-        )
-    return rows
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(vars(value))
+    return [
+        (o.name, f"{o.max_abs:.3g}", f"{o.mean_abs:.3g}", "PASS" if o.passed else "FAIL")
+        for o in comparison.outputs
+    ]

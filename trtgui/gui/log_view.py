@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trtgui.core.files import write_atomic
+
 MAX_LINES = 20_000
 DRAIN_INTERVAL_MS = 50
 # TensorRT emits bursts (thousands of lines in a few ms at the end of a VERBOSE build);
@@ -288,7 +290,7 @@ class LogView(QWidget):
         """Write every line received (all severities) to `path`."""
         with self._lock:
             text = "\n".join(line for _, line in self._records)
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        write_atomic(Path(path), (text + "\n").encode("utf-8"))
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -317,7 +319,7 @@ class LogView(QWidget):
         self.status.setText(text)
 
 
-def _tool_button(text: str, tip: str, slot: object) -> QToolButton:
+def _tool_button(text: str, tip: str, slot: Callable[[], object]) -> QToolButton:
     button = QToolButton()
     button.setText(text)
     button.setToolTip(tip)

@@ -11,9 +11,9 @@ summary shows each value shortened to one line, and `MetadataDialog` shows them 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QAbstractItemModel, Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,13 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trtgui.core.text import is_long, line_count, shorten
-from trtgui.gui.table_models import (
-    OpHistogramModel,
-    TensorTableModel,
-    format_bytes,
-    format_count,
-)
+from trtgui.core.text import format_bytes, is_long, line_count, shorten
+from trtgui.gui.table_models import OpHistogramModel, TensorTableModel, format_count
 from trtgui.gui.widgets import (
     column,
     data_table,
@@ -49,13 +44,16 @@ from trtgui.gui.widgets import (
     vbox,
 )
 
+if TYPE_CHECKING:  # onnx loads with the first model, not with the window
+    from trtgui.core.model.onnx_model import ModelInfo
+
 METADATA_ROWS = 6  # metadata entries the summary lists; the dialog has all of them
 PREVIEW_CHARS = 200  # of one metadata value in the summary
 TOOLTIP_CHARS = 500  # of the model's doc string in the Graph field's tooltip
 COLUMN_CHARS = 60  # widest an I/O table column gets before it elides (the tooltip has it all)
 
 
-def make_table(model: Any, stretch_column: int | None = 1) -> QTableView:
+def make_table(model: QAbstractItemModel, stretch_column: int | None = 1) -> QTableView:
     """`data_table` (the look of every other table) with columns fitted to their contents (up
     to COLUMN_CHARS characters; longer text elides, the tooltip has it) and `stretch_column`
     taking the rest of the width. The other columns never shrink below their contents: a
@@ -144,7 +142,7 @@ class ModelPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.info: Any = None
+        self.info: ModelInfo | None = None
 
         self.title = selectable_label("No model open")
         font = self.title.font()
@@ -221,8 +219,8 @@ class ModelPanel(QWidget):
         )
         self.setLayout(vbox(head, (self.splitter, 1)))
 
-    def set_model(self, info: Any) -> None:
-        """Show `info` (a `trtgui.core.model.onnx_model.ModelInfo`)."""
+    def set_model(self, info: ModelInfo) -> None:
+        """Show what is inside a model."""
         self.info = info
         self.title.setText(info.path.name)
         self.path_label.setText(str(Path(info.path).resolve()))
@@ -240,7 +238,7 @@ class ModelPanel(QWidget):
         f["Parameters"].setText(
             f"{format_count(info.parameter_count)} ({format_bytes(info.parameter_bytes)})"
         )
-        self.metadata_label.setText(metadata_html(info.metadata or {}))
+        self.metadata_label.setText(metadata_html(info.metadata))
         if self.metadata_dialog is not None:
             self.metadata_dialog.close()
             self.metadata_dialog = None
@@ -254,7 +252,7 @@ class ModelPanel(QWidget):
 
     def show_metadata(self, key: str | None = None) -> MetadataDialog:
         """The dialog with every metadata entry in full, at `key` (else the first)."""
-        meta = dict(self.info.metadata or {}) if self.info is not None else {}
+        meta = dict(self.info.metadata) if self.info is not None else {}
         if self.metadata_dialog is None:
             self.metadata_dialog = MetadataDialog(meta, self)
         if key is not None:
@@ -283,35 +281,36 @@ class ModelPanel(QWidget):
         self.warnings.setVisible(False)
         self.build_button.setEnabled(False)
 
-    def warning_texts(self, info: Any) -> list[str]:
+    def warning_texts(self, info: ModelInfo) -> list[str]:
+        """The warnings' rich text; names from the file are escaped (a file may name its
+        weights "<b>" or worse)."""
         out = []
-        for ext in getattr(info, "external_data", ()):
+        for ext in info.external_data:
             if not ext.exists:
                 out.append(
-                    f"External data file <b>{ext.location}</b> is missing (expected next to the "
-                    f"model at {ext.path}); the model cannot be built without it."
+                    f"External data file <b>{html_escape(ext.location)}</b> is missing (expected "
+                    f"next to the model at {html_escape(str(ext.path))}); the model cannot be "
+                    "built without it."
                 )
-        external = [e for e in getattr(info, "external_data", ()) if e.exists]
+        external = [e for e in info.external_data if e.exists]
         if external:
             out.append(
                 f"Weights are stored in {len(external)} external data file(s): "
-                + ", ".join(e.location for e in external)
+                + html_escape(", ".join(e.location for e in external))
                 + ". Keep them beside the model."
             )
-        if getattr(info, "custom_ops", ()):
+        if info.custom_ops:
             out.append(
                 "Custom operators: <b>"
-                + ", ".join(info.custom_ops)
+                + html_escape(", ".join(info.custom_ops))
                 + "</b>. TensorRT needs a plugin for each of them."
             )
-        if not getattr(info, "shape_inference_ok", True):
-            out.append(
-                "ONNX shape inference failed: "
-                + (info.shape_inference_error.splitlines()[0] if info.shape_inference_error else "")
-            )
+        if not info.shape_inference_ok:
+            first = info.shape_inference_error.splitlines()[0] if info.shape_inference_error else ""
+            out.append("ONNX shape inference failed: " + html_escape(first))
         return out
 
-    def _show_warnings(self, info: Any) -> None:
+    def _show_warnings(self, info: ModelInfo) -> None:
         texts = self.warning_texts(info)
         self.warnings.setText("<br>".join(f"⚠ {t}" for t in texts))
         self.warnings.setVisible(bool(texts))

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core import imaging
-from trtgui.core.build.settings import PreprocessSpec
-from trtgui.core.errors import InferenceError
+from trtgui.core.errors import PreprocessError
+from trtgui.core.imaging import PreprocessSpec
 from trtgui.core.shapes import shape_text
 from trtgui.gui.widgets import error_html, muted_label
 
@@ -275,6 +275,10 @@ class PreprocessForm(QWidget):
         self._shape = shape
         self._dtype = dtype if dtype in imaging.DTYPES else None
 
+    def fitted(self, spec: PreprocessSpec) -> PreprocessSpec:
+        """`spec` fitted to the model's image input (its static size, layout and type)."""
+        return imaging.resolve_spec(spec, self._shape, self._dtype)
+
     def set_spec(self, spec: PreprocessSpec) -> None:
         self._spec = spec
         self._error = ""
@@ -331,8 +335,7 @@ class PreprocessForm(QWidget):
         name = combo_value(self.preset)
         if self._updating or name == CUSTOM or name not in imaging.PRESETS:
             return
-        spec = imaging.resolve_spec(imaging.PRESETS[name], self._shape, self._dtype)
-        self.set_spec(spec)
+        self.set_spec(self.fitted(imaging.PRESETS[name]))
 
     @Slot()
     def _edited(self, *_: Any) -> None:
@@ -371,7 +374,7 @@ class PreprocessForm(QWidget):
         spec = dataclasses.replace(self._spec, **fields)
         try:
             imaging.validate_spec(spec)
-        except InferenceError as exc:
+        except PreprocessError as exc:
             self._error = str(exc)
             self.formula.setText(error_html(self._error))
             return

@@ -1,4 +1,4 @@
-"""Qt table models over core records (TensorInfo, op histograms, network tensors, profiles).
+"""Qt table models over core records (tensor specs, op histograms, shape profiles).
 
 `RowTableModel` is the one base every table of the GUI uses: a list of rows, `COLUMNS` for the
 headers, `display(record, row, column)` for the text and `role_data(...)` for colours, fonts,
@@ -12,29 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from trtgui.core.shapes import dim_text, shape_arg, shape_text, split_dims
-from trtgui.core.shapes import named_shape as named_shape  # engine_models imports it from here
+from trtgui.core.shapes import Dim, dim_text, shape_arg, shape_text, split_dims
+from trtgui.core.tensors import TensorSpec
+from trtgui.core.text import format_bytes as format_bytes  # panels import it from here
+
+if TYPE_CHECKING:
+    from trtgui.core.model.onnx_model import ModelInfo
+    from trtgui.core.model.profiles import ShapeProfile
 
 Index = QModelIndex | QPersistentModelIndex
 ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-
-def get_field(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or mapping key) of `names`: core records, sidecar dicts and
-    report objects are read by name, and a missing or None field falls through to the next."""
-    for name in names:
-        if isinstance(obj, Mapping):
-            if obj.get(name) is not None:
-                return obj[name]
-        else:
-            value = getattr(obj, name, None)
-            if value is not None:
-                return value
-    return default
 
 
 @dataclass(frozen=True)
@@ -50,22 +41,11 @@ class Column:
 format_shape = shape_text
 
 
-def model_shapes(model: Any) -> dict[str, Any]:
+def model_shapes(model: ModelInfo | None) -> dict[str, tuple[Dim, ...] | None]:
     """Tensor name -> shape of a `ModelInfo`'s inputs and outputs ({} for None)."""
     if model is None:
         return {}
     return {t.name: t.shape for t in (*model.inputs, *model.outputs)}
-
-
-def format_bytes(n: int | float | None) -> str:
-    if n is None:
-        return "—"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def format_count(n: int) -> str:
@@ -179,9 +159,9 @@ class RecordTableModel(RowTableModel):
         return None
 
 
-def _dynamic_tip(t: Any) -> str:
+def _dynamic_tip(t: TensorSpec) -> str:
     # The shape itself comes first: a long symbolic name may be elided in the cell.
-    if getattr(t, "shape", None) is None:
+    if t.shape is None:
         return "rank unknown: the model does not say"
     dims = [d for d in t.shape if not isinstance(d, int) or d < 0]
     if not dims:
@@ -193,14 +173,14 @@ def _dynamic_tip(t: Any) -> str:
     )
 
 
-def _network_tip(t: Any) -> str:
-    if all(isinstance(d, int) and d >= 0 for d in t.shape):
+def _network_tip(t: TensorSpec) -> str:
+    if not t.is_dynamic:
         return "static shape"
     return "dynamic dims vary within the engine's shape profiles"
 
 
 class TensorTableModel(RecordTableModel):
-    """ONNX graph inputs/outputs (`TensorInfo`), with a Kind column ("input"/"output")."""
+    """ONNX graph inputs/outputs (`TensorSpec`s), with a Kind column ("input"/"output")."""
 
     columns = (
         Column("Kind", lambda r: r[0]),
@@ -211,7 +191,7 @@ class TensorTableModel(RecordTableModel):
     )
     SHAPE_COLUMN = 3
 
-    def set_model_io(self, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+    def set_model_io(self, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec]) -> None:
         self.set_records([("input", t) for t in inputs] + [("output", t) for t in outputs])
 
 
@@ -231,7 +211,7 @@ class OpHistogramModel(RecordTableModel):
 
 
 class NetworkTensorModel(RecordTableModel):
-    """The built network's I/O tensors (`NetworkTensor`); dynamic dims (-1) are named after the
+    """The built network's I/O tensors (`TensorSpec`s); dynamic dims (-1) are named after the
     ONNX model's when `set_records` gets its shapes, else shown as "?"."""
 
     columns = (
@@ -242,12 +222,14 @@ class NetworkTensorModel(RecordTableModel):
     )
     SHAPE_COLUMN = 3
 
-    def __init__(self, records: Sequence[Any] = (), parent: Any = None) -> None:
+    def __init__(self, records: Sequence[TensorSpec] = (), parent: Any = None) -> None:
         super().__init__(records, parent)
-        self._model_shapes: dict[str, Any] = {}
+        self._model_shapes: dict[str, tuple[Dim, ...] | None] = {}
 
     def set_records(
-        self, records: Sequence[Any], model_shapes: Mapping[str, Any] | None = None
+        self,
+        records: Sequence[TensorSpec],
+        model_shapes: Mapping[str, tuple[Dim, ...] | None] | None = None,
     ) -> None:
         self._model_shapes = dict(model_shapes or {})
         super().set_records(records)
@@ -269,7 +251,7 @@ class ProfileRowsModel(RecordTableModel):
         Column("Max", lambda r: shape_text(r[1].max)),
     )
 
-    def set_profiles(self, profiles: Sequence[Any]) -> None:
+    def set_profiles(self, profiles: Sequence[ShapeProfile]) -> None:
         self.set_records([(i, s) for i, p in enumerate(profiles) for s in p.inputs])
 
 
@@ -312,7 +294,7 @@ class ProfileEditModel(RowTableModel):
             self.bad_cells = set()
 
     def set_profiles(
-        self, profiles: Sequence[Any], templates: dict[str, str] | None = None
+        self, profiles: Sequence[ShapeProfile], templates: dict[str, str] | None = None
     ) -> None:
         templates = templates or {}
         rows = [
@@ -330,12 +312,12 @@ class ProfileEditModel(RowTableModel):
         ]
         self.set_rows(rows)
 
-    def profiles(self, mark: bool = True) -> tuple[Any, ...]:
+    def profiles(self, mark: bool = True) -> tuple[ShapeProfile, ...]:
         """The rows as `ShapeProfile`s; raises ValueError naming the bad cell.
 
         With `mark`, unparsable cells are highlighted (and earlier highlights cleared).
         """
-        from trtgui.core.build.settings import InputShape, ShapeProfile
+        from trtgui.core.model.profiles import InputShape, ShapeProfile
 
         by_profile: dict[int, list[InputShape]] = {}
         bad: set[tuple[int, int]] = set()

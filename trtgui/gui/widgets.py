@@ -7,10 +7,9 @@ with the same settings, so the panels read as what they show rather than how Qt 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
@@ -219,7 +218,7 @@ def splitter(
     return split
 
 
-def dropped_path(event: Any) -> Path | None:
+def dropped_path(event: QDropEvent) -> Path | None:
     """The first local file of a drag-and-drop event, or None."""
     mime = event.mimeData()
     if mime is None or not mime.hasUrls():

@@ -19,13 +19,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from trtgui.core.build.progress import ProgressCallback, ProgressEvent
 from trtgui.core.errors import BuildCancelled
 
+if TYPE_CHECKING:  # each job imports what it calls, when it runs
+    from trtgui.core.build.result import BuildResult
+    from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.onnx_model import ModelInfo
+
 LogSink = Callable[[int, str], None]
+T = TypeVar("T")
 
 _PROGRESS_INTERVAL_S = 0.05
 # A worker thread that runs Python callbacks thousands of times a second (TensorRT's VERBOSE
@@ -39,20 +46,21 @@ class JobContext:
     """What a job gets: callbacks (cheap, thread-safe, never raise) and the cancel event."""
 
     on_log: LogSink = lambda level, message: None
-    on_progress: Callable[[Any], None] = lambda event: None
+    on_progress: ProgressCallback = lambda event: None
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-Job = Callable[[JobContext], Any]
+# A job's body: runs in the worker thread, returns what `succeeded` carries.
+Job = Callable[[JobContext], T]
 
 
-def build_job(settings: Any, log_level: int = logging.INFO) -> Job:
+def build_job(settings: BuildSettings, log_level: int = logging.INFO) -> Job[BuildResult]:
     """The body of a build: `trtgui.core.build.builder.build_engine` with the context's callbacks.
 
     `log_level`: the lowest TensorRT message level passed on (5 = VERBOSE, everything).
     """
 
-    def job(ctx: JobContext) -> Any:
+    def job(ctx: JobContext) -> BuildResult:
         from trtgui.core.build.builder import build_engine
 
         return build_engine(
@@ -66,10 +74,10 @@ def build_job(settings: Any, log_level: int = logging.INFO) -> Job:
     return job
 
 
-def inspect_job(path: str) -> Job:
+def inspect_job(path: str) -> Job[ModelInfo]:
     """The body of opening a model: `trtgui.core.model.onnx_model.inspect_onnx`."""
 
-    def job(ctx: JobContext) -> Any:
+    def job(ctx: JobContext) -> ModelInfo:
         from trtgui.core.model.onnx_model import inspect_onnx
 
         return inspect_onnx(path)
@@ -77,7 +85,7 @@ def inspect_job(path: str) -> Job:
     return job
 
 
-def call_job(fn: Callable[[], Any]) -> Job:
+def call_job(fn: Callable[[], T]) -> Job[T]:
     """A job that just calls `fn()` (for short core calls that ignore callbacks)."""
     return lambda ctx: fn()
 
@@ -92,14 +100,16 @@ class Worker(QObject):
     cancelled = Signal()
     finished = Signal()  # always last
 
-    def __init__(self, job: Job, log_sink: LogSink | None = None, name: str = "job") -> None:
+    def __init__(
+        self, job: Job[object], log_sink: LogSink | None = None, name: str = "job"
+    ) -> None:
         super().__init__()
         self.job = job
         self.name = name
         self.cancel_event = threading.Event()
         self._log_sink = log_sink
         self._last_progress = 0.0
-        self._last_phases: Any = None
+        self._last_phases: tuple[str, ...] | None = None
         self.started_at: float | None = None
 
     def cancel(self) -> None:
@@ -110,11 +120,11 @@ class Worker(QObject):
         sink = self._log_sink or (lambda level, message: None)
         return JobContext(on_log=sink, on_progress=self._on_progress, cancel=self.cancel_event)
 
-    def _on_progress(self, event: Any) -> None:
+    def _on_progress(self, event: ProgressEvent) -> None:
         # Called on TensorRT's thread, hundreds of times a second: emit only on a phase
         # change or every 50 ms so the GUI thread is not flooded.
         now = time.perf_counter()
-        phases = tuple(p.name for p in getattr(event, "phases", ()))
+        phases = tuple(p.name for p in event.phases)
         if phases != self._last_phases or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_phases = phases
             self._last_progress = now
@@ -213,15 +223,15 @@ def running_threads() -> list[QThread]:
 
 
 def start_worker(
-    job: Job,
+    job: Job[T],
     *,
     log_sink: LogSink | None = None,
     name: str = "job",
-    on_succeeded: Callable[[Any], None] | None = None,
+    on_succeeded: Callable[[T], None] | None = None,
     on_failed: Callable[[BaseException], None] | None = None,
     on_cancelled: Callable[[], None] | None = None,
     on_finished: Callable[[], None] | None = None,
-    on_progress: Callable[[Any], None] | None = None,
+    on_progress: ProgressCallback | None = None,
     on_log: Callable[[int, str], None] | None = None,
     start: bool = True,
 ) -> WorkerHandle:

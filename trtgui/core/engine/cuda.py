@@ -1,9 +1,9 @@
 """CUDA memory, streams and events behind one small interface, for the TensorRT runner.
 
-Two implementations of `CudaApi`:
-- `CudaPythonApi` (default): NVIDIA's cuda-python runtime bindings (`cuda.bindings.runtime`),
-  which install from wheels and import without a GPU.
-- `PyCudaApi`: pycuda, imported lazily, for users who have it.
+Two implementations of `CudaApi`, chosen by `open_cuda`:
+- `CudaPythonApi` (default, `engine.cuda_python`): NVIDIA's cuda-python runtime bindings
+  (`cuda.bindings.runtime`), which install from wheels and import without a GPU.
+- `PyCudaApi` (`engine.cuda_pycuda`): pycuda, imported lazily, for users who have it.
 
 Every call's status is checked; failures raise `BackendUnavailable` (no GPU or driver) or
 `InferenceError` naming the tensor involved. An api object owns what it allocated and frees
@@ -16,7 +16,6 @@ on the calling thread, so a worker thread can use buffers made on another one.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -27,9 +26,6 @@ from typing import Any, Self
 import numpy as np
 
 from trtgui.core.errors import BackendUnavailable, InferenceError
-
-# CUDA error codes that mean "no usable GPU/driver here" rather than a bug.
-_NO_GPU_CODES = {34, 35, 100, 999}  # stub library, insufficient driver, no device, unknown
 
 
 @dataclass
@@ -261,286 +257,19 @@ def _collect(errors: list[str], fn: Any, arg: Any) -> None:
         errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def _what(name: str) -> str:
+def for_tensor(name: str) -> str:
+    """ " for tensor 'x'", the clause CUDA errors end with ("" when no tensor is involved)."""
     return f" for tensor {name!r}" if name else ""
-
-
-# ---------------------------------------------------------------------------------------------
-# cuda-python
-
-
-class CudaPythonApi(CudaApi):
-    """cuda-python runtime API on device `device` (its primary context, like TensorRT)."""
-
-    name = "cuda-python"
-
-    def __init__(self, device: int = 0) -> None:
-        super().__init__()
-        try:
-            from cuda.bindings import runtime as cudart
-        except ImportError:
-            try:
-                from cuda import cudart  # cuda-python < 12.6
-            except ImportError as exc:
-                raise BackendUnavailable(
-                    "cuda-python is not installed: pip install 'trtgui[cuda]'", details=str(exc)
-                ) from exc
-        self._rt = cudart
-        self.device = device
-        self._call("cudaSetDevice", device)
-        # Touch the context now so "no GPU" surfaces here, not at the first copy.
-        self._call("cudaFree", 0)
-
-    def _call(self, fn_name: str, *args: Any, what: str = "") -> Any:
-        result = getattr(self._rt, fn_name)(*args)
-        err, rest = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
-        code = int(err)
-        if code != 0:
-            _e, text = self._rt.cudaGetErrorString(err)
-            msg = text.decode() if isinstance(text, bytes) else str(text)
-            name = getattr(err, "name", str(code))
-            if code in _NO_GPU_CODES:
-                raise BackendUnavailable(
-                    f"No usable NVIDIA GPU: CUDA says {msg} ({name}).",
-                    details=f"{fn_name}{what} -> {name} ({code})",
-                )
-            raise InferenceError(
-                f"CUDA {fn_name} failed{what}: {msg} ({name}).",
-                details=f"{fn_name}{args!r} -> {name} ({code})",
-            )
-        if not rest:
-            return None
-        return rest[0] if len(rest) == 1 else rest
-
-    def alloc_device(self, nbytes: int, name: str = "") -> DeviceBuffer:
-        with self._making() as owned:
-            ptr = self._call("cudaMalloc", max(int(nbytes), 1), what=_what(name))
-            buf = DeviceBuffer(int(ptr), int(nbytes), name)
-            owned.device.append(buf)
-            return buf
-
-    def alloc_pinned(self, nbytes: int, name: str = "") -> PinnedBuffer:
-        with self._making() as owned:
-            size = max(int(nbytes), 1)
-            ptr = int(self._call("cudaMallocHost", size, what=_what(name)))
-            raw = (ctypes.c_uint8 * size).from_address(ptr)
-            array = np.ctypeslib.as_array(raw)
-            buf = PinnedBuffer(array, int(nbytes), name, ptr)
-            owned.pinned.append(buf)
-            return buf
-
-    def _free_device(self, buf: DeviceBuffer) -> None:
-        self._call("cudaFree", buf.ptr, what=_what(buf.name))
-
-    def _free_pinned(self, buf: PinnedBuffer) -> None:
-        self._call("cudaFreeHost", buf.ptr, what=_what(buf.name))
-
-    def create_stream(self) -> Stream:
-        with self._making() as owned:
-            handle = self._call("cudaStreamCreateWithFlags", self._rt.cudaStreamNonBlocking)
-            stream = Stream(handle, int(handle))
-            owned.streams.append(stream)
-            return stream
-
-    def create_event(self) -> Event:
-        with self._making() as owned:
-            ev = Event(self._call("cudaEventCreate"))
-            owned.events.append(ev)
-            return ev
-
-    def record(self, event: Event, stream: Stream) -> None:
-        self._call("cudaEventRecord", event.handle, stream.handle)
-
-    def elapsed_ms(self, start: Event, end: Event) -> float:
-        self._call("cudaEventSynchronize", end.handle)
-        return float(self._call("cudaEventElapsedTime", start.handle, end.handle))
-
-    def _copy_async(
-        self,
-        device: DeviceBuffer,
-        host: PinnedBuffer,
-        nbytes: int,
-        stream: Stream,
-        to_device: bool,
-        name: str,
-    ) -> None:
-        kinds = self._rt.cudaMemcpyKind
-        if to_device:
-            dst, src, kind = device.ptr, host.ptr, kinds.cudaMemcpyHostToDevice
-        else:
-            dst, src, kind = host.ptr, device.ptr, kinds.cudaMemcpyDeviceToHost
-        self._call("cudaMemcpyAsync", dst, src, nbytes, kind, stream.handle, what=_what(name))
-
-    def synchronize(self, stream: Stream) -> None:
-        self._call("cudaStreamSynchronize", stream.handle)
-
-    def push_context(self) -> None:
-        # The runtime API binds the device's primary context to any thread that sets it.
-        self._call("cudaSetDevice", self.device)
-
-    def pop_context(self) -> None:
-        return None
-
-    def _destroy_stream(self, stream: Stream) -> None:
-        self._call("cudaStreamDestroy", stream.handle)
-
-    def _destroy_event(self, event: Event) -> None:
-        self._call("cudaEventDestroy", event.handle)
 
 
 def _check_sizes(dev: DeviceBuffer, host: PinnedBuffer, nbytes: int, name: str) -> None:
     if dev.freed or host.freed:
-        raise InferenceError(f"A buffer{_what(name or dev.name)} was already freed.")
+        raise InferenceError(f"A buffer{for_tensor(name or dev.name)} was already freed.")
     if nbytes > dev.nbytes or nbytes > host.nbytes:
         raise InferenceError(
-            f"Copy of {nbytes} bytes{_what(name or dev.name)} exceeds its buffers "
+            f"Copy of {nbytes} bytes{for_tensor(name or dev.name)} exceeds its buffers "
             f"(device {dev.nbytes}, host {host.nbytes})."
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# pycuda
-
-
-class PyCudaApi(CudaApi):
-    """pycuda on device `device`, through its primary context (shared with TensorRT)."""
-
-    name = "pycuda"
-
-    def __init__(self, device: int = 0) -> None:
-        super().__init__()
-        try:
-            import pycuda.driver as drv
-        except ImportError as exc:
-            raise BackendUnavailable(
-                "pycuda is not installed (or cannot load the NVIDIA driver): "
-                "pip install 'trtgui[pycuda]', or use cuda-python.",
-                details=str(exc),
-            ) from exc
-        except OSError as exc:  # libcuda.so.1 missing
-            raise BackendUnavailable(
-                "pycuda cannot load the NVIDIA driver on this machine.", details=str(exc)
-            ) from exc
-        self._drv = drv
-        self.device = device
-        try:
-            drv.init()
-            self._ctx = drv.Device(device).retain_primary_context()
-        except drv.Error as exc:
-            raise BackendUnavailable(
-                f"No usable NVIDIA GPU for pycuda: {exc}", details=repr(exc)
-            ) from exc
-        self._depth = threading.local()
-
-    def _guard(self, what: str, name: str = "") -> contextlib.AbstractContextManager[None]:
-        return _PyCudaGuard(self._drv, what + _what(name))
-
-    def alloc_device(self, nbytes: int, name: str = "") -> DeviceBuffer:
-        with self._making() as owned, self._guard("mem_alloc", name):
-            alloc = self._drv.mem_alloc(max(int(nbytes), 1))
-            buf = DeviceBuffer(int(alloc), int(nbytes), name, handle=alloc)
-            owned.device.append(buf)
-            return buf
-
-    def alloc_pinned(self, nbytes: int, name: str = "") -> PinnedBuffer:
-        with self._making() as owned, self._guard("pagelocked_empty", name):
-            array = self._drv.pagelocked_empty(max(int(nbytes), 1), np.uint8)
-            buf = PinnedBuffer(array, int(nbytes), name, int(array.ctypes.data))
-            owned.pinned.append(buf)
-            return buf
-
-    def _free_device(self, buf: DeviceBuffer) -> None:
-        with self._guard("free", buf.name):
-            buf.handle.free()
-
-    def _free_pinned(self, buf: PinnedBuffer) -> None:
-        with self._guard("free pinned", buf.name):
-            base = buf.array.base
-            if base is not None and hasattr(base, "free"):
-                base.free()
-
-    def create_stream(self) -> Stream:
-        with self._making() as owned, self._guard("Stream"):
-            s = self._drv.Stream()
-            stream = Stream(s, int(s.handle))
-            owned.streams.append(stream)
-            return stream
-
-    def create_event(self) -> Event:
-        with self._making() as owned, self._guard("Event"):
-            ev = Event(self._drv.Event())
-            owned.events.append(ev)
-            return ev
-
-    def record(self, event: Event, stream: Stream) -> None:
-        with self._guard("Event.record"):
-            event.handle.record(stream.handle)
-
-    def elapsed_ms(self, start: Event, end: Event) -> float:
-        with self._guard("Event.time_since"):
-            end.handle.synchronize()
-            return float(end.handle.time_since(start.handle))
-
-    def _copy_async(
-        self,
-        device: DeviceBuffer,
-        host: PinnedBuffer,
-        nbytes: int,
-        stream: Stream,
-        to_device: bool,
-        name: str,
-    ) -> None:
-        if to_device:
-            with self._guard("memcpy_htod_async", name):
-                self._drv.memcpy_htod_async(device.ptr, host.array[:nbytes], stream.handle)
-        else:
-            with self._guard("memcpy_dtoh_async", name):
-                self._drv.memcpy_dtoh_async(host.array[:nbytes], device.ptr, stream.handle)
-
-    def synchronize(self, stream: Stream) -> None:
-        with self._guard("Stream.synchronize"):
-            stream.handle.synchronize()
-
-    def push_context(self) -> None:
-        # pycuda contexts are per thread: push on every entry, pop on exit (nesting counted).
-        depth = getattr(self._depth, "n", 0)
-        with self._guard("Context.push"):
-            self._ctx.push()
-        self._depth.n = depth + 1
-
-    def pop_context(self) -> None:
-        depth = getattr(self._depth, "n", 0)
-        if depth <= 0:
-            return
-        with self._guard("Context.pop"):
-            self._drv.Context.pop()
-        self._depth.n = depth - 1
-
-    def _destroy_stream(self, stream: Stream) -> None:
-        return None  # pycuda streams are released with their Python object
-
-    def _destroy_event(self, event: Event) -> None:
-        return None
-
-    def _shutdown(self) -> None:
-        self._ctx = None
-
-
-class _PyCudaGuard(contextlib.AbstractContextManager[None]):
-    """Turn pycuda's exceptions into InferenceError naming the call and tensor."""
-
-    def __init__(self, drv: Any, what: str) -> None:
-        self.drv = drv
-        self.what = what
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None and isinstance(exc, self.drv.Error):
-            raise InferenceError(f"CUDA {self.what} failed: {exc}", details=repr(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,6 +279,11 @@ CUDA_APIS = ("cuda-python", "pycuda")
 
 def open_cuda(api: str | None = None, device: int = 0) -> CudaApi:
     """A CudaApi: `api` = "cuda-python", "pycuda", or None for cuda-python, else pycuda."""
+    # The implementations build on this module, so they are imported here, when asked for
+    # (pycuda's module is then never loaded unless chosen).
+    from trtgui.core.engine.cuda_pycuda import PyCudaApi
+    from trtgui.core.engine.cuda_python import CudaPythonApi
+
     if api == "cuda-python":
         return CudaPythonApi(device)
     if api == "pycuda":

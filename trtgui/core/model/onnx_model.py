@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,9 @@ import onnx
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from trtgui.core.errors import ModelLoadError
-from trtgui.core.shapes import Dim, shape_text
-
-# Protobuf (and so ONNX) cannot parse a single message of 2 GiB or more.
-_PROTOBUF_LIMIT = 2**31 - 1
+from trtgui.core.model import onnx_file
+from trtgui.core.shapes import Dim
+from trtgui.core.tensors import TensorSpec
 
 # Domains of the ONNX standard; ops from any other domain are "custom" (TensorRT's parser
 # only knows them through plugins).
@@ -88,32 +87,6 @@ def dtype_name(elem_type: int) -> str:
 
 
 @dataclass(frozen=True)
-class TensorInfo:
-    """A graph input or output. `shape` entries: int = static, str = symbolic name, None =
-    unknown; `shape` None means even the rank is unknown."""
-
-    name: str
-    dtype: str
-    shape: tuple[Dim, ...] | None
-
-    @property
-    def is_dynamic(self) -> bool:
-        """True when any dimension (or the rank) is not a fixed number."""
-        return self.shape is None or any(not isinstance(d, int) for d in self.shape)
-
-    def shape_text(self) -> str:
-        """The shape for people: "batch×3×224×224" (`shapes.shape_text`, the one notation)."""
-        return shape_text(self.shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "shape": None if self.shape is None else list(self.shape),
-        }
-
-
-@dataclass(frozen=True)
 class ExternalDataFile:
     """A weights file the model refers to. `expected_bytes` is the sum of the lengths of the
     tensors stored in it; `actual_bytes` is its size on disk (None when missing)."""
@@ -152,8 +125,8 @@ class ModelInfo:
     graph_name: str
     doc_string: str
     metadata: dict[str, str]
-    inputs: tuple[TensorInfo, ...]  # real graph inputs (initializers excluded)
-    outputs: tuple[TensorInfo, ...]
+    inputs: tuple[TensorSpec, ...]  # real graph inputs (initializers excluded)
+    outputs: tuple[TensorSpec, ...]
     node_count: int  # including nodes inside If/Loop/Scan subgraphs
     initializer_count: int
     parameter_count: int  # elements of initializers and Constant-node tensors, from their dims
@@ -208,112 +181,28 @@ class ModelInfo:
 # Reading the file.
 
 
-def _foreign_format(head: bytes) -> tuple[str, str] | None:
-    """(what the file is, what to do) when its first bytes show it is not ONNX at all."""
-    text = head.lstrip().lower()
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "a PNG image", "choose the .onnx model file"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "a JPEG image", "choose the .onnx model file"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "a GIF image", "choose the .onnx model file"
-    if head.startswith(b"PK\x03\x04"):
-        return (
-            "a ZIP archive (a PyTorch checkpoint is one)",
-            "export the model to ONNX first, or unzip it and choose the .onnx file",
-        )
-    if head.startswith(b"\x1f\x8b"):
-        return "a gzip archive", "decompress it and choose the .onnx file"
-    if head.startswith(b"\x93NUMPY"):
-        return "a NumPy array file", "choose the .onnx model file"
-    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return (
-            "a Python pickle (a PyTorch .pt/.pth file is one)",
-            "export the model to ONNX first",
-        )
-    if text.startswith(b"version https://git-lfs"):
-        return "a Git LFS pointer, not the model itself", "run `git lfs pull` to get the real file"
-    if text.startswith((b"<!doctype html", b"<html")):
-        return "a web page (HTML), probably a failed download", "download the model again"
-    if head[4:8] == b"TFL3":
-        return "a TensorFlow Lite model", "convert it to ONNX first (for example with tf2onnx)"
-    return None
-
-
 def _read_model(path: Path) -> tuple[ModelProto, int]:
     """Parse the model proto without external data; (proto, file size). Raises ModelLoadError."""
-    name = path.name or str(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError as exc:
-        raise ModelLoadError(
-            f"Model file {path} does not exist: check the path.", details=repr(exc)
-        ) from None
-    except PermissionError as exc:
-        raise ModelLoadError(
-            f"Cannot open {path}: permission denied. Give your user access to its folder.",
-            details=repr(exc),
-        ) from None
-    except OSError as exc:
-        raise ModelLoadError(
-            f"Cannot open {path}: {exc.strerror or exc}. Check the path.", details=repr(exc)
-        ) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelLoadError(
-            f"{path} is a folder, not an ONNX file: choose the .onnx file inside it.",
-            details=f"stat mode {st.st_mode:o}",
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelLoadError(
-            f"{path} is not a regular file: choose an .onnx model file.",
-            details=f"stat mode {st.st_mode:o}",
-        )
-    size = st.st_size
-    if size == 0:
-        raise ModelLoadError(
-            f"{name} is empty (0 bytes): export or download the model again.",
-            details=f"{path}: 0 bytes",
-        )
-    if size > _PROTOBUF_LIMIT:
-        raise ModelLoadError(
-            f"{name} is larger than 2 GB, which ONNX cannot read as one file: save it with its "
-            "weights as external data (onnx.save(..., save_as_external_data=True)).",
-            details=f"{path}: {size} bytes; protobuf limit {_PROTOBUF_LIMIT}",
-        )
+    size = onnx_file.checked_size(path)
     try:
         with path.open("rb") as f:
             data = f.read()
-    except PermissionError as exc:
-        raise ModelLoadError(
-            f"Cannot read {name}: permission denied. Give your user read access to the file.",
-            details=repr(exc),
-        ) from None
     except OSError as exc:
-        raise ModelLoadError(
-            f"Cannot read {name}: {exc.strerror or exc}. Check the file and the disk.",
-            details=repr(exc),
-        ) from None
-    foreign = _foreign_format(data[:64])
-    if foreign is not None:
-        what, todo = foreign
-        raise ModelLoadError(
-            f"{name} is {what}, not an ONNX model: {todo}.",
-            details=f"{path}: first bytes {data[:16]!r}",
-        )
+        raise onnx_file.read_error(path, exc) from None
+    onnx_file.check_not_foreign(path, data)
     try:
         # Same as onnx.load(path, load_external_data=False), from the bytes already read.
         model = onnx.load_model_from_string(data)
     except Exception as exc:  # protobuf's DecodeError, or anything a corrupt file provokes
-        raise ModelLoadError(
-            f"{name} is not a valid ONNX model (damaged, truncated or another format): "
-            "export or download it again.",
-            details=f"{path}: {size} bytes, first bytes {data[:16]!r}\n{type(exc).__name__}: {exc}",
+        raise onnx_file.damaged(
+            path,
+            f"{size} bytes, first bytes {data[:16]!r}\n{type(exc).__name__}: {exc}",
         ) from None
     del data
     if not model.HasField("graph"):
-        raise ModelLoadError(
-            f"{name} is not an ONNX model (it holds no graph): choose an exported .onnx model.",
-            details=f"{path}: parsed as protobuf but ModelProto.graph is absent "
+        raise onnx_file.no_graph(
+            path,
+            "parsed as protobuf but ModelProto.graph is absent "
             f"(ir_version={model.ir_version}, {len(model.opset_import)} opset imports)",
         )
     return model, size
@@ -349,7 +238,7 @@ def _node_tensors(graph: GraphProto) -> Iterator[TensorProto]:
                 yield from attr.tensors
 
 
-def _numel(dims: Any) -> int:
+def _numel(dims: Iterable[int]) -> int:
     n = 1
     for d in dims:
         n *= int(d)
@@ -391,16 +280,18 @@ def _checked_name(value: str | bytes, what: str, model: Path, where: str) -> str
     )
 
 
-def _tensor_info(value: onnx.ValueInfoProto, model: Path, where: str) -> TensorInfo:
+def _tensor_spec(value: onnx.ValueInfoProto, model: Path, where: str) -> TensorSpec:
+    is_input = where == "input"
     name = _checked_name(value.name, f"an {where} name", model, f"graph {where}")
     tp = value.type
     kind = tp.WhichOneof("value")
     if kind != "tensor_type":
         # Sequences, maps and optionals: describe the kind; TensorRT takes none of them.
-        return TensorInfo(name, kind.removesuffix("_type") if kind else "unknown", None)
+        dtype = kind.removesuffix("_type") if kind else "unknown"
+        return TensorSpec(name, dtype, None, is_input)
     tt = tp.tensor_type
     if not tt.HasField("shape"):
-        return TensorInfo(name, dtype_name(tt.elem_type), None)
+        return TensorSpec(name, dtype_name(tt.elem_type), None, is_input)
     dims: list[Dim] = []
     for d in tt.shape.dim:
         if d.HasField("dim_value") and d.dim_value >= 0:
@@ -409,7 +300,7 @@ def _tensor_info(value: onnx.ValueInfoProto, model: Path, where: str) -> TensorI
             dims.append(_text(d.dim_param))
         else:  # no value, a negative value (some exporters write -1) or the name "?"
             dims.append(None)
-    return TensorInfo(name, dtype_name(tt.elem_type), tuple(dims))
+    return TensorSpec(name, dtype_name(tt.elem_type), tuple(dims), is_input)
 
 
 def _external_location(tensor: TensorProto, model: Path) -> tuple[str, int] | None:
@@ -519,8 +410,8 @@ def inspect_onnx(path: str | Path) -> ModelInfo:
     init_names = {t.name for t in graph.initializer} | {
         s.values.name for s in graph.sparse_initializer
     }
-    inputs = tuple(_tensor_info(v, path, "input") for v in graph.input if v.name not in init_names)
-    outputs = tuple(_tensor_info(v, path, "output") for v in graph.output)
+    inputs = tuple(_tensor_spec(v, path, "input") for v in graph.input if v.name not in init_names)
+    outputs = tuple(_tensor_spec(v, path, "output") for v in graph.output)
     # Some exporters (PaddlePaddle, TF converters) keep weights in Constant nodes: count them.
     weights = all_tensors
     parameter_count = sum(_numel(t.dims) for t in weights)

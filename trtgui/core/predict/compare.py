@@ -113,7 +113,7 @@ class Comparison:
 def tolerances(
     precision: str = "fp32", atol: float | None = None, rtol: float | None = None
 ) -> tuple[float, float]:
-    key = str(getattr(precision, "value", precision)).lower()
+    key = str(precision).lower()  # a `Precision` is a str: its value
     if key not in DEFAULT_TOLERANCES:
         raise InferenceError(
             f"Unknown precision {precision!r}: use one of {', '.join(DEFAULT_TOLERANCES)}."
@@ -139,7 +139,7 @@ def compare_outputs(
         if name in candidate:
             results.append(compare_arrays(name, ref, candidate[name], atol_v, rtol_v, top_k))
     return Comparison(
-        precision=str(getattr(precision, "value", precision)).lower(),
+        precision=str(precision).lower(),
         atol=atol_v,
         rtol=rtol_v,
         outputs=tuple(results),

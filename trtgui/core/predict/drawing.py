@@ -13,7 +13,7 @@ import logging
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from trtgui.core.predict.postprocess import Prediction
+from trtgui.core.predict.decoders import Prediction
 
 log = logging.getLogger(__name__)
 

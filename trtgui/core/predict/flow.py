@@ -3,15 +3,16 @@
 Owns the orchestration of a visual check: choose the runner (TensorRT when an engine and a
 usable GPU are present, otherwise ONNX Runtime on the ONNX model — for an engine, the one its
 build record names), preprocess, run, postprocess, and — when both runners can run — compare
-TensorRT's outputs with ONNX Runtime's. Every step is timed.
+TensorRT's outputs with ONNX Runtime's. Every step is timed. Also reads the shipped demo's
+description (`load_demo`).
 """
 
 from __future__ import annotations
 
-import ast
-import logging
+import json
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,30 +20,31 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from trtgui.core.build.settings import PreprocessSpec
-from trtgui.core.errors import InferenceError, TrtGuiError
+from trtgui.core.build.record import onnx_for_engine, read_record
+from trtgui.core.engine.runners import OrtRunner, Runner
+from trtgui.core.engine.trt_runner import TrtRunner
+from trtgui.core.errors import BuildRecordError, InferenceError, TrtGuiError
 from trtgui.core.imaging import (
     Letterbox,
+    ModelLike,
+    PreprocessSpec,
     describe_spec,
+    get_preset,
     guess_preprocess,
     load_image,
     preprocess,
     resolve_spec,
+    spec_from_dict,
 )
-from trtgui.core.predict.postprocess import (
-    IMAGENET_LABELS_SOURCE,
-    Prediction,
-    builtin_class_labels,
-    class_count,
-    is_imagenet_count,
-    load_labels,
-    postprocess,
-)
+from trtgui.core.model.onnx_model import inspect_onnx
+from trtgui.core.paths import MODEL_SUFFIXES
+from trtgui.core.predict.compare import Comparison, compare_outputs
+from trtgui.core.predict.decoders import Prediction, postprocess
+from trtgui.core.predict.labels import Labels, builtin_class_labels, resolve_labels
+from trtgui.core.tensors import TensorSpec
 
-log = logging.getLogger(__name__)
-
-ONNX_SUFFIXES = (".onnx",)
-LABEL_FILE_NAMES = ("labels.txt", "classes.txt")
+TENSORRT = "TensorRT"
+ONNX_RUNTIME = "ONNX Runtime"
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ class PredictionReport:
     model_path: Path  # what the user gave: an ONNX model or an engine
     onnx_path: Path | None
     engine_path: Path | None
-    runner: str  # "TensorRT" or "ONNX Runtime"
-    runner_detail: str  # e.g. the ONNX Runtime providers or the TensorRT backend
+    runner: str  # TENSORRT or ONNX_RUNTIME
+    runner_detail: str  # e.g. the ONNX Runtime providers
     spec: PreprocessSpec
     spec_guessed: bool
     input_name: str
@@ -85,7 +87,7 @@ class PredictionReport:
     letterbox: Letterbox
     outputs: dict[str, np.ndarray]
     timings: Timings
-    comparison: Any | None = None  # trtgui.core.predict.compare.Comparison
+    comparison: Comparison | None = None
     labels_source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -96,10 +98,6 @@ class PredictionReport:
         return draw_prediction(self.image, self.prediction)
 
     def to_dict(self) -> dict[str, Any]:
-        comparison: Any = None
-        if self.comparison is not None:
-            to_dict = getattr(self.comparison, "to_dict", None)
-            comparison = to_dict() if callable(to_dict) else str(self.comparison)
         return {
             "model": str(self.model_path),
             "onnx": str(self.onnx_path) if self.onnx_path else None,
@@ -119,157 +117,13 @@ class PredictionReport:
             "labels": self.labels_source or None,
             "prediction": self.prediction.to_dict(),
             "timings_ms": self.timings.to_dict(),
-            "comparison": comparison,
+            "comparison": self.comparison.to_dict() if self.comparison is not None else None,
             "notes": list(self.notes),
         }
 
 
-# -- helpers --------------------------------------------------------------------------------
-
-
 def is_onnx(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in ONNX_SUFFIXES
-
-
-def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
-    """The ONNX model an engine was built from (its build record's "onnx_path"), or None and
-    the reason. Relative paths are taken from the engine's folder."""
-    from trtgui.core.engine.plan import read_sidecar
-
-    data, problem = read_sidecar(engine_path)
-    if data is None:
-        return None, problem or "the engine has no build record (.json) naming its ONNX model"
-    settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
-    raw = data.get("onnx_path") or (settings or {}).get("onnx_path")
-    if not raw:
-        return None, "the engine's build record names no ONNX model"
-    p = Path(str(raw))
-    if not p.is_absolute():
-        p = Path(engine_path).resolve().parent / p
-    if not p.is_file():
-        return None, f"the ONNX model the engine was built from is gone: {p}"
-    return p, ""
-
-
-def _engine_precision(engine_path: Path) -> str:
-    from trtgui.core.engine.plan import read_sidecar
-
-    data, _ = read_sidecar(engine_path)
-    if not data:
-        return "fp32"
-    settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
-    value = data.get("precision") or (settings or {}).get("precision") or "fp32"
-    return str(value).lower()
-
-
-def find_labels(
-    model_path: Path, metadata: Mapping[str, str] | None = None
-) -> tuple[tuple[str, ...] | None, str]:
-    """Labels for a model when the user gave none: `<model>.labels.txt` or `labels.txt`
-    beside it, else a "names" metadata entry (Ultralytics writes a dict literal there)."""
-    for candidate in (
-        model_path.with_name(model_path.stem + ".labels.txt"),
-        *(model_path.with_name(n) for n in LABEL_FILE_NAMES),
-    ):
-        if candidate.is_file():
-            return load_labels(candidate), str(candidate)
-    names = (metadata or {}).get("names")
-    if names:
-        try:
-            value = ast.literal_eval(names)
-        except (ValueError, SyntaxError) as exc:
-            log.debug("unreadable 'names' metadata: %s", exc)
-            return None, ""
-        if isinstance(value, dict):
-            items = sorted((int(k), str(v)) for k, v in value.items())
-            return tuple(v for _, v in items), "model metadata"
-        if isinstance(value, (list, tuple)):
-            return tuple(str(v) for v in value), "model metadata"
-    return None, ""
-
-
-def _resolve_labels(
-    labels: str | Path | Sequence[str] | None,
-    model_path: Path,
-    metadata: Mapping[str, str] | None,
-) -> tuple[tuple[str, ...] | None, str]:
-    if labels is None:
-        return find_labels(model_path, metadata)
-    if isinstance(labels, (str, Path)):
-        return load_labels(labels), str(labels)
-    return tuple(labels), "given"
-
-
-def default_labels_source(
-    model_path: str | Path, model_info: Any = None, onnx_path: str | Path | None = None
-) -> str:
-    """Where a run takes class names from when the user gives none, said before it runs:
-    a labels file's path or "model metadata" (`find_labels`, beside the model, then beside
-    its ONNX twin), IMAGENET_LABELS_SOURCE for a 1000-class output, or "" (numbered).
-
-    `model_info` is the ONNX model's ModelInfo (its metadata and output shapes). Never raises:
-    an unreadable labels file is reported by the run itself.
-    """
-    metadata = dict(getattr(model_info, "metadata", None) or {})
-    for path in dict.fromkeys(Path(p) for p in (model_path, onnx_path) if p is not None):
-        try:
-            names, source = find_labels(path, metadata)
-        except TrtGuiError:
-            return ""
-        if names is not None:
-            return source
-    outputs = getattr(model_info, "outputs", None) or ()
-    if any(is_imagenet_count(class_count(getattr(t, "shape", None))) for t in outputs):
-        return IMAGENET_LABELS_SOURCE
-    return ""
-
-
-@dataclass(frozen=True)
-class _Io:
-    name: str
-    dtype: str
-    shape: tuple[int | str | None, ...] | None
-
-
-@dataclass(frozen=True)
-class _ShapesOnly:
-    """A stand-in for ModelInfo when only a runner's I/O is known (an engine alone)."""
-
-    path: Path
-    inputs: tuple[Any, ...]
-    outputs: tuple[Any, ...]
-    producer_name: str = ""
-    graph_name: str = ""
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _image_input(infos: Sequence[Any]) -> Any:
-    rank4 = [t for t in infos if t.shape is not None and len(t.shape) == 4]
-    if not rank4:
-        shapes = ", ".join(f"{t.name} {list(t.shape or [])}" for t in infos)
-        raise InferenceError(
-            "The model has no image input (a 4-D tensor such as 1x3xHxW): predict needs one.",
-            details=f"inputs: {shapes}",
-        )
-    others = [t for t in infos if t is not rank4[0]]
-    if others:
-        raise InferenceError(
-            f"The model needs more inputs than an image ({', '.join(t.name for t in others)}): "
-            "predict feeds only one image tensor; use 'trtgui-cli run' with your own inputs.",
-            details=f"image input: {rank4[0].name}",
-        )
-    return rank4[0]
-
-
-def _batched(tensor: np.ndarray, shape: Sequence[int | str | None] | None) -> np.ndarray:
-    """Repeat the one image when the engine or model has a fixed batch larger than 1."""
-    if shape and isinstance(shape[0], int) and shape[0] > 1:
-        return np.repeat(tensor, shape[0], axis=0)
-    return tensor
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
+    return Path(path).suffix.lower() in MODEL_SUFFIXES
 
 
 # -- the entry point ------------------------------------------------------------------------
@@ -296,79 +150,25 @@ def run_prediction(
     Runtime. With `compare`, an engine that runs also runs through ONNX Runtime and the
     outputs are compared. Raises `InferenceError` (and the runners' errors).
     """
-    model_path = Path(model_or_engine)
-    if not model_path.exists():
-        raise InferenceError(f"{model_path} does not exist: check the model or engine path.")
-    if model_path.is_dir():
-        raise InferenceError(f"{model_path} is a folder: choose an ONNX model or an engine file.")
+    model_path = _checked_model_path(model_or_engine)
     notes: list[str] = []
     t0 = time.perf_counter()
-    if isinstance(image, Image.Image):
-        picture, image_path = (image.convert("RGB") if image.mode != "RGB" else image), None
-    else:
-        picture, image_path = load_image(image), Path(image)
+    picture, image_path = _picture(image)
     load_image_ms = _ms(t0)
+    engine_path, onnx = _model_files(model_path, onnx_path, notes)
 
-    engine_path: Path | None = None
-    onnx: Path | None = None
-    if is_onnx(model_path):
-        onnx = model_path
-    else:
-        engine_path = model_path
-        if onnx_path is not None:
-            onnx = Path(onnx_path)
-        else:
-            onnx, why = onnx_for_engine(engine_path)
-            if onnx is None:
-                notes.append(f"no ONNX reference: {why}")
-
-    from trtgui.core.engine.runners import OrtRunner
-
-    t0 = time.perf_counter()
-    trt_runner: Any = None
-    if engine_path is not None:
-        trt_runner, why_not = _open_trt(engine_path)
-        if trt_runner is None:
-            if onnx is None:
-                raise InferenceError(
-                    f"The engine cannot run here ({why_not}) and no ONNX model is known for "
-                    "it: pass the ONNX model instead (or --onnx).",
-                    details=why_not,
-                )
-            notes.append(f"TensorRT not used: {why_not}; running the ONNX model instead")
-    ort_runner: Any = None
-    try:
-        if onnx is not None and (trt_runner is None or compare):
-            try:
-                ort_runner = OrtRunner(onnx, providers=providers)
-            except TrtGuiError as err:
-                if trt_runner is None:
-                    raise
-                notes.append(f"comparison skipped: ONNX Runtime cannot load the model ({err})")
+    with ExitStack() as stack:
+        t0 = time.perf_counter()
+        runners = _open_runners(stack, engine_path, onnx, compare, providers, notes)
         load_ms = _ms(t0)
-        main = trt_runner if trt_runner is not None else ort_runner
-        runner_name = "TensorRT" if trt_runner is not None else "ONNX Runtime"
-        runner_detail = _runner_detail(main, runner_name)
-        input_info = _image_input(main.input_infos)
-
-        metadata: dict[str, str] = {}
-        model_info: Any = None
-        if onnx is not None:
-            model_info, metadata = _inspect(onnx, notes)
-        if model_info is None:
-            model_info = _ShapesOnly(
-                model_path,
-                tuple(_Io(t.name, t.dtype, t.shape) for t in main.input_infos),
-                tuple(_Io(t.name, t.dtype, t.shape) for t in main.output_infos),
-            )
-        spec_guessed = spec is None
-        base = guess_preprocess(model_info) if spec is None else spec
-        used = resolve_spec(base, input_info.shape, input_info.dtype)
-        label_names, labels_source = _resolve_labels(labels, model_path, metadata)
-        if label_names is None and onnx is not None and onnx != model_path:
-            label_names, labels_source = _resolve_labels(None, onnx, metadata)
-        if label_names is None and used.preset == "paddleocr-det":
-            label_names, labels_source = ("text",), "preset"
+        input_info = _image_input(runners.main.input_infos)
+        model_info = _model_description(onnx, model_path, runners.main, notes)
+        used = resolve_spec(
+            guess_preprocess(model_info) if spec is None else spec,
+            input_info.shape,
+            input_info.dtype,
+        )
+        label_names, labels_source = _chosen_labels(labels, model_path, onnx, model_info, used)
 
         t0 = time.perf_counter()
         tensor, box = preprocess(picture, used)
@@ -376,21 +176,10 @@ def run_prediction(
         preprocess_ms = _ms(t0)
 
         t0 = time.perf_counter()
-        outputs = main.run({input_info.name: feed})
+        outputs = runners.main.run({input_info.name: feed})
         inference_ms = _ms(t0)
 
-        comparison = None
-        reference_ms = None
-        if trt_runner is not None and ort_runner is not None:
-            t0 = time.perf_counter()
-            try:
-                reference = ort_runner.run({_image_input(ort_runner.input_infos).name: feed})
-            except TrtGuiError as err:
-                notes.append(f"comparison skipped: ONNX Runtime failed ({err})")
-            else:
-                reference_ms = _ms(t0)
-                comparison = _compare(reference, outputs, _engine_precision(model_path), notes)
-
+        comparison, reference_ms = _reference_comparison(runners, engine_path, feed, outputs, notes)
         if label_names is None:  # nothing chosen, nothing beside the model: ImageNet?
             label_names, labels_source = builtin_class_labels(outputs, kind)
 
@@ -399,10 +188,6 @@ def run_prediction(
             outputs, box, kind=kind, labels=label_names, top_k=top_k, threshold=threshold
         )
         postprocess_ms = _ms(t0)
-    finally:
-        for runner in (trt_runner, ort_runner):
-            if runner is not None:
-                runner.close()
 
     return PredictionReport(
         prediction=prediction,
@@ -411,10 +196,10 @@ def run_prediction(
         model_path=model_path,
         onnx_path=onnx,
         engine_path=engine_path,
-        runner=runner_name,
-        runner_detail=runner_detail,
+        runner=runners.name,
+        runner_detail=runners.detail,
         spec=used,
-        spec_guessed=spec_guessed,
+        spec_guessed=spec is None,
         input_name=input_info.name,
         input_tensor=tensor,
         letterbox=box,
@@ -432,12 +217,92 @@ def run_prediction(
     )
 
 
-def _open_trt(engine_path: Path) -> tuple[Any, str]:
+# -- the steps ------------------------------------------------------------------------------
+
+
+def _checked_model_path(model_or_engine: str | Path) -> Path:
+    path = Path(model_or_engine)
+    if not path.exists():
+        raise InferenceError(f"{path} does not exist: check the model or engine path.")
+    if path.is_dir():
+        raise InferenceError(f"{path} is a folder: choose an ONNX model or an engine file.")
+    return path
+
+
+def _picture(image: str | Path | Image.Image) -> tuple[Image.Image, Path | None]:
+    """The RGB picture and the file it came from (None for a picture given in memory)."""
+    if isinstance(image, Image.Image):
+        return (image.convert("RGB") if image.mode != "RGB" else image), None
+    return load_image(image), Path(image)
+
+
+def _model_files(
+    model_path: Path, onnx_path: str | Path | None, notes: list[str]
+) -> tuple[Path | None, Path | None]:
+    """(engine, ONNX model): an ONNX model is its own; an engine's is `onnx_path` or the one
+    its build record names (a note says why there is none)."""
+    if is_onnx(model_path):
+        return None, model_path
+    if onnx_path is not None:
+        return model_path, Path(onnx_path)
+    onnx, why = onnx_for_engine(model_path)
+    if onnx is None:
+        notes.append(f"no ONNX reference: {why}")
+    return model_path, onnx
+
+
+@dataclass(frozen=True)
+class _Runners:
+    """The runner whose outputs are decoded, and ONNX Runtime beside TensorRT as the
+    comparison reference when both run."""
+
+    main: Runner
+    name: str  # TENSORRT or ONNX_RUNTIME
+    detail: str
+    reference: Runner | None = None
+
+
+def _open_runners(
+    stack: ExitStack,
+    engine_path: Path | None,
+    onnx: Path | None,
+    compare: bool,
+    providers: Sequence[str] | None,
+    notes: list[str],
+) -> _Runners:
+    """TensorRT for an engine that runs here, ONNX Runtime for the ONNX model otherwise (and
+    as the reference with `compare`). The stack closes them."""
+    trt: Runner | None = None
+    if engine_path is not None:
+        trt, why_not = _open_trt(engine_path)
+        if trt is None:
+            if onnx is None:
+                raise InferenceError(
+                    f"The engine cannot run here ({why_not}) and no ONNX model is known for "
+                    "it: pass the ONNX model instead (or --onnx).",
+                    details=why_not,
+                )
+            notes.append(f"TensorRT not used: {why_not}; running the ONNX model instead")
+        else:
+            stack.enter_context(trt)
+    ort: OrtRunner | None = None
+    if onnx is not None and (trt is None or compare):
+        try:
+            ort = stack.enter_context(OrtRunner(onnx, providers=providers))
+        except TrtGuiError as err:
+            if trt is None:
+                raise
+            notes.append(f"comparison skipped: ONNX Runtime cannot load the model ({err})")
+    if trt is not None:
+        # "TensorRT" alone, as reports have always said: the CUDA binding is no user's concern.
+        return _Runners(main=trt, name=TENSORRT, detail=TENSORRT, reference=ort)
+    if ort is None:  # unreachable: without an engine there is an ONNX model
+        raise InferenceError("Nothing can run this model: choose an ONNX model or an engine.")
+    return _Runners(main=ort, name=ONNX_RUNTIME, detail=ort.title)
+
+
+def _open_trt(engine_path: Path) -> tuple[Runner | None, str]:
     """A TrtRunner for the engine, or None and why it cannot run here."""
-    try:
-        from trtgui.core.engine.runners import TrtRunner
-    except ImportError as exc:
-        return None, f"the TensorRT runner is unavailable ({exc})"
     try:
         return TrtRunner(engine_path), ""
     except TrtGuiError as err:
@@ -445,41 +310,113 @@ def _open_trt(engine_path: Path) -> tuple[Any, str]:
         return None, err.message.strip().removesuffix(".")
 
 
-def _runner_detail(runner: Any, name: str) -> str:
-    providers = getattr(runner, "providers", None)
-    if providers:
-        return f"{name} ({', '.join(providers)})"
-    backend = getattr(runner, "backend", None)
-    return f"{name} ({backend})" if backend else name
+def _image_input(infos: Sequence[TensorSpec]) -> TensorSpec:
+    rank4 = [t for t in infos if t.shape is not None and len(t.shape) == 4]
+    if not rank4:
+        shapes = ", ".join(f"{t.name} {list(t.shape or [])}" for t in infos)
+        raise InferenceError(
+            "The model has no image input (a 4-D tensor such as 1x3xHxW): predict needs one.",
+            details=f"inputs: {shapes}",
+        )
+    others = [t for t in infos if t is not rank4[0]]
+    if others:
+        raise InferenceError(
+            f"The model needs more inputs than an image ({', '.join(t.name for t in others)}): "
+            "predict feeds only one image tensor; use 'trtgui-cli run' with your own inputs.",
+            details=f"image input: {rank4[0].name}",
+        )
+    return rank4[0]
 
 
-def _inspect(onnx: Path, notes: list[str]) -> tuple[Any, dict[str, str]]:
-    from trtgui.core.model.onnx_model import inspect_onnx
+@dataclass(frozen=True)
+class _ShapesOnly:
+    """A stand-in for ModelInfo when only a runner's I/O is known (an engine alone)."""
 
-    try:
-        info = inspect_onnx(onnx)
-    except TrtGuiError as err:
-        notes.append(f"model metadata unavailable: {err}")
-        return None, {}
-    return info, dict(info.metadata)
+    path: Path
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    producer_name: str = ""
+    graph_name: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
-def _compare(
-    reference: Mapping[str, np.ndarray],
-    candidate: Mapping[str, np.ndarray],
-    precision: str,
+def _model_description(
+    onnx: Path | None, model_path: Path, runner: Runner, notes: list[str]
+) -> ModelLike:
+    """The ONNX model's ModelInfo (names, metadata: the preprocessing guess reads them), or
+    the runner's tensors alone when there is no readable ONNX model."""
+    if onnx is not None:
+        try:
+            return inspect_onnx(onnx)
+        except TrtGuiError as err:
+            notes.append(f"model metadata unavailable: {err}")
+    return _ShapesOnly(model_path, runner.input_infos, runner.output_infos)
+
+
+def _chosen_labels(
+    labels: str | Path | Sequence[str] | None,
+    model_path: Path,
+    onnx: Path | None,
+    model_info: ModelLike,
+    spec: PreprocessSpec,
+) -> Labels:
+    """The user's labels, else those beside the model or its ONNX twin or in its metadata,
+    else "text" for PaddleOCR's text detector (None: numbered, or ImageNet after the run)."""
+    metadata = dict(model_info.metadata)
+    found = resolve_labels(labels, model_path, metadata)
+    if found[0] is None and onnx is not None and onnx != model_path:
+        found = resolve_labels(None, onnx, metadata)
+    if found[0] is None and spec.preset == "paddleocr-det":
+        found = ("text",), "preset"
+    return found
+
+
+def _batched(tensor: np.ndarray, shape: Sequence[int | str | None] | None) -> np.ndarray:
+    """Repeat the one image when the engine or model has a fixed batch larger than 1."""
+    if shape and isinstance(shape[0], int) and shape[0] > 1:
+        return np.repeat(tensor, shape[0], axis=0)
+    return tensor
+
+
+def _reference_comparison(
+    runners: _Runners,
+    engine_path: Path | None,
+    feed: np.ndarray,
+    outputs: Mapping[str, np.ndarray],
     notes: list[str],
-) -> Any:
+) -> tuple[Comparison | None, float | None]:
+    """ONNX Runtime's run of the same tensor compared with TensorRT's outputs, and its time;
+    (None, None) when no reference runs (a note says why it failed)."""
+    reference = runners.reference
+    if reference is None or engine_path is None:
+        return None, None
+    t0 = time.perf_counter()
     try:
-        from trtgui.core.predict.compare import compare_outputs
-    except ImportError as exc:
-        notes.append(f"comparison unavailable ({exc})")
-        return None
+        expected = reference.run({_image_input(reference.input_infos).name: feed})
+    except TrtGuiError as err:
+        notes.append(f"comparison skipped: ONNX Runtime failed ({err})")
+        return None, None
+    reference_ms = _ms(t0)
     try:
-        return compare_outputs(reference, candidate, precision=precision)
+        precision = _engine_precision(engine_path)
+        return compare_outputs(expected, outputs, precision=precision), reference_ms
     except TrtGuiError as err:
         notes.append(f"comparison failed: {err}")
-        return None
+        return None, reference_ms
+
+
+def _engine_precision(engine_path: Path) -> str:
+    """The precision the engine was built with (its build record's), for the tolerances;
+    FP32's (the strictest) when the record is missing or unreadable."""
+    try:
+        record = read_record(engine_path)
+    except BuildRecordError:
+        record = None
+    return str(record.precision.value) if record is not None else "fp32"
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
 
 
 # -- the shipped demo -----------------------------------------------------------------------
@@ -497,35 +434,35 @@ class Demo:
     expected: dict[str, str] = field(default_factory=dict)  # image file name -> top-1 label
 
 
-def load_demo() -> Demo:
-    """Read resources/demo/demo.json. Raises InferenceError when the demo is not installed."""
-    import json
-
-    from trtgui.core.imaging import get_preset, spec_from_dict
+def load_demo(folder: str | Path | None = None) -> Demo:
+    """Read `folder`/demo.json (default: the shipped resources/demo). Raises InferenceError
+    when it is missing, malformed or names a file that is not there."""
     from trtgui.core.resources import resource_path
 
-    folder = resource_path("demo")
-    config = folder / "demo.json"
+    shipped = resource_path("demo")
+    root = shipped if folder is None else Path(folder)
+    config = root / "demo.json"
+    fix = "reinstall trtgui" if root == shipped else f"fix {config}"
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InferenceError(
-            f"The demo is not available ({config} is missing or unreadable): reinstall trtgui.",
+            f"The demo is not available ({config} is missing or unreadable): {fix}.",
             details=str(exc),
         ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("model"), str):
-        raise InferenceError(f"The demo description {config} is malformed: reinstall trtgui.")
+        raise InferenceError(f"The demo description {config} is malformed: {fix}.")
     preset = data.get("preset", "imagenet")
     spec = spec_from_dict(preset) if isinstance(preset, dict) else get_preset(str(preset))
-    model = folder / data["model"]
-    images = tuple(folder / str(name) for name in data.get("images", ()))
+    model = root / data["model"]
+    images = tuple(root / str(name) for name in data.get("images", ()))
     missing = [p for p in (model, *images) if not p.is_file()]
     if missing:
         raise InferenceError(
-            f"The demo is incomplete ({missing[0].name} is missing): reinstall trtgui.",
+            f"The demo is incomplete ({missing[0].name} is missing): {fix}.",
             details="\n".join(str(p) for p in missing),
         )
-    labels = folder / data["labels"] if data.get("labels") else None
+    labels = root / data["labels"] if data.get("labels") else None
     return Demo(
         title=str(data.get("title", "demo")),
         model=model,

@@ -1,9 +1,7 @@
-"""Images in, input tensors out: loading, preprocessing presets, and the map back.
-
-Owns `load_image` (any common still-image file → an RGB Pillow image, EXIF-rotated, checked
-for decompression bombs), `preprocess` (image + `PreprocessSpec` → input tensor and the
-`Letterbox` that maps tensor coordinates back to the original picture), the named `PRESETS`,
-and `guess_preprocess` (a best guess from a model's shapes, names and metadata).
+"""Images in, input tensors out: `load_image` (any common still-image file → an RGB Pillow
+image, EXIF-rotated, checked for decompression bombs), `preprocess` (image + `PreprocessSpec`
+→ input tensor and the `Letterbox` that maps tensor coordinates back to the original
+picture).
 
 Resizing uses Pillow (bilinear, antialiased when shrinking, as torchvision does on PIL
 images); normalisation is one vectorised multiply-add per channel in numpy.
@@ -13,54 +11,21 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
-import math
-import re
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from trtgui.core.build.settings import PreprocessSpec
 from trtgui.core.errors import InferenceError
-
-
-class TensorLike(Protocol):
-    """What guessing needs of a tensor (onnx_model.TensorInfo and runners.IoTensor fit)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def dtype(self) -> str: ...
-    @property
-    def shape(self) -> tuple[int | str | None, ...] | None: ...
-
-
-class ModelLike(Protocol):
-    """What guessing needs of a model (onnx_model.ModelInfo fits)."""
-
-    @property
-    def path(self) -> Path: ...
-    @property
-    def producer_name(self) -> str: ...
-    @property
-    def graph_name(self) -> str: ...
-    @property
-    def metadata(self) -> dict[str, str]: ...
-    @property
-    def inputs(self) -> tuple[Any, ...]: ...
-    @property
-    def outputs(self) -> tuple[Any, ...]: ...
-
+from trtgui.core.imaging.spec import PreprocessSpec, validate_spec
 
 log = logging.getLogger(__name__)
 
 ImageLike = Image.Image | np.ndarray
+
 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses twice that; we refuse above the warning
 # level too, because a 90-megapixel RGB picture is already ~270 MB once decoded.
@@ -68,80 +33,6 @@ MAX_PIXELS = 89_478_485
 # Shrinking by 6x or more first box-reduces by an integer factor, then resamples: 2-3x faster
 # on camera-sized photos, a mean change under 0.2 grey levels; smaller factors are exact.
 REDUCING_GAP = 3.0
-RESIZE_MODES = ("stretch", "short_side_crop", "letterbox", "fit")
-CHANNEL_ORDERS = ("RGB", "BGR", "GRAY")
-LAYOUTS = ("NCHW", "NHWC")
-DTYPES = ("float32", "float16", "uint8", "int8")
-
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-PRESETS: dict[str, PreprocessSpec] = {
-    # torchvision's classic ImageNet recipe (ResNet, MobileNet, EfficientNet from torchvision).
-    "imagenet": PreprocessSpec(
-        height=224,
-        width=224,
-        resize="short_side_crop",
-        resize_short=256,
-        scale=1 / 255,
-        mean=_IMAGENET_MEAN,
-        std=_IMAGENET_STD,
-        preset="imagenet",
-    ),
-    # TF-Lite / EfficientNet-Lite style: (x - 127) / 128 on raw pixels.
-    "tflite": PreprocessSpec(
-        height=224,
-        width=224,
-        resize="short_side_crop",
-        resize_short=256,
-        mean=(127.0, 127.0, 127.0),
-        std=(128.0, 128.0, 128.0),
-        preset="tflite",
-    ),
-    # Ultralytics YOLO: /255, letterbox with grey 114 padding.
-    "yolo": PreprocessSpec(
-        height=640, width=640, resize="letterbox", pad_value=114.0, scale=1 / 255, preset="yolo"
-    ),
-    "yolo-stretch": PreprocessSpec(
-        height=640, width=640, resize="stretch", scale=1 / 255, preset="yolo-stretch"
-    ),
-    # PaddleOCR text detection (DBNet): BGR, sides multiples of 32, long side <= 736.
-    "paddleocr-det": PreprocessSpec(
-        height=736,
-        width=736,
-        resize="fit",
-        limit_side=736,
-        multiple=32,
-        channel_order="BGR",
-        scale=1 / 255,
-        mean=_IMAGENET_MEAN,
-        std=_IMAGENET_STD,
-        preset="paddleocr-det",
-    ),
-    # PaddleOCR text direction classifier: BGR 48x192 crops, (x/255 - 0.5) / 0.5.
-    "paddleocr-cls": PreprocessSpec(
-        height=48,
-        width=192,
-        resize="stretch",
-        channel_order="BGR",
-        scale=1 / 255,
-        mean=(0.5, 0.5, 0.5),
-        std=(0.5, 0.5, 0.5),
-        preset="paddleocr-cls",
-    ),
-    # MTCNN (facenet-pytorch): (x - 127.5) * 0.0078125; the P-Net takes any size.
-    "mtcnn": PreprocessSpec(
-        height=480,
-        width=640,
-        resize="fit",
-        limit_side=640,
-        mean=(127.5, 127.5, 127.5),
-        std=(128.0, 128.0, 128.0),
-        preset="mtcnn",
-    ),
-    # Pixels scaled to [0, 1], nothing else: a neutral start for unknown models.
-    "unit": PreprocessSpec(resize="stretch", scale=1 / 255, preset="unit"),
-}
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -318,53 +209,6 @@ class Letterbox:
         return np.asarray(out, dtype=np.float32)
 
 
-# -- preprocessing --------------------------------------------------------------------------
-
-
-def resolve_spec(
-    spec: PreprocessSpec, shape: Sequence[int | str | None] | None, dtype: str | None = None
-) -> PreprocessSpec:
-    """Fit `spec` to an input tensor: static height/width (and channels, layout) come from the
-    tensor; dynamic ones stay as the spec says. `dtype` from the tensor when it is known."""
-    changes: dict[str, Any] = {}
-    if dtype and dtype in DTYPES and dtype != spec.dtype:
-        changes["dtype"] = dtype
-    if shape is not None and len(shape) == 4:
-        layout = _layout_of(shape) or spec.layout
-        if layout != spec.layout:
-            changes["layout"] = layout
-        if layout == "NHWC":
-            h, w, c = shape[1], shape[2], shape[3]
-        else:
-            c, h, w = shape[1], shape[2], shape[3]
-        if c == 1 and spec.channel_order != "GRAY":
-            changes["channel_order"] = "GRAY"
-        elif c == 3 and spec.channel_order == "GRAY":
-            changes["channel_order"] = "RGB"
-        static_h = isinstance(h, int) and h > 0
-        static_w = isinstance(w, int) and w > 0
-        if static_h and h != spec.height:
-            changes["height"] = h
-        if static_w and w != spec.width:
-            changes["width"] = w
-        if static_h and static_w and spec.resize == "fit":
-            changes["resize"] = "letterbox" if spec.preset.startswith("yolo") else "stretch"
-    return replace(spec, **changes) if changes else spec
-
-
-def _layout_of(shape: Sequence[int | str | None]) -> str | None:
-    if len(shape) != 4:
-        return None
-    c_first, c_last = shape[1], shape[3]
-    if c_first in (1, 3) and c_last not in (1, 3):
-        return "NCHW"
-    if c_last in (1, 3) and c_first not in (1, 3):
-        return "NHWC"
-    if c_first in (1, 3):
-        return "NCHW"
-    return None
-
-
 def target_size(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int]:
     """(width, height) of the tensor for an image of `image_size` (width, height)."""
     if spec.resize != "fit":
@@ -377,40 +221,6 @@ def target_size(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int,
     tw = max(m, round(w * ratio / m) * m)
     th = max(m, round(h * ratio / m) * m)
     return tw, th
-
-
-def validate_spec(spec: PreprocessSpec) -> None:
-    """Raise `InferenceError` naming the first impossible field."""
-    if spec.resize not in RESIZE_MODES:
-        raise InferenceError(
-            f"Unknown resize mode {spec.resize!r}: use one of {', '.join(RESIZE_MODES)}."
-        )
-    if spec.channel_order not in CHANNEL_ORDERS:
-        raise InferenceError(f"Unknown channel order {spec.channel_order!r}: use RGB, BGR or GRAY.")
-    if spec.layout not in LAYOUTS:
-        raise InferenceError(f"Unknown layout {spec.layout!r}: use NCHW or NHWC.")
-    if spec.dtype not in DTYPES:
-        raise InferenceError(
-            f"Unsupported input type {spec.dtype!r}: use one of {', '.join(DTYPES)}."
-        )
-    if spec.resize != "fit" and (spec.height <= 0 or spec.width <= 0):
-        raise InferenceError(
-            f"The input size {spec.width}x{spec.height} is not usable: set a positive size."
-        )
-    if (
-        spec.resize == "short_side_crop"
-        and spec.resize_short is not None
-        and (spec.resize_short < min(spec.height, spec.width))
-    ):
-        raise InferenceError(
-            f"The short side ({spec.resize_short}) is smaller than the crop "
-            f"({spec.width}x{spec.height}): make it at least {min(spec.height, spec.width)}."
-        )
-    for what, values in (("mean", spec.mean), ("std", spec.std)):
-        if len(values) not in (1, 3):
-            raise InferenceError(f"The {what} needs 1 or 3 values, got {len(values)}.")
-    if any(s == 0 for s in spec.std):
-        raise InferenceError("A std value is 0: it divides the pixels, use a non-zero value.")
 
 
 def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image, Letterbox]:
@@ -559,149 +369,3 @@ def pixels_to_tensor(
         return result.astype(np.float16)
     info = np.iinfo(np.dtype(spec.dtype))
     return np.clip(np.rint(result), info.min, info.max).astype(spec.dtype)
-
-
-# -- guessing -------------------------------------------------------------------------------
-
-_SPEC_FIELDS = set(PreprocessSpec.__dataclass_fields__)
-
-
-def spec_from_dict(data: Mapping[str, Any]) -> PreprocessSpec:
-    """A PreprocessSpec from JSON data; `preset` names a base that the other keys change."""
-    if not isinstance(data, Mapping):
-        raise InferenceError("Preprocessing settings must be a JSON object.")
-    unknown = sorted(set(data) - _SPEC_FIELDS)
-    if unknown:
-        raise InferenceError(
-            f"Unknown preprocessing setting {unknown[0]!r}: check the spelling.",
-            details=f"known: {sorted(_SPEC_FIELDS)}",
-        )
-    base = PRESETS.get(str(data.get("preset", "")), PreprocessSpec())
-    kwargs = dict(data)
-    for key in ("mean", "std"):
-        if key in kwargs:
-            kwargs[key] = tuple(float(v) for v in kwargs[key])
-    try:
-        spec = replace(base, **kwargs)
-    except TypeError as exc:
-        raise InferenceError(f"Malformed preprocessing settings: {exc}") from exc
-    validate_spec(spec)
-    return spec
-
-
-def get_preset(name: str) -> PreprocessSpec:
-    """A preset by name (case-insensitive, '_' = '-'); raises InferenceError listing them."""
-    key = name.strip().lower().replace("_", "-")
-    if key not in PRESETS:
-        raise InferenceError(
-            f"Unknown preprocessing preset {name!r}: choose one of {', '.join(PRESETS)}."
-        )
-    return PRESETS[key]
-
-
-def _image_input(model: ModelLike) -> TensorLike | None:
-    """The first rank-4 input (the image), or the first input."""
-    tensors: tuple[TensorLike, ...] = tuple(model.inputs)
-    for t in tensors:
-        if t.shape is not None and len(t.shape) == 4:
-            return t
-    return tensors[0] if tensors else None
-
-
-def guess_preprocess(model: ModelLike) -> PreprocessSpec:
-    """Best guess of the preprocessing a model expects, from (in this order): a
-    "trtgui.preprocess" metadata entry (a JSON PreprocessSpec), Ultralytics metadata, then
-    names and shapes. The result is a starting point the user can change; `spec.preset` says
-    which preset it came from."""
-    meta = {str(k).lower(): str(v) for k, v in (model.metadata or {}).items()}
-    image_input = _image_input(model)
-    shape = image_input.shape if image_input is not None else None
-    dtype = image_input.dtype if image_input is not None else None
-    if "trtgui.preprocess" in meta:
-        try:
-            return resolve_spec(spec_from_dict(json.loads(meta["trtgui.preprocess"])), shape)
-        except (InferenceError, json.JSONDecodeError, TypeError) as exc:
-            log.warning("ignoring malformed trtgui.preprocess metadata: %s", exc)
-    spec = PRESETS[_guess_preset_name(model, meta)]
-    if "imgsz" in meta and spec.preset.startswith("yolo"):
-        sizes = [int(v) for v in re.findall(r"\d+", meta["imgsz"])]
-        if len(sizes) >= 2:
-            spec = replace(spec, height=sizes[0], width=sizes[1])
-    return resolve_spec(spec, shape, dtype if dtype in DTYPES else None)
-
-
-def _guess_preset_name(model: ModelLike, meta: Mapping[str, str]) -> str:
-    words = " ".join(
-        [
-            Path(str(model.path)).stem,
-            model.producer_name or "",
-            model.graph_name or "",
-            *(t.name for t in model.inputs),
-            *(t.name for t in model.outputs),
-            # symbolic dimension names tell exporters apart ("p2o." = paddle2onnx)
-            *(str(d) for t in model.inputs for d in (t.shape or ()) if isinstance(d, str)),
-        ]
-    ).lower()
-    out_shapes: list[tuple[Any, ...]] = [tuple(t.shape or ()) for t in model.outputs]
-    if "ultralytics" in meta.get("author", "").lower() or ("stride" in meta and "names" in meta):
-        return "yolo"
-    if re.search(r"yolo|\bimages\b", words):
-        return "yolo"
-    if any(len(s) == 3 and _yolo_like(s) for s in out_shapes):
-        return "yolo"
-    if "pnet" in words or "mtcnn" in words or {"reg", "prob"} <= {t.name for t in model.outputs}:
-        return "mtcnn"
-    paddle = "paddle" in words or "p2o." in words or "sigmoid_0.tmp" in words
-    if paddle and any(len(s) == 4 and s[1] == 1 for s in out_shapes):
-        return "paddleocr-det"
-    if paddle and any(len(s) == 2 and s[1] == 2 for s in out_shapes):
-        return "paddleocr-cls"
-    if re.search(r"lite\d|_lite|-lite|tflite|tf2onnx", words):
-        return "tflite"
-    if any(len(s) in (2, 4) and s[1] in (1000, 1001) for s in out_shapes):
-        return "imagenet"
-    return "imagenet" if shape_is_square_224(model) else "unit"
-
-
-def shape_is_square_224(model: ModelLike) -> bool:
-    t = _image_input(model)
-    return bool(t is not None and t.shape and len(t.shape) == 4 and 224 in t.shape[1:])
-
-
-def _yolo_like(shape: Sequence[int | str | None]) -> bool:
-    dims = [d for d in shape[1:] if isinstance(d, int)]
-    if len(dims) != 2:
-        return False
-    small, big = min(dims), max(dims)
-    return small >= 5 and big >= 8 * small and small <= 1024
-
-
-def describe_spec(spec: PreprocessSpec) -> str:
-    """One line for people: 'tflite: short side 256, crop 224x224, RGB, (x - 127) / 128'."""
-    if spec.resize == "short_side_crop":
-        short = spec.resize_short or min(spec.width, spec.height)
-        geo = f"short side {short}, crop {spec.width}x{spec.height}"
-    elif spec.resize == "letterbox":
-        geo = f"letterbox {spec.width}x{spec.height} (pad {spec.pad_value:g})"
-    elif spec.resize == "fit":
-        lim = f"long side ≤ {spec.limit_side}" if spec.limit_side else "image size"
-        geo = f"{lim}, multiple of {spec.multiple}"
-    else:
-        geo = f"stretch to {spec.width}x{spec.height}"
-    scale = "" if spec.scale == 1 else f" * {_num(spec.scale)}"
-    mean = _vec(spec.mean)
-    std = _vec(spec.std)
-    norm = f"(x{scale} - {mean}) / {std}"
-    return f"{spec.preset}: {geo}, {spec.channel_order}, {spec.layout}, {norm}, {spec.dtype}"
-
-
-def _num(v: float) -> str:
-    if v and math.isclose(1 / v, round(1 / v), rel_tol=1e-9):
-        return f"1/{round(1 / v)}"
-    return f"{v:g}"
-
-
-def _vec(values: Sequence[float]) -> str:
-    if len(set(values)) == 1:
-        return f"{values[0]:g}"
-    return "(" + ", ".join(f"{v:g}" for v in values) + ")"
