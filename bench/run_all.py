@@ -58,6 +58,8 @@ SCRIPTS: tuple[Script, ...] = (
            about="50 builds + 200 runs: RSS growth, threads"),
     Script("cancel_stress", (), ("--points", "6"), 900,
            about="cancel at 20 points of a real build"),
+    Script("robustness", (), ("--ctrl-c-runs", "5"), 1500,
+           about="bad-input corpus via CLI and GUI; 20 double Ctrl-C builds"),
     Script("pinned_copy", (), ("--mib", "64", "--rounds", "5"), 600, gpu=True,
            about="pinned H2D/D2H vs torch"),
 )  # fmt: skip

@@ -318,7 +318,8 @@ def test_output_that_is_a_folder_or_the_model_is_refused(made_models, tmp_path: 
     folder = tmp_path / "engines.engine"
     folder.mkdir()
     # Issue #11 (one error class per kind of failure): these are output-path errors too.
-    with pytest.raises(OutputPathError, match="is a folder or a special file: choose a file name"):
+    # Issue #12: the message names what the path is ("a folder"), not "a folder or a special file".
+    with pytest.raises(OutputPathError, match="is a folder, not a file: choose another file name"):
         build_engine(settings_for(made_models["static_conv"].path, folder))
     assert only_files(folder) == []
     model = tmp_path / "m.onnx"

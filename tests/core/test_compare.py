@@ -56,11 +56,69 @@ def test_default_tolerances_per_precision() -> None:
         tolerances("fp64")
 
 
-def test_fp16_sized_error_fails_fp32_passes_fp16() -> None:
+def test_fp16_sized_error_fails_fp32_tolerances_but_passes_by_agreement() -> None:
+    # Issue #16 changed this: TensorRT runs FP32 as TF32 by default (FP16's 10-bit
+    # significand), so FP16-sized rounding at FP32 is outside 1e-5 element-wise, yet agrees.
     ref = np.linspace(-1, 1, 1000).astype(np.float32)
     cand = ref.astype(np.float16).astype(np.float32)
-    assert not compare_outputs({"y": ref}, {"y": cand}, "fp32").passed
-    assert compare_outputs({"y": ref}, {"y": cand}, "fp16").passed
+    (o32,) = compare_outputs({"y": ref}, {"y": cand}, "fp32").outputs
+    assert o32.mismatches > 0 and o32.passed and o32.passed_by == "agreement"
+    assert "outside atol/rtol" in o32.message
+    (o16,) = compare_outputs({"y": ref}, {"y": cand}, "fp16").outputs
+    assert o16.passed_by == "tolerance" and o16.mismatches == 0
+
+
+def _logits(rows: int = 4, classes: int = 1000) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    logits = rng.normal(0.0, 2.0, (rows, classes)).astype(np.float32)
+    logits[np.arange(rows), rng.integers(0, classes, rows)] += 12.0  # a clear winner per row
+    return logits
+
+
+def test_tf32_noise_on_logits_passes_fp32_and_a_real_error_fails() -> None:
+    ref = _logits()
+    # Noise of the size seen on the H200 (#16): max abs 0.012 on logits of std ~2.
+    noise = np.random.default_rng(1).uniform(-0.012, 0.012, ref.shape).astype(np.float32)
+    tf32 = compare_outputs({"y": ref}, {"y": ref + noise}, "fp32")
+    (o,) = tf32.outputs
+    assert o.mismatches > 0 and o.max_abs <= 0.012
+    # cosine = 1 - |noise|^2 / (2 |ref|^2) ~ 1 - (0.012^2 / 3) / (2 * 4.1) ~ 0.999994
+    assert o.cosine > 0.99999
+    assert tf32.passed and o.passed_by == "agreement"
+    assert "by agreement" in tf32.summary()
+    # Real errors: a layer's worth of noise (10 % of the logits' spread), or the winners lost.
+    broken = ref + np.random.default_rng(2).normal(0.0, 0.9, ref.shape).astype(np.float32)
+    (b,) = compare_outputs({"y": ref}, {"y": broken}, "fp32").outputs
+    assert b.cosine < 0.9999 and not b.passed and b.passed_by == ""
+    swapped = ref.copy()
+    swapped[0] = np.roll(swapped[0], 1)  # every class shifted by one in the first row
+    (s,) = compare_outputs({"y": ref}, {"y": swapped}, "int8").outputs
+    assert not s.passed
+
+
+def test_a_changed_top1_fails_even_with_a_high_cosine() -> None:
+    ref = np.zeros((1, 10), np.float32)
+    ref[0, :2] = [5.0, 4.9]  # softmax: 0.49 and 0.45, apart by more than a tie (0.02)
+    cand = ref.copy()
+    cand[0, :2] = [4.9, 5.0]
+    (o,) = compare_outputs({"y": ref}, {"y": cand}, "fp16").outputs
+    assert o.cosine > 0.999 and o.top_k is not None and o.top_k.top1_agreement == 0.0
+    assert o.top_k.top1_within_noise == 0.0
+    assert not o.passed
+
+
+def test_a_top1_swap_between_classes_the_reference_ties_passes() -> None:
+    # Shaped like chelsea.png on EfficientNet-Lite0 (shared README: tiger cat 0.38, Egyptian
+    # cat 0.37): logits 9.2736 and 9.2636 in ONNX Runtime, swapped by TensorRT's FP16.
+    ref = np.zeros((1, 1000), np.float32)
+    ref[0, :2] = [9.2736, 9.2636]
+    ref[0, 2] = 8.5
+    cand = ref.copy()
+    cand[0, :2] = [9.2636, 9.2736]
+    (o,) = compare_outputs({"y": ref}, {"y": cand}, "fp32").outputs  # outside 1e-5
+    assert o.top_k is not None and o.top_k.top1_agreement == 0.0
+    assert o.top_k.top1_within_noise == 1.0
+    assert o.passed and o.passed_by == "agreement"
 
 
 def test_shape_mismatch_and_unit_dims() -> None:

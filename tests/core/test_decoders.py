@@ -27,24 +27,29 @@ from trtgui.core.predict.flow import load_demo
 from trtgui.core.resources import resource_path
 
 
-def test_the_four_kinds_in_the_order_lists_show() -> None:
-    assert kinds() == ("classification", "detection", "segmentation", "raw")
+def test_the_kinds_in_the_order_lists_show() -> None:
+    # issue #14 adds kinds between these (faces, text, ...): the first four keep their order
+    first = ("classification", "detection", "segmentation", "raw")
+    assert tuple(k for k in kinds() if k in first) == first and kinds()[-1] == "raw"
+    assert "faces" in kinds()
     # the CLI spells them out (its --help must not import numpy): the same list
     assert ("auto", *kinds()) == KIND_CHOICES
     # the words the Inference panel's Kind list showed before the registry (issue #11)
-    assert [d.title for d in decoders()] == [
-        "Classification",
-        "Detection (boxes)",
-        "Segmentation, probability map",
-        "Raw outputs (statistics only)",
-    ]
+    titles = [d.title for d in decoders()]
+    assert [t for t in titles if t in _FIRST_TITLES] == list(_FIRST_TITLES)
+
+
+_FIRST_TITLES = (
+    "Classification",
+    "Detection (boxes)",
+    "Segmentation, probability map",
+    "Raw outputs (statistics only)",
+)
 
 
 def test_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(
-        InferenceError, match="use one of classification, detection, segmentation, raw"
-    ):
-        postprocess({"y": np.zeros((1, 3), np.float32)}, kind="faces")
+    with pytest.raises(InferenceError, match=r"use one of classification, detection, .*, raw"):
+        postprocess({"y": np.zeros((1, 3), np.float32)}, kind="sketch")
 
 
 def test_a_kind_is_registered_once() -> None:
@@ -54,10 +59,10 @@ def test_a_kind_is_registered_once() -> None:
         )
 
 
-def _faces(outputs: base.Outputs, ctx: DecodeContext) -> Prediction:
+def _sketch(outputs: base.Outputs, ctx: DecodeContext) -> Prediction:
     (name,) = outputs
     return Prediction(
-        kind="faces", source_outputs=(name,), stats=ctx.stats, threshold=ctx.threshold
+        kind="sketch", source_outputs=(name,), stats=ctx.stats, threshold=ctx.threshold
     )
 
 
@@ -66,24 +71,25 @@ def test_a_new_decoder_needs_no_change_elsewhere(monkeypatch: pytest.MonkeyPatch
     words, listed by its rank; the existing kinds still guess as before."""
     monkeypatch.setitem(
         base._REGISTRY,
-        "faces",
+        "sketch",
         Decoder(
-            kind="faces",
-            title="Faces",
-            rank=25,
-            decode=_faces,
-            summarise=lambda p: f"faces from {p.source_outputs[0]}",
-            matches=lambda outputs: "landmarks" in outputs,
-            guess_order=5,
+            kind="sketch",
+            title="Sketch",
+            rank=29,
+            decode=_sketch,
+            summarise=lambda p: f"sketch from {p.source_outputs[0]}",
+            matches=lambda outputs: "strokes" in outputs,
+            guess_order=1,
         ),
     )
-    faces = {"landmarks": np.zeros((1, 10, 10), np.float32)}
-    assert guess_kind(faces) == "faces"
-    prediction = postprocess(faces, threshold=0.9)
-    assert prediction.kind == "faces" and prediction.threshold == 0.9
-    assert prediction.summary() == "faces from landmarks"
-    assert prediction.stats[0].name == "landmarks"  # statistics come with every kind
-    assert kinds() == ("classification", "detection", "faces", "segmentation", "raw")
+    strokes = {"strokes": np.zeros((1, 10, 10), np.float32)}
+    assert guess_kind(strokes) == "sketch"
+    prediction = postprocess(strokes, threshold=0.9)
+    assert prediction.kind == "sketch" and prediction.threshold == 0.9
+    assert prediction.summary() == "sketch from strokes"
+    assert prediction.stats[0].name == "strokes"  # statistics come with every kind
+    listed = kinds()  # by rank: after detection (20), before segmentation (30)
+    assert listed.index("detection") < listed.index("sketch") < listed.index("segmentation")
     assert guess_kind({"logits": np.zeros((1, 10), np.float32)}) == "classification"
     assert guess_kind({"x": np.zeros((2, 3, 5), np.int64)}) == "raw"
 

@@ -61,7 +61,8 @@ def test_paddleocr_page_regions(shared_models: Path) -> None:
         shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx", shared_models / "images" / "page.png"
     )
     p = report.prediction
-    assert p.kind == "segmentation" and p.region_count is not None and p.region_count >= 5
+    # Issue #14: a PP-OCR detector's map is read as text regions (it was "segmentation").
+    assert p.kind == "text-regions" and p.region_count is not None and p.region_count >= 5
     assert report.spec.preset == "paddleocr-det" and report.input_tensor.shape == (1, 3, 192, 384)
     assert p.boxes[0].label == "text"
     assert report.annotated().size == (384, 191)

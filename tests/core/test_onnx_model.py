@@ -427,16 +427,19 @@ def test_unreadable_file_simulated(
     made_models: dict[str, MadeModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The read path raises PermissionError as the OS does for a user without access."""
+    import os
+
     path = tmp_path / "locked.onnx"
     shutil.copy(made_models["static_conv"].path, path)
-    real_open = Path.open
+    real_open = os.open
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> object:
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+    def refuse(name: object, *args: object, **kwargs: object) -> int:
+        if Path(str(name)) == path:
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", refuse)
+    # Files are opened through trtgui.core.reading (os.open with O_NONBLOCK: issue #12).
+    monkeypatch.setattr(os, "open", refuse)
     _assert_short(_load_error(path), "permission denied", "read access")
 
 

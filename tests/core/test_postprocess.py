@@ -280,7 +280,10 @@ def test_probability_map_regions_and_overlay() -> None:
     prob[0, 0, 9:13, 4:30] = 0.8
     prob[0, 0, 14, 0] = 0.9  # a 1-pixel speck: dropped
     box = Letterbox(64, 32, 64, 32, 1.0, 1.0)
-    pred = postprocess({"sigmoid_0.tmp_0": prob}, box, labels=("text",))
+    # Issue #14: PaddleOCR's map name now picks the text-regions decoder; this test reads
+    # the map as segmentation, chosen.
+    assert guess_kind({"sigmoid_0.tmp_0": prob}) == "text-regions"
+    pred = postprocess({"sigmoid_0.tmp_0": prob}, box, labels=("text",), kind="segmentation")
     assert guess_kind({"m": prob}) == "segmentation"
     assert pred.kind == "segmentation" and pred.region_count == 2
     assert pred.mask is not None and pred.mask.shape == (32, 64)
@@ -312,7 +315,7 @@ def test_paddleocr_page_has_text_regions(shared_models: Path) -> None:
     with OrtRunner(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx") as runner:
         outputs = runner.run({"x": x})
     pred = postprocess(outputs, box, labels=("text",))
-    assert pred.kind == "segmentation"
+    assert pred.kind == "text-regions"  # issue #14: it was "segmentation"
     assert pred.region_count is not None and pred.region_count >= 5
     assert all(0 <= b.x1 < b.x2 <= 384 and 0 <= b.y1 < b.y2 <= 191 for b in pred.boxes)
 

@@ -4,10 +4,12 @@ older records read, foreign and malformed ones raise one-line errors naming the 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests import onnx_factory
 from trtgui.core import backends
 from trtgui.core.build.builder import build_engine
 from trtgui.core.build.record import (
@@ -27,6 +29,15 @@ from trtgui.core.tensors import TensorSpec
 needs_rtx = pytest.mark.skipif(
     not backends.probe_backend("rtx").available, reason="TensorRT-RTX is not installed"
 )
+
+
+def _onnx_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return onnx_factory.static_conv(Path(tmp)).path.read_bytes()
+
+
+# A real model's bytes for records that name one: onnx_for_engine follows only ONNX files.
+_ONNX_BYTES = _onnx_bytes()
 
 
 def write_record(engine: Path, data: object) -> Path:
@@ -74,7 +85,7 @@ def test_older_records_read(tmp_path: Path) -> None:
     """A record with only some fields, the ONNX path and precision only in its settings, the
     tensors under "network_io" with "mode" for the direction (as other tools write them)."""
     model = tmp_path / "m.onnx"
-    model.write_bytes(b"onnx")
+    model.write_bytes(_ONNX_BYTES)  # a real model: onnx_for_engine follows only those
     engine = write_record(
         tmp_path / "m.engine",
         {
@@ -102,7 +113,7 @@ def test_older_records_read(tmp_path: Path) -> None:
 def test_a_relative_onnx_path_is_taken_from_the_engines_folder(tmp_path: Path) -> None:
     (tmp_path / "models").mkdir()
     model = tmp_path / "models" / "m.onnx"
-    model.write_bytes(b"onnx")
+    model.write_bytes(_ONNX_BYTES)  # a real model: onnx_for_engine follows only those
     engine = write_record(tmp_path / "models" / "m.engine", {"onnx_path": "m.onnx"})
     assert onnx_for_engine(engine) == (model.resolve(), "")
     model.unlink()
@@ -115,12 +126,18 @@ def test_a_relative_onnx_path_is_taken_from_the_engines_folder(tmp_path: Path) -
     [
         ([1, 2], "is not a JSON object"),
         ({"format": "polygraphy-metadata/2"}, "is not trtgui's (its format is"),
-        ({"engine_bytes": "large"}, "has a bad field 'engine_bytes': it must be a valid integer"),
-        ({"precision": "fp64"}, "has a bad field 'precision'"),
+        # Issue #12: the field by its place in the file, what it must be, what it is.
+        (
+            {"engine_bytes": "large"},
+            'has a bad field: engine_bytes must be an integer or null, got "large"; rebuild',
+        ),
+        ({"precision": "fp64"}, "has a bad field: precision must be one of fp32, fp16"),
         ({"settings": {"optimisation": 3}}, "Unknown build setting 'optimisation'"),
-        ({"io_tensors": [{"dtype": "float32"}]}, 'each tensor must be an object with a "name"'),
+        ({"io_tensors": [{"dtype": "float32"}]}, 'io_tensors[0] has no "name"'),
         ({"io_tensors": [{"name": "x", "shape": "1x3"}]}, "must be a list of integers"),
-        ({"gpus": [{"index": 0}]}, "has a bad field 'gpus.0.name'"),
+        ({"io_tensors": [{"name": "x", "shape": 5}]}, "io_tensors[0].shape must be a list of"),
+        ({"build_seconds": "abc"}, 'build_seconds must be a number of seconds or null, got "abc"'),
+        ({"gpus": [{"index": 0}]}, 'has a bad field: gpus[0] has no "name"'),
     ],
 )
 def test_foreign_and_malformed_records_are_named(tmp_path: Path, data: object, says: str) -> None:

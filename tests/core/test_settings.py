@@ -166,13 +166,17 @@ def test_settings_round_trip_with_profiles() -> None:
 
 
 def test_every_field_has_a_type_reader() -> None:
+    # The readers are pydantic schemas now (issue #12): one schema field per record field,
+    # each saying in words what it must be.
     from dataclasses import fields
 
     from trtgui.core.build import settings as mod
     from trtgui.core.imaging import spec
 
-    assert set(mod._FIELD_READERS) == {f.name for f in fields(BuildSettings)}
-    assert set(spec._SPEC_READERS) == {f.name for f in fields(spec.PreprocessSpec)}
+    assert set(mod.SettingsFile.model_fields) == {f.name for f in fields(BuildSettings)}
+    assert set(spec.SpecFile.model_fields) == {f.name for f in fields(spec.PreprocessSpec)}
+    for schema in (mod.SettingsFile, spec.SpecFile):
+        assert all(f.description for f in schema.model_fields.values()), schema
 
 
 @pytest.mark.parametrize(
@@ -180,7 +184,8 @@ def test_every_field_has_a_type_reader() -> None:
     [
         ({"profiles": 5}, "profiles must be a list of profiles, got 5."),
         ({"profiles": None}, "profiles must be a list of profiles, got null."),
-        ({"profiles": [3]}, 'Each profile must be an object with an "inputs" list, got 3.'),
+        # The item is named by its place in the file (issue #12: name the wrong field).
+        ({"profiles": [3]}, 'profiles[0] must be an object with an "inputs" list, got 3.'),
         ({"compute_capabilities": 8}, "compute_capabilities must be a list"),
         ({"compute_capabilities": "8.6"}, 'got "8.6"'),
         ({"precision": 16}, "precision must be one of fp32, fp16, bf16, int8, auto, got 16."),
@@ -228,5 +233,6 @@ def test_unreadable_settings_file(tmp_path) -> None:  # type: ignore[no-untyped-
     bad.write_bytes(b"\xff\xfe{}")
     with pytest.raises(SettingsError, match="is not UTF-8 text"):
         BuildSettings.load(bad)
-    with pytest.raises(SettingsError, match="No such file"):
+    # Read through core/reading.py since issue #12: its words, not the OS error's.
+    with pytest.raises(SettingsError, match="does not exist: check the path"):
         BuildSettings.load(tmp_path / "missing.json")

@@ -246,8 +246,8 @@ def test_settings_export_import(qtbot, window, made_models, tmp_path) -> None:  
     assert data["optimization_level"] == 4
     assert data["onnx_path"] == str(made_models["dynamic_batch"].path)
     panel.form.opt_level.setValue(1)
-    window.import_settings(out)
-    assert panel.form.opt_level.value() == 4
+    window.import_settings(out)  # read in a worker (issue #12): wait for it
+    qtbot.waitUntil(lambda: panel.form.opt_level.value() == 4, timeout=20000)
     text = window.copy_command_line()
     assert "trtgui-cli build" in text and QApplication.clipboard().text() == text
 

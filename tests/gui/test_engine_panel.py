@@ -344,7 +344,7 @@ def test_signals_go_out_when_rendering_raises(qtbot, monkeypatch, tmp_path: Path
     panel = EnginePanel()
     qtbot.addWidget(panel)
 
-    def broken(check: object) -> None:
+    def broken(check: object, *sidecar: object) -> None:  # the sidecar text made off-thread
         raise RuntimeError("a rendering bug")
 
     monkeypatch.setattr(panel, "show_check", broken)

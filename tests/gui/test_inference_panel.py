@@ -49,7 +49,14 @@ def panel(qtbot) -> InferencePanel:  # type: ignore[no-untyped-def]
     return widget
 
 
+def _settle(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the panel's workers: the model, the image and the tensor preview are read
+    and made off the GUI thread (issue #12), so they arrive a moment after the call."""
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=30000)
+
+
 def _run(qtbot, panel: InferencePanel) -> None:  # type: ignore[no-untyped-def]
+    _settle(qtbot, panel)
     with qtbot.waitSignal(panel.run_finished, timeout=60000):
         panel.controls.run_button.click()
     panel.wait()
@@ -64,8 +71,10 @@ def _close_error_box() -> None:
 def test_demo_image_run_shows_espresso(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
     model, photo = demo
     panel.set_model(model)
+    _settle(qtbot, panel)
     assert not panel.controls.run_button.isEnabled()  # no image yet
     assert panel.open_image(photo)
+    _settle(qtbot, panel)
     assert panel.controls.run_button.isEnabled()
     # the preprocessing form is pre-filled by the model's guess, and the tensor is previewed
     assert panel.controls.form.preset_name() == "tflite"
@@ -109,7 +118,9 @@ def test_bad_image_goes_to_error_funnel_and_panel_still_works(  # type: ignore[n
     panel.set_model(model)
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 4)
-    assert not panel.open_image(bad)
+    with qtbot.waitSignal(panel.image_failed, timeout=30000):
+        panel.open_image(bad)
+    _settle(qtbot, panel)
     assert errors.last_box is not None
     assert "broken.png" in errors.last_box.text() or "image" in errors.last_box.text().lower()
     _close_error_box()
@@ -187,6 +198,7 @@ def test_preprocessing_combos_show_words_and_keep_raw_values(qtbot, panel: Infer
     assert form.spec().resize == "stretch" and form.preset_name() == "custom"
     panel.controls.kind_combo.setCurrentIndex(panel.controls.kind_combo.findData("detection"))
     panel.set_model(resource_path("demo", "model.onnx"))
+    _settle(qtbot, panel)
     assert panel.controls.kind_combo.currentData() == "auto"
 
 
@@ -197,6 +209,7 @@ def test_labels_field_browse_placeholder_and_reset_per_model(  # type: ignore[no
 
     model, _photo = demo
     panel.set_model(model)  # labels.txt beside it
+    _settle(qtbot, panel)
     assert panel.controls.labels_edit.placeholderText() == "from the model (labels.txt)"
     chosen = tmp_path / "my labels.txt"
     chosen.write_text("a\nb\n", encoding="utf-8")
@@ -204,14 +217,17 @@ def test_labels_field_browse_placeholder_and_reset_per_model(  # type: ignore[no
     panel.controls.labels_button.click()
     assert panel.controls.labels_edit.text() == str(chosen)
     panel.set_model(model)  # the same model again keeps the user's labels
+    _settle(qtbot, panel)
     assert panel.controls.labels_edit.text() == str(chosen)
 
     # another model: its labels path does not carry over
     panel.set_model(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
+    _settle(qtbot, panel)
     assert panel.controls.labels_edit.text() == ""
     assert panel.controls.labels_edit.placeholderText() == "none"
     # a 1000-class classifier without labels beside it: the built-in ImageNet names
     panel.set_model(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx")
+    _settle(qtbot, panel)
     assert panel.controls.labels_edit.placeholderText() == "ImageNet (built in)"
 
 
@@ -259,6 +275,7 @@ def test_controls_fit_a_1200x800_window_without_scrolling(qtbot, window, shared_
     ):
         panel.set_model(model)
         panel.open_image(photo)
+        _settle(qtbot, panel)
         qtbot.wait(50)  # let the layouts settle
         scroll = panel.findChild(QScrollArea)
         assert scroll.verticalScrollBar().maximum() == 0, f"{model.name}: the controls scroll"
@@ -306,6 +323,7 @@ def test_helpers() -> None:
 
 def test_open_demo_uses_its_preset_and_labels(qtbot, panel: InferencePanel, demo) -> None:  # type: ignore[no-untyped-def]
     assert panel.open_demo()
+    _settle(qtbot, panel)
     assert panel.model_path() == demo[0]
     assert panel.image_path() is not None and panel.image_path().name.startswith("coffee")
     assert panel.controls.labels_edit.text().endswith("labels.txt")
@@ -317,7 +335,8 @@ def test_open_demo_of_a_broken_folder_goes_to_the_error_funnel(  # type: ignore[
 ) -> None:
     """The panel reads a demo folder with the core's one demo.json reader."""
     (tmp_path / "demo.json").write_text('{"model": "model.onnx"}', encoding="utf-8")
-    assert not panel.open_demo(tmp_path)
+    panel.open_demo(tmp_path)
+    _settle(qtbot, panel)
     assert errors.last_box is not None
     assert "model.onnx is missing" in errors.last_box.text()
     _close_error_box()
@@ -366,6 +385,7 @@ def test_engine_without_gpu_falls_back_to_onnx_runtime(  # type: ignore[no-untyp
     result = build_engine(settings)
     assert result.engine_path.is_file()
     panel.set_model(engine)
+    _settle(qtbot, panel)
     assert panel.spec().preset == "tflite"  # guessed from the ONNX model its sidecar names
     panel.open_image(photo)
     _run(qtbot, panel)
@@ -416,6 +436,7 @@ def test_signals_go_out_when_rendering_raises(
     model, photo = demo
     panel.set_model(model)
     panel.open_image(photo)
+    _settle(qtbot, panel)
 
     def broken(report: object) -> None:
         raise RuntimeError("a rendering bug")
@@ -427,3 +448,23 @@ def test_signals_go_out_when_rendering_raises(
         panel.wait()
     assert [type(exc) for _, exc, _ in caught] == [RuntimeError]
     assert panel.controls.run_button.isEnabled()
+
+
+def test_preview_refuses_a_tensor_too_large_to_make(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tensor preview estimates the tensor's size before making it (issue #12)."""
+    from PIL import Image as PilImage
+
+    from trtgui.core.errors import InferenceError
+    from trtgui.gui import inference_panel
+    from trtgui.gui.workers import JobContext
+
+    spec = PreprocessSpec(height=64, width=64)
+    # 1x3x64x64 float32 is 48 KiB (3 * 64 * 64 * 4 bytes): over a 40 KiB limit, under 64 KiB.
+    assert inference_panel.tensor_bytes((100, 80), spec) == (64, 64, 3, 49152)
+    image = PilImage.new("RGB", (100, 80))
+    monkeypatch.setattr(inference_panel, "PREVIEW_MAX_BYTES", 40 * 1024)
+    with pytest.raises(InferenceError, match=r"would be 3×64×64 \(48\.0 KiB\)"):
+        inference_panel.preview_job(image, spec)(JobContext())
+    monkeypatch.setattr(inference_panel, "PREVIEW_MAX_BYTES", 64 * 1024)
+    preview = inference_panel.preview_job(image, spec)(JobContext())
+    assert preview.tensor.shape == (1, 3, 64, 64) and not preview.picture.isNull()

@@ -80,13 +80,16 @@ def test_export_to_a_folder_shows_one_line_error(qtbot, window, tmp_path: Path) 
     window.export_settings(tmp_path)  # a folder, not a file
     box = errors.last_box
     assert box is not None
-    assert box.text().startswith(f"Cannot write {tmp_path}") and "\n" not in box.text()
+    # Issue #12: refused by the output check before writing, naming what the path is.
+    assert box.text().startswith(f"The settings file {tmp_path} is a folder, not a file")
+    assert "\n" not in box.text()
 
 
 def test_import_of_a_broken_file_names_it(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "b.json"
     bad.write_text("[1, 2]", encoding="utf-8")
-    window.import_settings(bad)
+    window.import_settings(bad)  # read in a worker (issue #12): wait for its answer
+    qtbot.waitUntil(lambda: errors.last_box is not None, timeout=20000)
     box = errors.last_box
     assert box is not None and "JSON object" in box.text()
     assert window.tabs.currentIndex() == 0  # nothing loaded: the Build panel is not shown

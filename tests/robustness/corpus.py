@@ -11,11 +11,16 @@ short description, and the stage that must reject it with a clear error:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
+import os
+import stat
 import struct
+import subprocess
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -433,4 +438,865 @@ BAD_SETTINGS: list[tuple[str, str, str]] = [
     ),
     ("path_not_string", json.dumps({"onnx_path": 5}), "a path that is a number"),
     ("empty_file", "", "an empty file"),
+]
+
+
+# -- output paths (issue #12, "Data loss") ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputCase:
+    """A command whose output path must be refused before any work, leaving every file in
+    the folder exactly as it was (the test compares a snapshot of the whole folder)."""
+
+    id: str
+    args: tuple[str, ...]  # trtgui-cli arguments
+    why: str
+    message: str  # a piece of the one `error:` line
+    # The function whose call means the work began (patched by the test to record calls).
+    work: str = "trtgui.core.build.builder.build_engine"
+
+
+PREDICT_WORK = "trtgui.core.predict.flow.run_prediction"
+RUN_WORK = "trtgui.core.engine.runners.OrtRunner.run"
+
+
+def bad_output_paths(folder: Path) -> list[OutputCase]:
+    """Outputs that would destroy a user file or cannot be written: each refused with one
+    line before the build, the prediction or the run starts. Writes a tiny model, a photo, a
+    folder, links, a FIFO and (as root) a device node into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = onnx_factory.static_conv(folder).path.rename(folder / "m.onnx")
+    photo = _write(folder / "photo.png", _png_bytes(32, 32))
+    (folder / "m.fp16.onnx").write_bytes(model.read_bytes())
+    (folder / "sub").mkdir()
+    (folder / "x.engine").mkdir()  # a folder where the engine would go ...
+    (folder / "x.engine.json").write_text('{"mine": true}\n')  # ... and a user file beside it
+    (folder / "y.engine.json").mkdir()  # the build record's name is a folder
+    (folder / "a_file").write_text("not a folder\n")
+    (folder / "saved.json").write_text('{"precision": "fp16"}\n')
+    os.link(model, folder / "hard.engine")
+    (folder / "link.engine").symlink_to(model)
+    m, p = str(model), str(photo)
+
+    def f(name: str) -> str:
+        return str(folder / name)
+
+    cases = [
+        OutputCase("model_itself", ("build", m, "-o", m), "-o the model", "the ONNX model itself"),
+        OutputCase(
+            "model_dotdot", ("build", m, "-o", f("sub/../m.onnx")), "sub/../m.onnx", "model itself"
+        ),
+        OutputCase(
+            "model_hard_link", ("build", m, "-o", f("hard.engine")), "a hard link", "model itself"
+        ),
+        OutputCase(
+            "model_symlink", ("build", m, "-o", f("link.engine")), "a link to it", "model itself"
+        ),
+        OutputCase(
+            "settings_onto_model",
+            ("build", m, "-o", f("e.engine"), "--save-settings", m),
+            "--save-settings the model",
+            "The settings file",
+        ),
+        OutputCase(
+            "settings_onto_engine",
+            ("build", m, "-o", f("e.engine"), "--save-settings", f("e.engine")),
+            "--save-settings the engine",
+            "would both be",
+        ),
+        OutputCase(
+            "settings_onto_record",
+            ("build", m, "-o", f("e.engine"), "--save-settings", f("e.engine.json")),
+            "--save-settings the build record",
+            "would both be",
+        ),
+        OutputCase(
+            "settings_folder",
+            ("build", m, "-o", f("e.engine"), "--save-settings", f("sub")),
+            "--save-settings a folder",
+            "is a folder",
+        ),
+        OutputCase(
+            "settings_missing_folder",
+            ("build", m, "-o", f("e.engine"), "--save-settings", f("nowhere/s.json")),
+            "--save-settings in a missing folder",
+            "does not exist",
+        ),
+        OutputCase(
+            "keep_onnx_onto_input",
+            ("build", f("m.fp16.onnx"), "-o", f("m.engine"), "--precision", "fp16", "--keep-onnx"),
+            "the converted model would be the input",
+            "The converted model",
+        ),
+        OutputCase(
+            "engine_folder_user_sidecar",
+            ("build", m, "-o", f("x.engine")),
+            "-o a folder with a user file named like its record",
+            "is a folder",
+        ),
+        OutputCase(
+            "record_is_folder", ("build", m, "-o", f("y.engine")), "record a folder", "is a folder"
+        ),
+        OutputCase(
+            "engine_in_a_folder", ("build", m, "-o", f("sub")), "-o a folder", "is a folder"
+        ),
+        OutputCase(
+            "trailing_slash", ("build", m, "-o", f("new") + "/"), "-o new/", "names a folder"
+        ),
+        OutputCase(
+            "missing_folder",
+            ("build", m, "-o", f("nowhere/m.engine")),
+            "no such folder",
+            "does not exist",
+        ),
+        OutputCase(
+            "parent_is_a_file",
+            ("build", m, "-o", f("a_file/m.engine")),
+            "the folder is a file",
+            "not a folder",
+        ),
+        OutputCase(
+            "name_too_long",
+            ("build", m, "-o", f("e" * 300 + ".engine")),
+            "a 307-byte file name",
+            "at most 255",
+        ),
+        OutputCase(
+            "nul_in_name", ("build", m, "-o", f("e\x00.engine")), "a NUL byte", "NUL character"
+        ),
+        OutputCase(
+            "picture_onto_photo",
+            ("predict", m, p, "--save", p),
+            "--save the input photo",
+            "the input image itself",
+            PREDICT_WORK,
+        ),
+        OutputCase(
+            "picture_folder",
+            ("predict", m, p, "--save", f("sub.png")),
+            "--save a folder",
+            "is a folder",
+            PREDICT_WORK,
+        ),
+        OutputCase(
+            "picture_suffix",
+            ("predict", m, p, "--save", f("saved.json")),
+            "--save onto a .json",
+            "use a .png or .jpg name",
+            PREDICT_WORK,
+        ),
+        OutputCase(
+            "outputs_onto_file",
+            ("run", m, "--save-outputs", f("saved.json")),
+            "--save-outputs a file",
+            "not a folder",
+            RUN_WORK,
+        ),
+        OutputCase(
+            "outputs_onto_input",
+            ("run", m, "--input", f"input={f('sub/output.npy')}", "--save-outputs", f("sub")),
+            "--save-outputs over the --input file",
+            "the --input file",
+            RUN_WORK,
+        ),
+    ]
+    (folder / "sub.png").mkdir()
+    np.save(folder / "sub" / "output.npy", np.zeros((1, 3, 16, 16), np.float32))
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "fifo")
+        cases.append(
+            OutputCase("engine_fifo", ("build", m, "-o", f("fifo")), "-o a FIFO", "named pipe")
+        )
+        os.mkfifo(folder / "fifo.png")
+        cases.append(
+            OutputCase(
+                "picture_fifo",
+                ("predict", m, p, "--save", f("fifo.png")),
+                "--save a FIFO",
+                "named pipe",
+                PREDICT_WORK,
+            )
+        )
+    with contextlib.suppress(OSError, AttributeError):  # a device node needs root
+        os.mknod(folder / "dev", 0o644 | stat.S_IFCHR, os.makedev(1, 3))  # as /dev/null
+        cases.append(
+            OutputCase("engine_device", ("build", m, "-o", f("dev")), "-o a device", "a device")
+        )
+    return cases
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str = "size=64k") -> Iterator[Path]:
+    """A tiny tmpfs mounted at `folder` ("ro" in `options`: a read-only one). Needs root:
+    skips the test otherwise, as on CI runners without mount rights."""
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path, size_kib: int = 64) -> Iterator[Path]:
+    """A tiny tmpfs at `folder`; the caller writes its files, then `fill`s it: any write
+    there then fails with ENOSPC (creating an empty file still works, as on a real full
+    disk)."""
+    with tmpfs(folder, f"size={size_kib}k") as mounted:
+        yield mounted
+
+
+def fill(folder: Path) -> None:
+    """Write filler into `folder` until its file system is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        with contextlib.suppress(OSError):  # ENOSPC: full, as wanted
+            while os.write(fd, b"\0" * 4096):
+                pass
+    finally:
+        os.close(fd)
+
+
+# -- hostile files (issue #12, "Nothing executed from a file", "Messages that blame ...") -------
+
+# What a file can put in a name to drive a terminal: clear the screen, recolour, a carriage
+# return that overwrites the line, the one-byte CSI (0x9b), a bell, and a line break followed
+# by a line that looks like trtgui's own error line.
+HOSTILE_TEXT = "\x1b[2J\x1b[31m\r\x9b\x07\nerror: x"
+FAKE_ERROR_LINE = "error: x"
+LONG_NAME_CHARS = 100_000
+
+
+def hostile_names_model(folder: Path) -> Path:
+    """A valid model (image 1x3x8x8 -> 3 class scores) whose every name and text carries
+    HOSTILE_TEXT: input, output, node and graph names, doc strings, producer, a metadata key
+    and value, and its class names (an Ultralytics-style "names" entry)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    h = HOSTILE_TEXT
+    f32 = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["in" + h], ["pool" + h], name="gap" + h),
+        helper.make_node("Flatten", ["pool" + h], ["out" + h], name="flatten" + h),
+    ]
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("in" + h, f32, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("out" + h, f32, [1, 3])],
+        name="graph" + h,
+        doc_string="graph doc" + h,
+    )
+    model.doc_string = "model doc" + h
+    model.producer_name = "producer" + h
+    names = {0: "cat" + h, 1: "dog" + h, 2: "owl" + h}
+    helper.set_model_props(model, {"key" + h: "value" + h, "names": repr(names)})
+    onnx.checker.check_model(model)
+    path = folder / "hostile.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def long_name_model(folder: Path) -> Path:
+    """A valid model whose input is named by LONG_NAME_CHARS characters: [1, 4] -> Relu."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f32 = TensorProto.FLOAT
+    name = "t" * LONG_NAME_CHARS
+    model = _model(
+        [helper.make_node("Relu", [name], ["y"], name="relu")],
+        [helper.make_tensor_value_info(name, f32, [1, 4])],
+        [helper.make_tensor_value_info("y", f32, [1, 4])],
+    )
+    path = folder / "long_name.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def _external_weights_model(path: Path, location: str) -> Path:
+    """x [1, 4] + w -> y, with w's 16 bytes stored in the external file `location`."""
+    w = onnx.numpy_helper.from_array(np.ones((1, 4), np.float32), "w")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        entry = w.external_data.add()
+        entry.key, entry.value = key, value
+    vi = helper.make_tensor_value_info
+    model = _model(
+        [helper.make_node("Add", ["x", "w"], ["y"], name="add")],
+        [vi("x", TensorProto.FLOAT, [1, 4])],
+        [vi("y", TensorProto.FLOAT, [1, 4])],
+        initializer=[w],
+    )
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+# (id, the location the model names, what trtgui must say about it)
+ESCAPING_WEIGHTS: list[tuple[str, str, str]] = [
+    ("absolute_etc_passwd", "/etc/passwd", "outside the model's folder"),
+    ("dotdot_etc_passwd", "../../../../../../../../etc/passwd", "outside the model's folder"),
+    ("proc_self_environ", "/proc/self/environ", "outside the model's folder"),
+    ("dev_zero", "/dev/zero", "is a device"),
+    ("the_folder_itself", ".", "is a folder"),
+    ("link_to_dev_zero", "zero.bin", "is a device (it links to /dev/zero)"),
+    ("link_to_etc_passwd", "passwd.bin", "outside the model's folder (it links to /etc/passwd)"),
+]
+
+
+def escaping_weights(folder: Path) -> list[BadCase]:
+    """Models whose external data names a file that is not theirs to read: /etc/passwd by an
+    absolute path, through "..", /proc, a device, the folder itself, and links beside the
+    model that point out of it. Each must be refused by trtgui's own check."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "zero.bin").symlink_to("/dev/zero")
+    (folder / "passwd.bin").symlink_to("/etc/passwd")
+    return [
+        BadCase(
+            case_id,
+            _external_weights_model(folder / f"{case_id}.onnx", location),
+            "build",
+            f"external data at {location}",
+            "ModelLoadError",
+        )
+        for case_id, location, _ in ESCAPING_WEIGHTS
+    ]
+
+
+def misblamed_models(folder: Path) -> list[BadCase]:
+    """Models TensorRT blames on the wrong thing: two nodes writing one tensor ("the graph
+    has a cycle"), an initializer with a negative dimension (an initializer named "Count of
+    weights exceeds maximum!")."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f32 = TensorProto.FLOAT
+    vi = helper.make_tensor_value_info
+    two_writers = _model(
+        [
+            helper.make_node("Relu", ["x"], ["T"], name="A"),
+            helper.make_node("Sigmoid", ["x"], ["T"], name="B"),
+            helper.make_node("Identity", ["T"], ["y"], name="C"),
+        ],
+        [vi("x", f32, [1, 4])],
+        [vi("y", f32, [1, 4])],
+    )
+    weights = onnx.numpy_helper.from_array(np.ones((1, 4), np.float32), "weights_w")
+    del weights.dims[:]
+    weights.dims.extend([-3, 4])
+    negative = _model(
+        [helper.make_node("Add", ["x", "weights_w"], ["y"], name="add")],
+        [vi("x", f32, [1, 4])],
+        [vi("y", f32, [1, 4])],
+        initializer=[weights],
+    )
+    return [
+        BadCase(
+            "two_writers",
+            _write(folder / "two_writers.onnx", two_writers.SerializeToString()),
+            "build",
+            "nodes A and B both write tensor T",
+        ),
+        BadCase(
+            "negative_initializer_dims",
+            _write(folder / "negative_initializer_dims.onnx", negative.SerializeToString()),
+            "build",
+            "initializer weights_w has shape -3x4",
+            "ModelLoadError",
+        ),
+    ]
+
+
+# Formats Pillow can read but trtgui does not open, saved by Pillow itself (so each is a real
+# file of its kind), all named .png: (Pillow format, words the refusal must contain).
+FOREIGN_IMAGE_FORMATS: list[tuple[str, str]] = [
+    ("EPS", "EPS (PostScript)"),
+    ("PDF", "PDF"),
+    ("ICO", "icon (ICO)"),
+    ("PCX", "PCX"),
+    ("PPM", "Netpbm"),
+    ("XBM", "XBM"),
+    ("TGA", "not an image trtgui opens"),  # no signature to name it by
+    ("SGI", "not an image trtgui opens"),
+]
+
+
+def foreign_images(folder: Path) -> list[BadCase]:
+    """Pictures in formats outside the allow-list (PNG, JPEG, BMP, WebP, TIFF, GIF), each named
+    .png: PostScript above all (decoding it runs Ghostscript: a loop in it hangs the reader
+    for good), and formats Pillow decodes by plugins trtgui does not use."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cases: list[BadCase] = []
+    picture = Image.new("RGB", (8, 8), (200, 40, 40))
+    for fmt, _words in FOREIGN_IMAGE_FORMATS:
+        buf = io.BytesIO()
+        image = picture.convert("1") if fmt == "XBM" else picture
+        image.save(buf, format=fmt)
+        path = _write(folder / f"{fmt.lower()}_as_png.png", buf.getvalue())
+        cases.append(BadCase(f"{fmt.lower()}_as_png", path, "image", f"a {fmt} file named .png"))
+    # PostScript that never ends: if Ghostscript ever ran on it, the reader would hang.
+    looping = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n{ } loop\n%%EOF\n"
+    cases.append(
+        BadCase("eps_loop", _write(folder / "loop.png", looping), "image", "an endless EPS")
+    )
+    return cases
+
+
+def bad_calibration_folder(folder: Path) -> tuple[Path, str]:
+    """A calibration folder with one good image and one that cannot be decoded; (folder, the
+    bad image's name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / "a_good.png", _png_bytes(16, 16))
+    _write(folder / "b_broken.png", _png_bytes(16, 16)[:40])
+    return folder, "b_broken.png"
+
+
+# -- special and oversized files (issue #12, "Hangs and a frozen window") ----------------------
+
+# Each kind of file trtgui reads, by the suffix it is opened under and the kind in
+# trtgui.core.reading.LIMITS that bounds it.
+READ_KINDS: dict[str, tuple[str, str]] = {
+    "image": (".png", "image"),
+    "engine": (".engine", "engine"),
+    "onnx": (".onnx", "onnx"),
+    "labels": (".txt", "labels"),
+    "settings": (".json", "settings"),
+    "npy": (".npy", "npy"),
+}
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of `size` bytes that takes no room on disk (a hole): only its size matters."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+def special_files(folder: Path, kind: str) -> list[BadCase]:
+    """Files of `kind` (a READ_KINDS key) that trtgui must refuse at once, before reading:
+    a named pipe (blocks its reader for good), a link to /dev/zero (never ends), a folder,
+    and a file one byte over the kind's size limit (a sparse file: no disk used). POSIX only
+    (FIFOs); the stage of each case is `kind`."""
+    from trtgui.core.reading import LIMITS
+
+    suffix, limit_kind = READ_KINDS[kind]
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = [
+        BadCase("fifo", _fifo(folder / f"{kind}_fifo{suffix}"), kind, "a named pipe (FIFO)"),
+        BadCase("dev_zero", folder / f"{kind}_zero{suffix}", kind, "a link to /dev/zero"),
+        BadCase("folder", folder / f"{kind}_folder{suffix}", kind, "a folder"),
+        BadCase(
+            "oversized",
+            _sparse(folder / f"{kind}_huge{suffix}", LIMITS[limit_kind].max_bytes + 1),
+            kind,
+            "one byte over the size limit",
+        ),
+    ]
+    cases[1].path.symlink_to("/dev/zero")
+    cases[2].path.mkdir()
+    return cases
+
+
+def special_record(folder: Path, engine: bytes) -> list[BadCase]:
+    """A valid engine whose build record (<engine>.json) is a FIFO, a link to /dev/zero or
+    over the size limit: the engine still opens, the record is refused (stage "record")."""
+    from trtgui.core.reading import LIMITS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for case_id, why in (
+        ("fifo", "a named pipe (FIFO)"),
+        ("dev_zero", "a link to /dev/zero"),
+        ("oversized", "over the size limit"),
+    ):
+        path = _write(folder / f"record_{case_id}.engine", engine)
+        record = path.with_name(path.name + ".json")
+        if case_id == "fifo":
+            _fifo(record)
+        elif case_id == "dev_zero":
+            record.symlink_to("/dev/zero")
+        else:
+            _sparse(record, LIMITS["record"].max_bytes + 1)
+        cases.append(BadCase(case_id, path, "record", f"a build record that is {why}"))
+    return cases
+
+
+def special_demo(folder: Path) -> list[BadCase]:
+    """Demo folders whose demo.json is a FIFO, a link to /dev/zero or over its limit."""
+    from trtgui.core.reading import LIMITS
+
+    cases = []
+    for case_id, why in (("fifo", "a FIFO"), ("dev_zero", "/dev/zero"), ("oversized", "huge")):
+        root = folder / f"demo_{case_id}"
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / "demo.json"
+        if case_id == "fifo":
+            _fifo(config)
+        elif case_id == "dev_zero":
+            config.symlink_to("/dev/zero")
+        else:
+            _sparse(config, LIMITS["demo"].max_bytes + 1)
+        cases.append(BadCase(case_id, config, "demo", f"demo.json that is {why}"))
+    return cases
+
+
+def calibration_with_fifo(folder: Path) -> Path:
+    """A calibration folder with good photos and a FIFO named like one (calibration would
+    block on it in the middle of a build)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        _write(folder / f"good_{i}.png", _png_bytes(32, 32))
+    _fifo(folder / "pipe.png")
+    return folder
+
+
+def _photo(path: Path, width: int, height: int) -> Path:
+    """A camera-sized JPEG with detail (a gradient and noise), quick to make."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
+    noise = rng.integers(0, 40, (height // 8, width // 8, 3), dtype=np.uint8)
+    base = np.repeat(np.repeat(noise, 8, axis=0), 8, axis=1)[:height, :width]
+    pixels = np.clip(base + (x + y) / 2 * np.array([1.0, 0.6, 0.3]), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels, "RGB").save(path, quality=85)
+    return path
+
+
+def _huge_metadata_model(path: Path) -> Path:
+    """A tiny model whose metadata, doc string, graph name and tensor names are huge: 1.3 MB
+    in one metadata value and 200 entries, a 1 MB doc string, 100,000-character names."""
+    name = "t" * 100_000
+    model = _model(
+        [helper.make_node("Relu", [name], ["y"])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+    )
+    model.graph.name = "g" * 100_000
+    model.doc_string = "doc line\n" * 110_000
+    helper.set_model_props(
+        model,
+        {"vocabulary": "\n".join(f"word{i}" for i in range(130_000)), "x" * 5000: "y" * 5000}
+        | {f"key{i}": f"value {i}" for i in range(200)},
+    )
+    onnx.save(model, path)
+    return path
+
+
+def _huge_input_model(path: Path) -> Path:
+    """A tiny model whose image input is 1x3x100000x100000 (112 GiB as float32)."""
+    shape = [1, 3, 100_000, 100_000]
+    model = _model(
+        [helper.make_node("Relu", ["input"], ["y"])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+    )
+    onnx.save(model, path)
+    return path
+
+
+def _record_with(engine_path: Path, extra: dict[str, Any]) -> None:
+    record = {"format": "trtgui-engine-sidecar/1", "backend": "rtx", **extra}
+    engine_path.with_name(engine_path.name + ".json").write_text(json.dumps(record, indent=2))
+
+
+def heavy_files(folder: Path, engine: bytes) -> list[BadCase]:
+    """Files the window must open without freezing (stage "gui"): a 24-megapixel photo, an
+    engine whose build record holds a 1 MB string or lists 7,000 tensors (the most within the
+    record's size limit), a model with 1.3 MB of metadata and 100,000-character names, a
+    model with a 1x3x100000x100000 input, and a settings file at its size limit's edge.
+    `engine`: the bytes of a valid engine."""
+    folder.mkdir(parents=True, exist_ok=True)
+    from trtgui.core.reading import LIMITS
+
+    # Within the build record's size limit, so they are read, and must be shown bounded.
+    long_string = _write(folder / "long_string.engine", engine)
+    _record_with(long_string, {"backend_version": "1." + "9" * 1_000_000, "created": "x" * 500})
+    many = _write(folder / "many_tensors.engine", engine)
+    tensors = [
+        {"name": f"t{i:05d}", "is_input": i < 10, "dtype": "float32", "shape": [1, i % 7 + 1]}
+        for i in range(7_000)
+    ]
+    _record_with(many, {"io_tensors": tensors})
+    big_settings = folder / "big_settings.json"
+    settings_room = LIMITS["settings"].max_bytes - 100
+    big_settings.write_text(json.dumps({"precision": "fp16", "onnx_path": "m" * settings_room}))
+    return [
+        BadCase("photo_24mp", _photo(folder / "photo_24mp.jpg", 6000, 4000), "gui", "24 MP"),
+        BadCase("record_1mb_string", long_string, "gui", "a sidecar with a 1 MB string"),
+        BadCase("record_7k_tensors", many, "gui", "a sidecar listing 7,000 tensors"),
+        BadCase(
+            "model_huge_metadata",
+            _huge_metadata_model(folder / "huge_metadata.onnx"),
+            "gui",
+            "1.3 MB of metadata, 100,000-character names",
+        ),
+        BadCase(
+            "model_huge_input",
+            _huge_input_model(folder / "huge_input.onnx"),
+            "gui",
+            "a 1x3x100000x100000 input",
+        ),
+        BadCase("settings_at_limit", big_settings, "gui", "a settings file at its size limit"),
+    ]
+
+
+# -- records of the wrong shape, numbers out of range (issue #12, "Python internals leaking") --
+# Each record a file holds is checked against its schema: a wrong field is named with what it
+# must be; a number out of range is refused before TensorRT, NumPy or Qt sees it.
+
+STAGE_ERRORS.update(
+    {"record": "BuildRecordError", "preprocess": "PreprocessError", "demo": "InferenceError"}
+)
+
+# JSON nested deeper than Python's recursion limit: json.loads raised RecursionError.
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a": ' * 100_000 + "1" + "}" * 100_000
+# More digits than Python converts to an int (4,300): json.loads raised ValueError.
+LONG_NUMBER = "1" * 5_000
+
+BAD_SETTINGS.extend(
+    [
+        ("deep_list", DEEP_JSON, "a list nested 100,000 deep"),
+        ("deep_object", DEEP_OBJECT, "an object nested 100,000 deep"),
+        (
+            "deep_value",
+            json.dumps({"precision": "fp16"})[:-1] + ', "x": ' + DEEP_JSON + "}",
+            "deep",
+        ),
+        ("long_number", f'{{"optimization_level": {LONG_NUMBER}}}', "a 5,000-digit number"),
+        ("precision_null", json.dumps({"precision": None}), "precision null"),
+        ("opt_level_nan", '{"optimization_level": NaN}', "NaN for an integer"),
+        ("calibration_1e18", json.dumps({"calibration_max_images": 10**18}), "10^18 images"),
+        ("workspace_1e30", json.dumps({"workspace_bytes": 1e30}), "a 1e30 workspace"),
+        ("workspace_2_66", json.dumps({"workspace_bytes": 2**66}), "a 2^66-byte workspace"),
+        (
+            "profile_dim_1e20",
+            json.dumps(
+                {
+                    "profiles": [
+                        {"inputs": [{"name": "input", "min": [1], "opt": [1], "max": [10**20]}]}
+                    ]
+                }
+            ),
+            "a profile dimension of 10^20",
+        ),
+        ("profile_item_number", json.dumps({"profiles": [3]}), "a profile that is a number"),
+        ("preprocess_mean_5", json.dumps({"preprocess": {"mean": 5}}), "preprocess mean 5"),
+        ("preprocess_height_text", json.dumps({"preprocess": {"height": "224"}}), 'height "224"'),
+        ("preprocess_pad_null", json.dumps({"preprocess": {"pad_value": None}}), "pad null"),
+        ("preprocess_side_huge", json.dumps({"preprocess": {"width": 10**11}}), "width 10^11"),
+        ("int8_method_unknown", json.dumps({"int8_method": "magic"}), "an unknown INT8 method"),
+    ]
+)
+
+# --preprocess values (JSON text) that must be refused with PreprocessError naming the field.
+BAD_PREPROCESS: list[tuple[str, str, str]] = [
+    ("mean_5", json.dumps({"mean": 5}), "mean is a number, not a list"),
+    ("height_text", json.dumps({"height": "224"}), "height written as text"),
+    ("pad_null", json.dumps({"pad_value": None}), "pad_value null"),
+    ("height_1e11", json.dumps({"height": 99_999_999_999}), "a height of 10^11 (Pillow overflow)"),
+    ("side_100000", json.dumps({"height": 100_000, "width": 100_000}), "a 112 GiB tensor"),
+    ("scale_nan", '{"scale": NaN}', "a NaN scale"),
+    ("mean_infinity", '{"mean": [Infinity, 0, 0]}', "an infinite mean"),
+    ("std_bool", json.dumps({"std": [True]}), "std true"),
+    ("multiple_0", json.dumps({"resize": "fit", "multiple": 0}), "sides rounded to 0"),
+    ("unknown_key", json.dumps({"heigth": 3}), "a misspelt key"),
+    ("not_object", "[1, 2]", "a list"),
+    ("not_json", "{height: 3", "not JSON"),
+    ("deep", "[" * 3_000 + "]" * 3_000, "nested 3,000 deep (a command line holds that)"),
+]
+
+
+def bad_records(folder: Path, engine: bytes) -> list[BadCase]:
+    """Engines beside a build record (`<engine>.json`) of the wrong shape: `read_record` must
+    refuse each with a BuildRecordError naming the field, and the engine itself still shows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good: dict[str, Any] = {
+        "format": "trtgui-engine-sidecar/1",
+        "precision": "fp32",
+        "io_tensors": [
+            {"name": "input", "is_input": True, "dtype": "float32", "shape": [1, 3, 16, 16]},
+            {"name": "output", "is_input": False, "dtype": "float32", "shape": [1, 8]},
+        ],
+        "settings": {"precision": "fp32", "profiles": []},
+    }
+    cases: list[BadCase] = []
+
+    def add(name: str, why: str, change: dict[str, Any] | None = None, text: str = "") -> None:
+        path = _write(folder / f"{name}.engine", engine)
+        record = json.loads(json.dumps(good))
+        for key, value in (change or {}).items():
+            target = record
+            *parents, last = key.split("/")
+            for part in parents:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            target[int(last) if isinstance(target, list) else last] = value
+        (folder / f"{name}.engine.json").write_text(text or json.dumps(record))
+        cases.append(BadCase(name, path, "record", why))
+
+    add("tensor_shape_5", "a tensor shape that is a number", {"io_tensors/0/shape": 5})
+    add("build_seconds_text", 'build_seconds "abc"', {"build_seconds": "abc"})
+    add("tensors_text", "io_tensors is a string", {"io_tensors": "abc"})
+    add("tensor_name_number", "a tensor name that is a number", {"io_tensors/1/name": 5})
+    add("gpu_index_text", "a GPU index as text", {"gpus": [{"index": "a"}]})
+    add("settings_precision_null", "settings.precision null", {"settings/precision": None})
+    add(
+        "settings_dim_1e20",
+        "a profile dim of 10^20",
+        {
+            "settings/profiles": [
+                {"inputs": [{"name": "input", "min": [1], "opt": [1], "max": [10**20]}]}
+            ]
+        },
+    )
+    add("engine_bytes_infinite", "engine_bytes 1e400", text='{"engine_bytes": 1e400}')
+    add("deep", "nested 100,000 deep", text=DEEP_JSON)
+    add("deep_settings", "settings nested 100,000 deep", text='{"settings": ' + DEEP_OBJECT + "}")
+    add("long_number", "a 5,000-digit number", text=f'{{"engine_bytes": {LONG_NUMBER}}}')
+    return cases
+
+
+def bad_demos(folder: Path) -> list[BadCase]:
+    """Folders whose demo.json is malformed: `load_demo` must refuse each with one
+    InferenceError naming the field, and the window must show one message for it."""
+    from trtgui.core.resources import resource_path
+
+    shipped = resource_path("demo")
+    cases: list[BadCase] = []
+
+    def add(name: str, text: str, why: str) -> None:
+        demo = folder / name
+        demo.mkdir(parents=True, exist_ok=True)
+        for part in ("model.onnx", "coffee.jpg", "labels.txt"):
+            (demo / part).write_bytes((shipped / part).read_bytes())
+        cases.append(BadCase(name, _write(demo / "demo.json", text.encode()), "demo", why))
+
+    add("images_number", json.dumps({"model": "model.onnx", "images": 5}), "images: 5")
+    add("expected_list", json.dumps({"model": "model.onnx", "expected": [1]}), "expected: [1]")
+    add("labels_number", json.dumps({"model": "model.onnx", "labels": 5}), "labels: 5")
+    add("model_missing", json.dumps({"images": ["coffee.jpg"]}), "no model")
+    add("model_outside", json.dumps({"model": "/etc/passwd"}), "a model outside the folder")
+    add("model_up", json.dumps({"model": "../model.onnx"}), "a model above the folder")
+    add("preset_mean_5", json.dumps({"model": "model.onnx", "preset": {"mean": 5}}), "mean 5")
+    add("preset_unknown", json.dumps({"model": "model.onnx", "preset": "nope"}), "preset nope")
+    add("preset_number", json.dumps({"model": "model.onnx", "preset": 5}), "preset 5")
+    add("misspelt", json.dumps({"model": "model.onnx", "image": ["coffee.jpg"]}), "'image'")
+    add("list", "[1]", "a list")
+    add("not_json", "{model: 1", "not JSON")
+    add("deep", DEEP_JSON, "nested 100,000 deep")
+    return cases
+
+
+# "names" metadata a model may carry that cannot be class names: ignored with a note.
+BAD_NAMES_METADATA: list[tuple[str, str]] = [
+    ("text_keys", "{'a': 'cat', 'b': 'dog'}"),
+    ("negative_key", "{-1: 'cat'}"),
+    ("bool_key", "{True: 'cat'}"),
+    ("huge_key", "{10**9: 'cat'}"),
+    ("class_1e9", "{1000000000: 'cat'}"),
+    ("list_key", "{[1]: 'cat'}"),
+    ("nested_value", "{0: {'a': 1}}"),
+    ("number", "5"),
+    ("not_python", "names: cat, dog"),
+    ("deep", "[" * 5_000 + "]" * 5_000),
+]
+
+
+def models_with_bad_names(folder: Path) -> list[BadCase]:
+    """The factory's classifier ([1,3,16,16] → [1,8]) with each BAD_NAMES_METADATA value as its
+    "names": predict must run and say in a note that the names were not used."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = onnx.load(str(onnx_factory.static_conv(folder).path))
+    cases = []
+    for name, value in BAD_NAMES_METADATA:
+        model = onnx.ModelProto()
+        model.CopyFrom(base)
+        del model.metadata_props[:]
+        model.metadata_props.add(key="names", value=value)
+        path = folder / f"names_{name}.onnx"
+        onnx.save(model, str(path))
+        cases.append(BadCase(name, path, "names", f"names metadata {value[:30]!r}"))
+    return cases
+
+
+def tiny_images(folder: Path) -> list[BadCase]:
+    """Pictures smaller than the result panel (drawing them raised "x1 must be greater than
+    or equal to x0"): predict must draw them, the panel left out with a note."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [(1, 1), (2, 2), (5, 300), (300, 5), (23, 23)]
+    return [
+        BadCase(
+            f"{w}x{h}", _write(folder / f"tiny_{w}x{h}.png", _png_bytes(w, h)), "tiny", f"{w}×{h}"
+        )
+        for w, h in sizes
+    ]
+
+
+# Command lines with a number out of range or an output that cannot be written: each must end
+# with one clean "error:" line before any work. Placeholders: {static} (a [1,3,16,16] model),
+# {dynamic} (batch dynamic), {spatial} (height and width dynamic), {image}, {out} (an empty
+# folder that must stay as it was), {file} (an existing file in {out}).
+_HUGE = "99999999999999999999"
+BAD_NUMBERS: list[tuple[str, list[str], str]] = [
+    (
+        "shapes_dim_1e20",
+        [
+            "build",
+            "{dynamic}",
+            "-o",
+            "{out}/m.engine",
+            "--shapes",
+            f"input:1x3x16x16:{_HUGE}x3x16x16",
+        ],
+        "a max dim of 10^20 (TensorRT's binding raised TypeError)",
+    ),
+    (
+        "shapes_dim_3e9",
+        ["build", "{dynamic}", "-o", "{out}/m.engine", "--shapes", "input:3000000000x3x16x16"],
+        "a dim above int32 (TensorRT raised RuntimeError)",
+    ),
+    ("workspace_1e30G", ["build", "{static}", "-o", "{out}/m.engine", "--workspace", "1e30G"], ""),
+    (
+        "workspace_1e308T",
+        ["build", "{static}", "-o", "{out}/m.engine", "--workspace", "1e308T"],
+        "",
+    ),
+    (
+        "calib_max_1e18",
+        ["build", "{static}", "-o", "{out}/m.engine", "--calib-max", str(10**18)],
+        "",
+    ),
+    ("calib_max_0", ["build", "{static}", "-o", "{out}/m.engine", "--calib-max", "0"], ""),
+    ("run_shape_112GiB", ["run", "{spatial}", "--shape", "input:1x3x100000x100000"], "112 GiB"),
+    ("run_shape_dim_1e20", ["run", "{dynamic}", "--shape", f"input:{_HUGE}x3x16x16"], ""),
+    ("predict_top_k_1e20", ["predict", "{static}", "{image}", "--top-k", _HUGE], ""),
+    ("predict_top_k_0", ["predict", "{static}", "{image}", "--top-k", "0"], ""),
+    ("predict_threshold_nan", ["predict", "{static}", "{image}", "--threshold", "nan"], ""),
+    ("predict_threshold_5", ["predict", "{static}", "{image}", "--threshold", "5"], ""),
+    ("predict_size_1e11", ["predict", "{spatial}", "{image}", "--size", "99999999999x5"], ""),
+    (
+        "save_settings_folder",
+        ["build", "{static}", "-o", "{out}/m.engine", "--save-settings", "{out}"],
+        "--save-settings onto a folder",
+    ),
+    (
+        "save_settings_no_folder",
+        ["build", "{static}", "-o", "{out}/m.engine", "--save-settings", "{out}/no/s.json"],
+        "--save-settings into a missing folder",
+    ),
+    ("save_outputs_file", ["run", "{static}", "--save-outputs", "{file}"], "onto a file"),
+    ("demo_out_file", ["demo", "--no-build", "--out", "{file}"], "demo --out onto a file"),
 ]

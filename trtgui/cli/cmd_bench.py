@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from typing import Any
 
 from trtgui.cli.cmd_run import (
@@ -56,9 +55,18 @@ def _warmup_ms(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"expected milliseconds such as 200, got {text!r}"
         ) from exc
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError("must be 0 or more milliseconds")
+    if not 0 <= value <= MAX_SECONDS * 1000:  # False for nan as well
+        raise argparse.ArgumentTypeError(
+            f"must be 0 or more milliseconds, at most {MAX_SECONDS * 1000:,.0f} (a day), "
+            f"got {text!r}"
+        )
     return value
+
+
+# The longest timed run and warm-up accepted: --duration 1e300 (or nan, inf) would never
+# end, and a day is far beyond any useful benchmark.
+MAX_SECONDS = 86_400.0
+MAX_ITERATIONS = 100_000_000
 
 
 def _positive_seconds(text: str) -> float:
@@ -66,8 +74,10 @@ def _positive_seconds(text: str) -> float:
         value = float(text.lower().removesuffix("s"))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected seconds such as 10, got {text!r}") from exc
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    if not 0 < value <= MAX_SECONDS:  # False for nan as well
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_SECONDS:,.0f} seconds (a day), got {text!r}"
+        )
     return value
 
 
@@ -76,8 +86,8 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= value <= MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_ITERATIONS:,}, got {text!r}")
     return value
 
 
@@ -128,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
         from trtgui.core.shapes import shape_text
 
         # Latency depends on the shapes timed (the batch above all): say which they were.
-        timed = ", ".join(f"{n} {shape_text(a.shape)} {a.dtype}" for n, a in feeds.items())
+        from trtgui.core.text import clip
+
+        # Names come from the model: clipped (control characters, line breaks, length).
+        timed = ", ".join(f"{clip(n)} {shape_text(a.shape)} {a.dtype}" for n, a in feeds.items())
         print(f"  Inputs: {timed}")
         for line in stats.lines():
             print(f"  {line}")

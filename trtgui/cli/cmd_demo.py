@@ -45,18 +45,28 @@ def run(args: argparse.Namespace) -> int:
     from trtgui.core.model.onnx_model import inspect_onnx
     from trtgui.core.paths import demo_output_dir
     from trtgui.core.predict.flow import load_demo, run_prediction
+    from trtgui.core.predict.picture_file import check_picture_path, save_picture
 
     demo = load_demo()
     out: Path = args.out if args.out is not None else demo_output_dir()
     _make_folder(out)
+    image = demo.images[0]
+    annotated = out / f"{image.stem}-annotated.png"
+    # Before any work (the engine's files are checked by the build): with --out set to the
+    # demo's own folder, the picture must not replace the photo it is drawn on.
+    check_picture_path(
+        annotated, inputs=[(image, "the demo photo"), (demo.model, "the demo model")]
+    )
     print(f"Writing the demo's engine and picture to {out}")
 
     info = inspect_onnx(demo.model)
     from trtgui.core.shapes import shape_text
+    from trtgui.core.text import clip, message_line
 
-    inputs = ", ".join(f"{t.name} {t.dtype} {shape_text(t.shape)}" for t in info.inputs)
-    outputs = ", ".join(f"{t.name} {t.dtype} {shape_text(t.shape)}" for t in info.outputs)
-    print(f"1. model   {demo.title}: {info.node_count} nodes, {inputs} -> {outputs}")
+    # The title, names and labels come from demo.json, the model and its labels: clipped.
+    inputs = ", ".join(f"{clip(t.name)} {t.dtype} {shape_text(t.shape)}" for t in info.inputs)
+    outputs = ", ".join(f"{clip(t.name)} {t.dtype} {shape_text(t.shape)}" for t in info.outputs)
+    print(f"1. model   {clip(demo.title)}: {info.node_count} nodes, {inputs} -> {outputs}")
 
     model_or_engine: Path = demo.model
     backend = backends.default_backend_name()
@@ -68,16 +78,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         model_or_engine = _build(demo.model, info, out / "demo.engine", backend)
 
-    image = demo.images[0]
     report = run_prediction(model_or_engine, image, spec=demo.spec, labels=demo.labels, top_k=3)
-    top = ", ".join(f"{c.label} {c.score:.1%}" for c in report.prediction.classes)
+    top = ", ".join(f"{clip(c.label)} {c.score:.1%}" for c in report.prediction.classes)
     print(f"4. predict {image.name} with {report.runner_detail or report.runner}: {top}")
     for note in report.notes:
-        print(f"           note: {note}")
+        print(f"           note: {message_line(note)}")
     if report.comparison is not None:
         print(f"           TensorRT vs ONNX Runtime: {report.comparison.summary()}")
-    annotated = out / f"{image.stem}-annotated.png"
-    report.annotated().save(annotated)
+    save_picture(report.annotated(), annotated)
     print(f"           picture with the result: {annotated}")
 
     expected = demo.expected.get(image.name)

@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trtgui.core.text import clip, escape_control, message_line
+
 if TYPE_CHECKING:
     from trtgui.core.engine.info import EngineInfo
     from trtgui.core.engine.plan import EngineCheck
@@ -82,9 +84,11 @@ def _shape(shape: Sequence[Dim] | None) -> str:
 
 
 def format_check(check: EngineCheck) -> str:
+    # The record, the names and the texts below come from files: each is clipped (control
+    # characters and line breaks escaped, long ones cut) so no file can add lines of its own.
     h = check.header
     lines = [
-        f"Engine       {h.path} ({h.file_size:,} bytes)",
+        f"Engine       {escape_control(str(h.path))} ({h.file_size:,} bytes)",
         f"Built with   {h.backend_title} {h.version_str} (plan tag {h.tag!r})",
         "Installed    "
         + "; ".join(
@@ -102,21 +106,23 @@ def format_check(check: EngineCheck) -> str:
         lines.append(f"GPU          none ({check.gpu_reason})")
     lines.append(f"Verdict      {check.verdict.words}")
     lines.append(f"             {check.verdict.message}")
-    lines += [f"             note: {n}" for n in check.verdict.notes]
+    lines += [f"             note: {message_line(n)}" for n in check.verdict.notes]
     if check.validity:
-        extra = f" ({', '.join(check.validity_problems)})" if check.validity_problems else ""
+        problems = ", ".join(check.validity_problems)
+        extra = f" ({message_line(problems)})" if check.validity_problems else ""
         lines.append(f"Validity     {check.validity.lower()}{extra}")
     if check.record is not None:
         r = check.record
         facts = [
-            f"backend {r.backend or '?'} {r.backend_version}".strip(),
+            f"backend {clip(r.backend or '?', 40)} {clip(r.backend_version, 40)}".strip(),
             f"precision {r.precision.value}",
         ]
         if r.onnx_sha256:
-            facts.append(f"ONNX sha256 {r.onnx_sha256[:16]}…")
+            facts.append(f"ONNX sha256 {clip(r.onnx_sha256[:16])}…")
         if r.onnx_path is not None:
-            facts.append(f"from {r.onnx_path}")
-        lines.append(f"Build record {check.record_path.name}: " + ", ".join(facts))
+            facts.append(f"from {clip(str(r.onnx_path), 1000)}")
+        name = escape_control(check.record_path.name)
+        lines.append(f"Build record {name}: " + ", ".join(facts))
     elif check.record_problem:
         lines.append(f"Build record not read: {check.record_problem}")
     else:
@@ -125,7 +131,7 @@ def format_check(check: EngineCheck) -> str:
         lines.append("I/O recorded at build time:")
         for t in check.build_io:
             kind = "input " if t.is_input else "output"
-            lines.append(f"  {kind} {t.name:<24} {t.dtype:<9} {_shape(t.shape)}")
+            lines.append(f"  {kind} {clip(t.name):<24} {clip(t.dtype, 20):<9} {_shape(t.shape)}")
     return "\n".join(lines)
 
 
@@ -139,7 +145,8 @@ def format_info(info: EngineInfo, layers: bool = False) -> str:
     ]
     for t in info.tensors:
         fmt = t.format_desc or t.format
-        lines.append(f"  {t.mode:<6} {t.name:<24} {t.dtype:<9} {_shape(t.shape)}  {fmt}")
+        name = clip(t.name)
+        lines.append(f"  {t.mode:<6} {name:<24} {t.dtype:<9} {_shape(t.shape)}  {clip(fmt)}")
         for i, p in enumerate(t.profiles):
             lines.append(
                 f"         profile {i}: min {_shape(p.min)} opt {_shape(p.opt)} max {_shape(p.max)}"
@@ -149,9 +156,11 @@ def format_info(info: EngineInfo, layers: bool = False) -> str:
             "Precisions   " + ", ".join(f"{k} {v}" for k, v in info.precision_summary.items())
         )
     if info.layer_note:
-        lines.append(f"Note         {info.layer_note}")
+        lines.append(f"Note         {message_line(info.layer_note)}")
     if layers:
         lines.append("Layers:")
         for la in info.layers:
-            lines.append(f"  {la.type:<18} {la.precision:<6} {la.name}  [{la.tactic}]")
+            lines.append(
+                f"  {la.type:<18} {la.precision:<6} {clip(la.name)}  [{clip(la.tactic, 60)}]"
+            )
     return "\n".join(lines)

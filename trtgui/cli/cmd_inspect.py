@@ -12,7 +12,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from trtgui.core.text import escape_control, format_bytes
+from trtgui.core.text import clip, escape_control, format_bytes, message_line, terminal_text
 
 if TYPE_CHECKING:
     from trtgui.core.model.onnx_model import ModelInfo
@@ -66,7 +66,10 @@ def _io_table(title: str, tensors: tuple[TensorSpec, ...]) -> list[str]:
         return [*lines, "  (none)"]
     from trtgui.core.shapes import shape_text
 
-    rows = [("NAME", "TYPE", "SHAPE")] + [(t.name, t.dtype, shape_text(t.shape)) for t in tensors]
+    # Names and dim names come from the file: escaped (line breaks too) and capped.
+    rows = [("NAME", "TYPE", "SHAPE")] + [
+        (clip(t.name), t.dtype, clip(shape_text(t.shape))) for t in tensors
+    ]
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     lines += [f"  {r[0].ljust(w0)}  {r[1].ljust(w1)}  {r[2]}".rstrip() for r in rows]
@@ -77,18 +80,21 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     """The readable summary printed by `trtgui-cli inspect`."""
     from trtgui.core.text import shorten
 
-    opsets = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in info.opsets.items()) or "none"
+    # Every name and text below comes from the file: each goes through `clip` (control
+    # characters and line breaks escaped, capped) so the file cannot add lines of its own or
+    # send ESC sequences to the terminal.
+    opsets = ", ".join(f"{clip(d or 'ai.onnx', 40)} {v}" for d, v in info.opsets.items()) or "none"
     producer = " ".join(p for p in (info.producer_name, info.producer_version) if p) or "-"
     lines = [
-        f"Model          {info.path.name}  ({format_bytes(info.file_size)})",
-        f"Path           {info.path}",
+        f"Model          {escape_control(info.path.name)}  ({format_bytes(info.file_size)})",
+        f"Path           {escape_control(str(info.path))}",
         f"Format         IR {info.ir_version}; opsets: {opsets}",
-        f"Producer       {producer}",
-        f"Graph          {info.graph_name or '-'}",
+        f"Producer       {clip(producer, 100)}",
+        f"Graph          {clip(info.graph_name or '-')}",
     ]
     if info.doc_string:
         first = info.doc_string.strip().splitlines()[0] if info.doc_string.strip() else ""
-        lines.append(f"Description    {first[:100]}")
+        lines.append(f"Description    {clip(first, 100)}")
     # One line per entry, however long the value: PP-OCR keeps a 6,623-line character list here.
     for key, value in info.metadata.items():
         shown = shorten(value, METADATA_CHARS, hint="--json for all")
@@ -104,7 +110,7 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     ]
     top = list(info.op_histogram.items())[:TOP_OPS]
     more = len(info.op_histogram) - len(top)
-    entries = [f"{op} {n}" for op, n in top] or ["none"]
+    entries = [f"{clip(op, 60)} {n}" for op, n in top] or ["none"]
     if more > 0:
         entries.append(f"... ({more} more kinds)")
     # Wrap between entries, never inside "Op count".
@@ -118,32 +124,37 @@ def format_model(info: ModelInfo, findings: list[str] | None = None) -> str:
     lines.append(row.rstrip())
     if info.custom_ops:
         lines.append(
-            f"Custom ops     {', '.join(info.custom_ops)}  (TensorRT needs a plugin for these)"
+            f"Custom ops     {', '.join(clip(op, 60) for op in info.custom_ops)}  "
+            "(TensorRT needs a plugin for these)"
         )
     else:
         lines.append("Custom ops     none")
     if info.external_data:
         for i, f in enumerate(info.external_data):
             label = "External data" if i == 0 else ""
-            if not f.exists:
+            if f.problem:
+                state = f"REFUSED: {f.problem}"
+            elif not f.exists:
                 state = "MISSING: put it next to the model"
             elif f.truncated:
                 state = f"INCOMPLETE: {format_bytes(f.actual_bytes or 0)} on disk"
             else:
                 state = "present"
-            lines.append(f"{label:<15}{f.location}  {format_bytes(f.expected_bytes)}  {state}")
+            lines.append(
+                f"{label:<15}{clip(f.location)}  {format_bytes(f.expected_bytes)}  {state}"
+            )
     else:
         lines.append("External data  none (weights inside the model file)")
     if info.shape_inference_ok:
         lines.append("Shape check    ONNX shape inference ok")
     else:
-        lines.append(f"Shape check    ONNX shape inference failed: {info.shape_inference_error}")
+        problem = message_line(info.shape_inference_error)
+        lines.append(f"Shape check    ONNX shape inference failed: {problem}")
     if findings is not None:
         if findings:
             lines.append("ONNX checker   problems found:")
-            lines += [f"  {f}" for f in findings]
+            lines += [f"  {message_line(f)}" for f in findings]
         else:
             lines.append("ONNX checker   valid")
-    # Names, messages and metadata come from the file: no control character of theirs may
-    # reach the terminal (an ESC sequence could recolour it or move the cursor).
-    return "\n".join(escape_control(line) for line in "\n".join(lines).split("\n"))
+    # A last net for a caller that prints this past the CLI's terminal guard.
+    return terminal_text("\n".join(lines))

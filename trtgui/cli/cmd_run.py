@@ -175,6 +175,7 @@ def make_feeds(
     from trtgui.core.engine.default_shapes import default_shapes
     from trtgui.core.engine.runners import random_feeds
     from trtgui.core.errors import InferenceError
+    from trtgui.core.reading import open_regular
     from trtgui.core.shapes import shape_arg, shape_text
 
     names = {t.name for t in runner.input_infos}
@@ -185,8 +186,22 @@ def make_feeds(
                 f"--input names {name!r}, but the model's inputs are {', '.join(sorted(names))}."
             )
         try:
-            given[name] = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+            # A regular file within LIMITS["npy"]: a FIFO here blocked `run` for good.
+            with open_regular(file, "npy") as handle:
+                given[name] = np.load(handle, allow_pickle=False)
+        except InferenceError as exc:  # missing, not a regular file, over its size limit
+            said = exc.message[:1].lower() + exc.message[1:]
+            raise InferenceError(f"Cannot read input {name!r}: {said}") from exc
+        except ValueError as exc:
+            if "allow_pickle" not in str(exc):
+                raise InferenceError(f"Cannot read input {name!r} from {file}: {exc}") from exc
+            # Unpickling runs code the file names: never done, whoever wrote the file.
+            raise InferenceError(
+                f"The input array file {file} holds Python objects (a pickle), which trtgui "
+                "never loads: save a numeric array instead.",
+                details=str(exc),
+            ) from exc
+        except (OSError, EOFError) as exc:
             raise InferenceError(f"Cannot read input {name!r} from {file}: {exc}") from exc
     shapes = dict(args.shape)
     unknown = [n for n in shapes if n not in names]
@@ -203,7 +218,8 @@ def make_feeds(
             f"{shape_text(d.shape)} ({d.source}); choose with --shape {d.name}:{shape_arg(d.shape)}"
         )
     shapes.update({d.name: d.shape for d in defaults})
-    feeds = random_feeds(rest, shapes, seed=args.seed) if rest else {}
+    # Outputs too: their memory counts where their size is known (random_feeds checks it).
+    feeds = random_feeds(rest, shapes, seed=args.seed, outputs=runner.output_infos) if rest else {}
     ordered = {
         t.name: given[t.name] if t.name in given else feeds[t.name] for t in runner.input_infos
     }
@@ -211,8 +227,10 @@ def make_feeds(
 
 
 def print_notes(notes: Sequence[str]) -> None:
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    from trtgui.core.text import message_line
+
+    for note in notes:  # notes quote tensor names from the model: one bounded line each
+        print(f"note: {message_line(note)}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -250,14 +268,14 @@ def _array_stats(a: np.ndarray) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from trtgui.core.engine.runners import OrtRunner
     from trtgui.core.predict.compare import compare_outputs
 
     notes: list[str] = []
+    out_dir = _outputs_folder(args.save_outputs) if args.save_outputs else None
     with open_runner_for(args, notes) as runner:
         feeds, defaults = make_feeds(args, runner, notes)
+        saving = _output_files(args, out_dir, runner) if out_dir is not None else {}
         print_notes(notes)
         with explain_default_shapes(defaults):
             outputs = runner.run(feeds)
@@ -272,11 +290,8 @@ def run(args: argparse.Namespace) -> int:
         with OrtRunner(args.compare_onnx) as ref_runner:
             reference = ref_runner.run(feeds)
         comparison = compare_outputs(reference, outputs, args.precision, args.atol, args.rtol)
-    if args.save_outputs:
-        out_dir = Path(args.save_outputs)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, value in outputs.items():
-            np.save(out_dir / f"{_safe_name(name)}.npy", value)
+    if out_dir is not None:
+        _save_outputs(out_dir, saving, outputs)
     given = {name for name, _ in args.input}
     report: dict[str, Any] = {
         "model": str(args.model),
@@ -298,37 +313,125 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         from trtgui.core.shapes import shape_text
+        from trtgui.core.text import clip, message_line
 
+        # Tensor names come from the model: clipped (control characters, line breaks, length).
         print(f"Ran {args.model} with {kind}")
         for name, info in report["inputs"].items():
             shape = shape_text(info["shape"])
-            print(f"  input  {name:<24} {info['dtype']:<8} {shape}  {info['source']}")
+            print(f"  input  {clip(name):<24} {info['dtype']:<8} {shape}  {info['source']}")
         for name, info in report["outputs"].items():
             extra = ""
             if "min" in info:
                 extra = f"  min {info['min']:.4g} max {info['max']:.4g} mean {info['mean']:.4g}"
             if "top5" in info:
                 extra += f"  top-5 {info['top5']}"
-            print(f"  output {name:<24} {info['dtype']:<8} {shape_text(info['shape'])}{extra}")
+            shape = shape_text(info["shape"])
+            print(f"  output {clip(name):<24} {info['dtype']:<8} {shape}{extra}")
         print("  time   " + ", ".join(f"{k} {v:.3f} ms" for k, v in timing.items()))
         if comparison is not None:
-            print(f"Compared with {args.compare_onnx}: {comparison.summary()}")
+            print(f"Compared with {args.compare_onnx}: {message_line(comparison.summary())}")
             for o in comparison.outputs:
                 top = ""
                 if o.top_k is not None:
                     top = f", top-1 agree {o.top_k.top1_agreement:.0%}"
                     top += f", top-{o.top_k.k} overlap {o.top_k.topk_overlap:.0%}"
-                note = f" ({o.message})" if o.message else ""
+                note = f" ({message_line(o.message)})" if o.message else ""
                 print(
-                    f"  {o.name:<24} {'ok  ' if o.passed else 'FAIL'} max abs {o.max_abs:.3g}, "
+                    f"  {clip(o.name):<24} {'ok  ' if o.passed else 'FAIL'} "
+                    f"max abs {o.max_abs:.3g}, "
                     f"mean abs {o.mean_abs:.3g}, max rel {o.max_rel:.3g}, "
                     f"cosine {o.cosine:.6f}{top}{note}"
                 )
     if comparison is not None and not comparison.passed:
-        print(f"error: {comparison.summary()}", file=sys.stderr)
+        from trtgui.core.text import message_line
+
+        print(f"error: {message_line(comparison.summary())}", file=sys.stderr)
         return 1
     return 0
 
 
+# A file name made from a tensor name keeps this many characters (names can be 100,000 long).
+_NAME_CHARS = 120
+
+
 def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    if len(safe) > _NAME_CHARS:  # cut, with a hash of the whole so cut names stay apart
+        import hashlib
+
+        safe = f"{safe[:_NAME_CHARS]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def _outputs_folder(text: str) -> Path:
+    """--save-outputs DIR, checked before any work: a folder (made when missing)."""
+    from trtgui.core.errors import OutputPathError
+    from trtgui.core.files import os_reason
+
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise OutputPathError(
+            f"--save-outputs {folder} is a file, not a folder: name a folder (it is made when "
+            "missing)."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(
+            f"Cannot make the folder {folder} for --save-outputs ({os_reason(exc)}): choose "
+            "another folder.",
+            details=repr(exc),
+        ) from exc
+    return folder
+
+
+def _output_files(
+    args: argparse.Namespace, folder: Path, runner: OrtRunner | TrtRunner
+) -> dict[str, Path]:
+    """Output name -> DIR/<name>.npy, all checked before the run: none is a file the run
+    reads (an --input .npy, the model), a folder or a special file, and no two are one."""
+    from trtgui.core.files import InputFile, Output, check_outputs
+    from trtgui.core.text import clip
+
+    files: dict[str, Path] = {}
+    taken: set[str] = set()
+    for spec in runner.output_infos:
+        stem = _safe_name(spec.name)
+        number = 1
+        while stem.lower() in taken:  # "a/b" and "a:b" are both a_b; lower: case-blind disks
+            number += 1
+            stem = f"{_safe_name(spec.name)}-{number}"
+        taken.add(stem.lower())
+        files[spec.name] = folder / f"{stem}.npy"
+    inputs: list[InputFile] = [(args.model, "the model itself")]
+    inputs += [(file, f"the --input file of {clip(name)!r}") for name, file in args.input]
+    if args.compare_onnx:
+        inputs.append((args.compare_onnx, "the --compare-onnx model"))
+    check_outputs(
+        [
+            Output(path, f"file of output {clip(name)!r}", "choose another --save-outputs folder")
+            for name, path in files.items()
+        ],
+        inputs=inputs,
+    )
+    return files
+
+
+def _save_outputs(folder: Path, files: dict[str, Path], outputs: dict[str, np.ndarray]) -> None:
+    """Every output as .npy, through the atomic writer as one unit (all land or none)."""
+    import io
+
+    import numpy as np
+
+    from trtgui.core.files import write_failure, write_together
+
+    writes = []
+    for name, path in files.items():
+        buffer = io.BytesIO()
+        np.save(buffer, outputs[name], allow_pickle=False)
+        writes.append((path, buffer.getbuffer()))
+    try:
+        write_together(writes)
+    except OSError as exc:
+        raise write_failure(exc, folder, "output arrays in the folder") from exc

@@ -1,8 +1,8 @@
 """Finding TensorRT (`tensorrt`) and TensorRT for RTX (`tensorrt_rtx`), lazily.
 
 This is the only module that imports TensorRT. It also says what each installed backend can
-do (capabilities, the API family of NVIDIA TensorRT 10.x, 11.x or TensorRT-RTX, the TensorRT
-names each family's build code uses) and names TensorRT's data types. Nothing here raises on
+do (capabilities, the API family of NVIDIA TensorRT 8.6, 10.x, 11.x or TensorRT-RTX, the
+TensorRT names each family's build code uses) and names TensorRT's data types. Nothing here raises on
 import or while probing: unusable things come back with a plain-language reason and the
 command that installs them. Applying settings to a builder is `trtgui.core.build.trt_config`;
 GPUs are `trtgui.core.gpus`.
@@ -52,6 +52,8 @@ class BackendInfo:
     builds_without_gpu: bool = False
     # BuilderFlag.FP16/BF16/INT8 exist only in TensorRT <= 10 ("weakly typed" networks).
     has_precision_flags: bool = False
+    # IProgressMonitor arrived in TensorRT 10 (8.6 builds report progress only in their log).
+    has_progress_monitor: bool = False
     has_timing_cache: bool = False
     has_version_compatible: bool = False
     has_hardware_compatibility: bool = False
@@ -110,6 +112,7 @@ def probe_backend(name: str) -> BackendInfo:
         install_hint=INSTALL_HINTS[name],
         builds_without_gpu=name == "rtx",
         has_precision_flags=flags is not None and hasattr(flags, "FP16"),
+        has_progress_monitor=hasattr(mod, "IProgressMonitor"),
         has_timing_cache=config_cls is not None
         and hasattr(config_cls, "set_timing_cache")
         and name == "tensorrt",
@@ -155,15 +158,16 @@ def load_trt(name: str | None = None) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# What differs between NVIDIA TensorRT 10.x, 11.x and TensorRT-RTX when building.
+# What differs between NVIDIA TensorRT 8.6, 10.x, 11.x and TensorRT-RTX when building.
 #
-# Written from NVIDIA's documentation; the names each path uses are listed below as data so
-# tests/core/test_trt_api_names.py can check them against the real 10.x and 11.x bindings.
+# Written from NVIDIA's documentation and checked on an H200 with TensorRT 8.6.0; the names
+# each path uses are listed below as data so tests/core/test_trt_api_names.py can check them
+# against the real 8.6, 10.x and 11.x bindings.
 
-ApiFamily = Literal["trt10", "trt11", "rtx"]
+ApiFamily = Literal["trt8", "trt10", "trt11", "rtx"]
 
-# `tensorrt` attributes the build code uses on every path ("Class.member" or "name").
-API_NAMES_COMMON: tuple[str, ...] = (
+# `tensorrt` attributes the build code uses on the 8.6 path and every later one.
+_API_NAMES_BASE: tuple[str, ...] = (
     "Builder",
     "Builder.create_network",
     "Builder.create_builder_config",
@@ -172,18 +176,12 @@ API_NAMES_COMMON: tuple[str, ...] = (
     "ILogger",
     "ILogger.Severity",
     "ILogger.log",
-    "IProgressMonitor",
-    "IProgressMonitor.phase_start",
-    "IProgressMonitor.step_complete",
-    "IProgressMonitor.phase_finish",
     "OnnxParser",
     "OnnxParser.parse_from_file",
     "OnnxParser.num_errors",
     "OnnxParser.get_error",
     "ParserError.desc",
     "ParserError.node",
-    "ParserError.node_name",
-    "ParserError.node_operator",
     "ParserError.code",
     "INetworkDefinition.num_inputs",
     "INetworkDefinition.num_outputs",
@@ -195,7 +193,6 @@ API_NAMES_COMMON: tuple[str, ...] = (
     "ITensor.dtype",
     "IOptimizationProfile.set_shape",
     "IBuilderConfig.add_optimization_profile",
-    "IBuilderConfig.progress_monitor",
     "IBuilderConfig.profiling_verbosity",
     "IBuilderConfig.builder_optimization_level",
     "IBuilderConfig.set_memory_pool_limit",
@@ -205,8 +202,20 @@ API_NAMES_COMMON: tuple[str, ...] = (
     "ProfilingVerbosity.NONE",
     "IHostMemory.nbytes",
 )
-# NVIDIA TensorRT only (10.x and 11.x): timing cache, version and hardware compatibility.
-_API_NAMES_TENSORRT: tuple[str, ...] = (
+# TensorRT 10 added the progress monitor and the parser's node names (8.6 has neither).
+API_NAMES_COMMON: tuple[str, ...] = (
+    *_API_NAMES_BASE,
+    "ParserError.node_name",
+    "ParserError.node_operator",
+    "IProgressMonitor",
+    "IProgressMonitor.phase_start",
+    "IProgressMonitor.step_complete",
+    "IProgressMonitor.phase_finish",
+    "IBuilderConfig.progress_monitor",
+)
+# NVIDIA TensorRT only (8.6, 10.x, 11.x): timing cache, version and hardware compatibility,
+# tactic sources (TRTGUI_TACTIC_SOURCES).
+_API_NAMES_TENSORRT_BASE: tuple[str, ...] = (
     "IBuilderConfig.create_timing_cache",
     "IBuilderConfig.set_timing_cache",
     "IBuilderConfig.get_timing_cache",
@@ -216,14 +225,43 @@ _API_NAMES_TENSORRT: tuple[str, ...] = (
     "IBuilderConfig.hardware_compatibility_level",
     "HardwareCompatibilityLevel.NONE",
     "HardwareCompatibilityLevel.AMPERE_PLUS",
+    "IBuilderConfig.get_tactic_sources",
+    "IBuilderConfig.set_tactic_sources",
+    "TacticSource",
+)
+_API_NAMES_TENSORRT: tuple[str, ...] = (
+    *_API_NAMES_TENSORRT_BASE,
     "HardwareCompatibilityLevel.SAME_COMPUTE_CAPABILITY",
     "NetworkDefinitionCreationFlag.STRONGLY_TYPED",
 )
+# Weak typing (8.6 and 10.x): precision by builder flags.
+_API_NAMES_FLAGS: tuple[str, ...] = (
+    "BuilderFlag.FP16",
+    "BuilderFlag.INT8",
+    "Builder.platform_has_fast_fp16",
+)
+# INT8 by TensorRT's own entropy calibrator (8.6 and 10.x; removed in 11).
+_API_NAMES_CALIBRATOR: tuple[str, ...] = (
+    "IBuilderConfig.int8_calibrator",
+    "IBuilderConfig.set_calibration_profile",
+    "IInt8EntropyCalibrator2",
+    "IInt8EntropyCalibrator2.get_batch_size",
+    "IInt8EntropyCalibrator2.get_batch",
+    "IInt8EntropyCalibrator2.read_calibration_cache",
+    "IInt8EntropyCalibrator2.write_calibration_cache",
+)
 API_NAMES: dict[str, tuple[str, ...]] = {
+    # 8.6: explicit batch must be asked for; no strong typing, no progress monitor; INT8 by
+    # Q/DQ nodes or by TensorRT's own entropy calibrator over the user's images.
+    "trt8": (
+        *_API_NAMES_BASE,
+        *_API_NAMES_TENSORRT_BASE,
+        *_API_NAMES_FLAGS,
+        *_API_NAMES_CALIBRATOR,
+        "NetworkDefinitionCreationFlag.EXPLICIT_BATCH",
+    ),
     # 10.x: weak typing still exists; "auto" sets FP16 (and INT8 for Q/DQ models).
-    "trt10": API_NAMES_COMMON
-    + _API_NAMES_TENSORRT
-    + ("BuilderFlag.FP16", "BuilderFlag.INT8", "Builder.platform_has_fast_fp16"),
+    "trt10": API_NAMES_COMMON + _API_NAMES_TENSORRT + _API_NAMES_FLAGS + _API_NAMES_CALIBRATOR,
     # 11.x: strongly typed only; precision comes from the ONNX graph.
     "trt11": API_NAMES_COMMON + _API_NAMES_TENSORRT,
     # TensorRT-RTX: compute-capability targets instead of hardware compatibility.
@@ -240,7 +278,8 @@ API_NAMES: dict[str, tuple[str, ...]] = {
         "ComputeCapability.SM121",
     ),
 }
-# Removed in TensorRT 11 (NVIDIA's 11.0 release notes): must appear only on the 10.x path.
+# Removed in TensorRT 11 (NVIDIA's 11.0 release notes): must appear only on the 8.6 and 10.x
+# paths.
 REMOVED_IN_11: tuple[str, ...] = (
     "BuilderFlag.FP16",
     "BuilderFlag.BF16",
@@ -255,7 +294,21 @@ def api_family(info: BackendInfo) -> ApiFamily:
     """Which build path a backend takes."""
     if info.name == "rtx":
         return "rtx"
-    return "trt10" if (info.major or 0) <= 10 else "trt11"
+    major = info.major or 0
+    if 0 < major <= 9:  # 9.x (LLM-only releases) still builds like 8.6
+        return "trt8"
+    return "trt10" if major <= 10 else "trt11"
+
+
+# trtexec's --tacticSources names → TensorRT's TacticSource members.
+TACTIC_SOURCES: dict[str, str] = {
+    "cublas": "CUBLAS",
+    "cublas_lt": "CUBLAS_LT",
+    "cublaslt": "CUBLAS_LT",
+    "cudnn": "CUDNN",
+    "edge_mask_convolutions": "EDGE_MASK_CONVOLUTIONS",
+    "jit_convolutions": "JIT_CONVOLUTIONS",
+}
 
 
 # TensorRT DataType member name → numpy-style name, the form every trtgui record uses.

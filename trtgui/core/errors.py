@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trtgui.core.text import message_line
+
 
 class TrtGuiError(Exception):
     """Base of all trtgui errors."""
 
     def __init__(self, message: str, details: str = "") -> None:
+        # Messages quote names and texts from files: one bounded line, no control character
+        # (a tensor name could hold ESC sequences, a fake "error:" line, 100,000 characters).
+        message = message_line(message)
         super().__init__(message)
         self.message = message
         self.details = details

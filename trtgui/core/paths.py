@@ -19,7 +19,8 @@ APP_NAME = "trtgui"
 MODEL_SUFFIXES = (".onnx",)
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 # Formats Pillow reads that photos and test images come in.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm")
+# The formats imaging.images opens (its OPEN_FORMATS allow-list), by their usual names.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 def user_data_dir() -> Path:

@@ -100,8 +100,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = int(app.exec())
     # app.quit() (smoke hook, session end) skips closeEvent: join the workers here, because a
     # QThread destroyed while running aborts the process.
-    window.shutdown()
+    # After a close the window has waited already: only look again.
+    stuck = window.shutdown(100 if window.has_closed() else None)
+    if stuck:
+        leave_now(code)
     return code
+
+
+def leave_now(code: int) -> None:
+    """End the process at once, without Python's shutdown: for when a worker thread is still
+    inside a call that cannot be interrupted (TensorRT, a read blocked in the kernel) after
+    the window asked it to stop and waited. Returning normally would destroy its running
+    QThread ("QThread: Destroyed while thread is still running", then abort: exit 134) or wait
+    for it for good. The window's settings were saved and synced by closeEvent/save_state and
+    nothing trtgui writes is half-done (every write is a temporary file renamed into place),
+    so all that is left to do is flush what was printed and logged."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing more to say
+            pass
+    os._exit(code)
 
 
 def _report_startup(app: QApplication, window: QWidget) -> None:

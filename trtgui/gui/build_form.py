@@ -33,12 +33,24 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core.backends import BACKEND_NAMES, BackendInfo, backend_title
-from trtgui.core.build.settings import BuildSettings, default_engine_path, parse_size, size_arg
-from trtgui.core.build.trt_config import HARDWARE_LEVELS, VERBOSITIES, precision_support
+from trtgui.core.build.settings import (
+    MAX_CALIBRATION_IMAGES,
+    BuildSettings,
+    default_engine_path,
+    parse_size,
+    size_arg,
+)
+from trtgui.core.build.trt_config import (
+    HARDWARE_LEVELS,
+    VERBOSITIES,
+    backend_notes,
+    precision_support,
+)
 from trtgui.core.model.profiles import PRECISIONS, Precision
 from trtgui.gui.profile_editor import ProfileEditor
 
 if TYPE_CHECKING:  # onnx loads with the model, not with the panel
+    from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.model.onnx_model import ModelInfo
 
 # Words for the values of the core's lists (trtgui.core.model.profiles.PRECISIONS, ...).
@@ -172,12 +184,23 @@ class BuildForm(QWidget):
             self.calib_edit, "Choose the folder of calibration images", self._browse_calibration
         )
         self.calib_max = QSpinBox()
-        self.calib_max.setRange(1, 10000)
+        self.calib_max.setRange(1, MAX_CALIBRATION_IMAGES)  # what a settings file may hold
         self.calib_max.setValue(BuildSettings().calibration_max_images)
         self.calib_box = QGroupBox("INT8 calibration")
         calib_form = QFormLayout(self.calib_box)
         calib_form.addRow("Images:", calib_row)
         calib_form.addRow("At most:", self.calib_max)
+        self.int8_exclude_edit = QLineEdit()
+        self.int8_exclude_edit.setPlaceholderText("node names or op types, comma-separated")
+        self.int8_exclude_edit.setToolTip(
+            "These nodes get no INT8 quantization, e.g. Concat, Sigmoid or /model.22/* "
+            "(wildcards allowed). The detector's output and decoding stay in float anyway."
+        )
+        calib_form.addRow("Keep in float:", self.int8_exclude_edit)
+        # A loaded settings file's INT8 method and preprocessing, which no widget shows: kept
+        # so that building from it (and saving it again) does not drop them.
+        self._int8_method = BuildSettings().int8_method
+        self._preprocess: PreprocessSpec | None = None
 
         # -- advanced
         self.workspace_edit = QLineEdit()
@@ -300,7 +323,7 @@ class BuildForm(QWidget):
             widget.setToolTip("" if available else f"{what} {lacks}")
         gpu_note = "builds on the CPU, no GPU needed" if info.builds_without_gpu else "needs a GPU"
         self.backend_note.setText(
-            f"{info.title} {info.version or ''}: {gpu_note}."
+            " ".join([f"{info.title} {info.version or ''}: {gpu_note}.", *backend_notes(info)])
             if info.available
             else f"{info.title} is not installed: {info.install_hint}"
         )
@@ -347,6 +370,11 @@ class BuildForm(QWidget):
             compute_capabilities=ccs if self.cc_edit.isEnabled() else (),
             calibration_dir=self.calib_edit.text().strip(),
             calibration_max_images=self.calib_max.value(),
+            int8_method=self._int8_method,
+            int8_exclude=tuple(
+                p.strip() for p in self.int8_exclude_edit.text().split(",") if p.strip()
+            ),
+            preprocess=self._preprocess,
             keep_converted_onnx=self.keep_onnx.isChecked(),
         )
 
@@ -363,6 +391,9 @@ class BuildForm(QWidget):
         self.cc_edit.setText(", ".join(s.compute_capabilities))
         self.calib_edit.setText(s.calibration_dir)
         self.calib_max.setValue(s.calibration_max_images)
+        self.int8_exclude_edit.setText(", ".join(s.int8_exclude))
+        self._int8_method = s.int8_method
+        self._preprocess = s.preprocess
         self.keep_onnx.setChecked(s.keep_converted_onnx)
         if with_paths:
             if s.output_path:

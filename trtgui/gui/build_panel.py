@@ -35,10 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from trtgui.core.backends import BackendInfo
+from trtgui.core.build.accuracy_record import ConversionRejected
 from trtgui.core.build.progress import ProgressEvent
-from trtgui.core.build.result import BuildResult
+from trtgui.core.build.result import BuildResult, check_build_outputs
 from trtgui.core.build.settings import BuildSettings
-from trtgui.core.errors import ProfileError, SettingsError, TrtGuiError
+from trtgui.core.errors import OutputPathError, ProfileError, SettingsError, TrtGuiError
 from trtgui.core.model.profiles import Precision, validate_profiles
 from trtgui.gui.build_form import BuildForm, default_output_for
 from trtgui.gui.build_result_view import BuildResultView
@@ -48,6 +49,9 @@ from trtgui.gui.widgets import take_given_width
 from trtgui.gui.workers import WorkerHandle
 
 if TYPE_CHECKING:  # onnx loads with the model, not with the panel
+    from collections.abc import Callable
+
+    from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.model.onnx_model import ModelInfo
 
 log = logging.getLogger("trtgui.gui")
@@ -74,6 +78,9 @@ class BuildPanel(QWidget):
         self.result: BuildResult | None = None
         self._handle: WorkerHandle | None = None
         self._pending: BuildSettings | None = None
+        # INT8 calibration preprocessing for a model (the Inference panel's form when it shows
+        # the same model; set by the main window), or None: the guess from the model.
+        self.calibration_spec: Callable[[Path], PreprocessSpec | None] | None = None
         self._elapsed = QElapsedTimer()
         self._last_event: ProgressEvent | None = None
         self._cancelling = False
@@ -177,8 +184,20 @@ class BuildPanel(QWidget):
         self.form.set_backends(infos)
 
     def settings(self) -> BuildSettings:
-        """The settings the widgets describe. Raises ProfileError/SettingsError when invalid."""
-        return self.form.settings()
+        """The settings the widgets describe. Raises ProfileError/SettingsError when invalid.
+        INT8 calibrates with the preprocessing the Inference panel shows for the same model,
+        so what was checked by eye there is what calibration sees."""
+        settings = self.form.settings()
+        if (
+            settings.precision is Precision.INT8
+            and settings.preprocess is None
+            and self.calibration_spec is not None
+            and settings.onnx_path
+        ):
+            spec = self.calibration_spec(Path(settings.onnx_path))
+            if spec is not None:
+                settings = settings.with_changes(preprocess=spec)
+        return settings
 
     def set_settings(self, settings: BuildSettings, *, with_paths: bool = True) -> None:
         """Show `settings` in the widgets (profiles only when it has some)."""
@@ -229,10 +248,17 @@ class BuildPanel(QWidget):
         engine = Path(
             settings.output_path or default_output_for(Path(settings.onnx_path), settings.precision)
         )
+        settings = settings.with_changes(output_path=str(engine))
+        try:  # before asking to replace anything: never the model, a folder or a device
+            check_build_outputs(settings)
+        except OutputPathError as exc:
+            self.phase_label.setText("Not built: choose another engine file.")
+            show_error(self, exc)
+            return
         if engine.is_file() and not self._confirm_replace(engine):
             self.phase_label.setText(f"Not built: {engine.name} was kept.")
             return
-        self._start(settings.with_changes(output_path=str(engine)), engine)
+        self._start(settings, engine)
 
     def _settings_to_build(self) -> BuildSettings | None:
         """The settings, or None when they cannot be built (said through the funnel)."""
@@ -368,6 +394,9 @@ class BuildPanel(QWidget):
         self.phase_label.setToolTip(message)
         self.log_view.sink(logging.ERROR, f"Build failed: {message}")
         self._reset_progress()
+        if isinstance(err, ConversionRejected):  # the figures, in the Precision check card
+            self.result_view.show_rejected(err.report)
+            self.right_tabs.setCurrentIndex(RESULT_TAB)
         show_error(self, err)
         self.build_failed.emit(err)
 

@@ -1,5 +1,6 @@
-"""The Build panel's result tab: what a `BuildResult` says, the network's I/O tensors and
-the shape profiles, and a button to inspect the engine."""
+"""The Build panel's result tab: what a `BuildResult` says, the precision check of a
+converted model (the "Precision check" card, also shown for a build it refused), the
+network's I/O tensors and the shape profiles, and a button to inspect the engine."""
 
 from __future__ import annotations
 
@@ -7,9 +8,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from trtgui.core.backends import backend_title
+from trtgui.core.build.accuracy_record import (
+    BROKEN,
+    DEGRADED,
+    METRIC_TITLES,
+    NOT_CHECKED,
+    OK,
+    AccuracyReport,
+)
 from trtgui.core.build.result import BuildResult
 from trtgui.gui.model_panel import make_table
 from trtgui.gui.table_models import NetworkTensorModel, ProfileRowsModel, format_bytes, model_shapes
@@ -39,6 +55,57 @@ def summary_lines(result: BuildResult) -> list[str]:
     return lines
 
 
+# The verdict in words, with a colour people read at a glance (text says it too).
+_VERDICTS = {
+    OK: ("OK", "#1a7f37"),
+    DEGRADED: ("Degraded", "#9a6700"),
+    BROKEN: ("Broken", "#cf222e"),
+    NOT_CHECKED: ("Not checked", "#57606a"),
+}
+_COUNTS = ("reference_boxes", "converted_boxes")
+_GENERIC = ("cosine_similarity", "max_relative_error", "mean_relative_error")
+_MAX_NODES_SHOWN = 12
+
+
+def _figure(key: str, value: float) -> str:
+    """Counts as integers; fractions to 3 places (tiny errors in 2 significant digits)."""
+    if key in _COUNTS:
+        return f"{value:.0f}"
+    return f"{value:.3f}" if value == 0 or abs(value) >= 0.001 else f"{value:.2g}"
+
+
+def precision_lines(report: AccuracyReport, refused: bool = False) -> list[str]:
+    """The Precision check card's rich text: verdict, figures, worst images, float nodes."""
+    word, colour = _VERDICTS.get(report.verdict, (report.verdict, "#57606a"))
+    lines = [f'<b style="color:{colour}">{word}</b> — {html_escape(report.summary)}']
+    if report.accepted_loss and not refused:
+        lines.append("Built anyway: the loss of accuracy was accepted.")
+    if report.reason and report.verdict == NOT_CHECKED:
+        lines.append(f"Why: {html_escape(report.reason)}")
+    # The figure the verdict is read from first; the generic output figures after the task's.
+    keys = sorted(
+        report.metrics,
+        key=lambda k: (k != report.deciding_metric, k in _GENERIC, list(report.metrics).index(k)),
+    )
+    for key in keys:
+        value = report.metrics[key]
+        figure = _figure(key, value)
+        mark = " (decides the verdict)" if key == report.deciding_metric else ""
+        lines.append(f"{html_escape(METRIC_TITLES.get(key, key))}: {figure}{mark}")
+    if report.samples:
+        note = f" ({html_escape(report.samples_note)})" if report.samples_note else ""
+        lines.append(f"Compared on {report.samples} input(s){note} in {report.seconds:.1f} s")
+    if report.worst_images:
+        worst = ", ".join(f"{html_escape(n)} ({v:.2f})" for n, v in report.worst_images)
+        lines.append(f"Worst images: {worst}")
+    if report.excluded_nodes:
+        nodes = report.excluded_nodes
+        shown = ", ".join(html_escape(n) for n in nodes[:_MAX_NODES_SHOWN])
+        more = f" and {len(nodes) - _MAX_NODES_SHOWN} more" if len(nodes) > _MAX_NODES_SHOWN else ""
+        lines.append(f"Kept in float ({len(nodes)} node(s)): {shown}{more}")
+    return lines
+
+
 class BuildResultView(QWidget):
     """Shows one `BuildResult`; `show_engine_requested()` asks for the Engine panel."""
 
@@ -51,6 +118,12 @@ class BuildResultView(QWidget):
         self.result_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_summary.setAlignment(Qt.AlignmentFlag.AlignTop)
         take_given_width(self.result_summary)  # its Path: line does not wrap
+        self.precision_card = QGroupBox("Precision check")
+        self.precision_text = QLabel()
+        self.precision_text.setWordWrap(True)
+        self.precision_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        QVBoxLayout(self.precision_card).addWidget(self.precision_text)
+        self.precision_card.hide()  # only for a converted model's build
         self.io_model = NetworkTensorModel(parent=self)
         self.io_table = make_table(self.io_model, stretch_column=1)
         self.profiles_model = ProfileRowsModel(parent=self)
@@ -64,6 +137,7 @@ class BuildResultView(QWidget):
         summary_row.addWidget(self.show_engine_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addLayout(summary_row)
+        layout.addWidget(self.precision_card)
         layout.addWidget(QLabel("Network inputs and outputs:"))
         layout.addWidget(self.io_table, 2)
         layout.addWidget(QLabel("Shape profiles:"))
@@ -77,9 +151,21 @@ class BuildResultView(QWidget):
         same_model = model is not None and Path(model.path) == Path(result.settings.onnx_path)
         self.io_model.set_records(result.io_tensors, model_shapes(model) if same_model else None)
         self.profiles_model.set_profiles(result.profiles or result.settings.profiles)
+        self._show_precision(result.accuracy)
+
+    def show_rejected(self, report: AccuracyReport) -> None:
+        """A build the precision check refused: no result, only the card and why."""
+        self.clear()
+        self.result_summary.setText("<b>No engine was written</b>: the precision check failed.")
+        self._show_precision(report, refused=True)
+
+    def _show_precision(self, report: AccuracyReport | None, refused: bool = False) -> None:
+        self.precision_card.setVisible(report is not None)
+        self.precision_text.setText("<br>".join(precision_lines(report, refused)) if report else "")
 
     def clear(self) -> None:
         self.result_summary.setText(EMPTY_SUMMARY)
         self.show_engine_button.setEnabled(False)
         self.io_model.set_records((), None)
         self.profiles_model.set_profiles(())
+        self._show_precision(None)

@@ -24,6 +24,19 @@ from trtgui.gui.table_models import format_shape as format_shape  # the GUI's on
 
 ShapeLike = Sequence[Dim] | None
 
+# Rows a table holds; past them one last row says how many more there are. A build record
+# can list any number of tensors (a 200k-tensor sidecar took 20 s to show in full), and the
+# table of a real engine never comes near these.
+MAX_IO_ROWS = 2000
+MAX_LAYER_ROWS = 20000
+CELL_CHARS = 300  # of a name in a cell; the tooltip shows up to TOOLTIP_CHARS
+TOOLTIP_CHARS = 2000
+
+
+def _cell(text: str, limit: int = CELL_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 # One colour per precision, used in the layer table and the summary bar.
 PRECISION_COLOURS: dict[str, str] = {
     "FP32": "#4e79a7",
@@ -63,6 +76,7 @@ class IoRow:
     format: str = ""
     location: str = ""
     profiles: tuple[ProfileShapes, ...] = ()
+    more: int = 0  # > 0: not a tensor but the "… N more" row closing a capped table
 
     @property
     def is_dynamic(self) -> bool:
@@ -71,16 +85,30 @@ class IoRow:
         )
 
 
+def more_row(count: int) -> IoRow:
+    return IoRow(f"… {count:,} more", False, "", (), more=count)
+
+
 def io_rows_from_tensors(
-    tensors: Iterable[TensorSpec], model_shapes: Mapping[str, ShapeLike] | None = None
+    tensors: Iterable[TensorSpec],
+    model_shapes: Mapping[str, ShapeLike] | None = None,
+    limit: int = MAX_IO_ROWS,
 ) -> list[IoRow]:
     """Rows from tensor specs; an `EngineTensor` adds its format, location and profiles.
 
     `model_shapes` (tensor name -> the ONNX model's shape) names the dims the engine only
-    knows as -1, so the table says "batch×3×224×224" like the Model panel.
+    knows as -1, so the table says "batch×3×224×224" like the Model panel. At most `limit`
+    tensors get a row (inputs first); a last row says how many more there are.
     """
+    every = list(tensors)
+    ordered = [t for t in every if t.is_input] + [t for t in every if not t.is_input]
+    more = max(0, len(ordered) - limit)
+    rows = _io_rows(ordered[:limit], model_shapes or {})
+    return [*rows, more_row(more)] if more else rows
+
+
+def _io_rows(tensors: Sequence[TensorSpec], names: Mapping[str, ShapeLike]) -> list[IoRow]:
     rows = []
-    names = model_shapes or {}
     for t in tensors:
         shape = None if t.shape is None else named_shape(t.shape, names.get(t.name))
         if isinstance(t, EngineTensor):
@@ -88,7 +116,7 @@ def io_rows_from_tensors(
         else:
             rows.append(IoRow(t.name, t.is_input, t.dtype, shape))
     # Inputs first, then outputs, each in engine order: people read a network left to right.
-    return [r for r in rows if r.is_input] + [r for r in rows if not r.is_input]
+    return rows
 
 
 class IoTableModel(RowTableModel):
@@ -116,17 +144,24 @@ class IoTableModel(RowTableModel):
         return super().headerData(section, orientation, role)
 
     def display(self, record: IoRow, row: int, column: int) -> Any:
+        if record.more:
+            return record.name if column == 0 else ""
         if column < len(self.BASE_COLUMNS):
             kind = "Input" if record.is_input else "Output"
-            shape = format_shape(record.shape)
-            return (record.name, kind, record.dtype, shape, record.format, record.location)[column]
+            shape = _cell(format_shape(record.shape))
+            name = _cell(record.name)
+            return (name, kind, record.dtype, shape, record.format, record.location)[column]
         k = column - len(self.BASE_COLUMNS)
         if k < len(record.profiles):
             return profile_text(record.profiles[k])
         return "—" if record.is_input else ""
 
     def role_data(self, record: IoRow, row: int, column: int, role: int) -> Any:
+        if record.more:
+            return None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 0:
+                return _cell(record.name, TOOLTIP_CHARS)
             return self.display(record, row, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == 1:
             return QBrush(QColor("#2a7ab0" if record.is_input else "#b5651d"))
@@ -154,6 +189,7 @@ class LayerRow:
     tactic: str
     inputs: tuple[str, ...] = field(default_factory=tuple)
     outputs: tuple[str, ...] = field(default_factory=tuple)
+    more: int = 0  # > 0: the "… N more" row closing a capped table
 
 
 def normalise_precision(text: str) -> str:
@@ -182,9 +218,11 @@ def normalise_precision(text: str) -> str:
     return "Unknown" if not t.strip() else text.strip()
 
 
-def layer_rows_from(layers: Iterable[EngineLayer]) -> list[LayerRow]:
-    """Rows from EngineInfo layers, precisions in the summary's words."""
-    return [
+def layer_rows_from(layers: Iterable[EngineLayer], limit: int = MAX_LAYER_ROWS) -> list[LayerRow]:
+    """Rows from EngineInfo layers, precisions in the summary's words; at most `limit`, then
+    a last row saying how many more there are."""
+    every = list(layers)
+    rows = [
         LayerRow(
             index=i,
             name=la.name,
@@ -194,13 +232,17 @@ def layer_rows_from(layers: Iterable[EngineLayer]) -> list[LayerRow]:
             inputs=la.inputs,
             outputs=la.outputs,
         )
-        for i, la in enumerate(layers)
+        for i, la in enumerate(every[:limit])
     ]
+    more = len(every) - limit
+    if more > 0:
+        rows.append(LayerRow(limit, f"… {more:,} more", "", "", "", more=more))
+    return rows
 
 
 def precision_summary(rows: Iterable[LayerRow]) -> dict[str, int]:
     """Layer count per precision, largest first (ties by name, so the order is stable)."""
-    counts = Counter(r.precision for r in rows)
+    counts = Counter(r.precision for r in rows if not r.more)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -212,16 +254,23 @@ class LayerTableModel(RowTableModel):
 
     def display(self, record: LayerRow, row: int, column: int) -> Any:
         r = record
-        return (r.index, r.name, r.type, r.precision, r.tactic)[column]
+        if r.more:
+            return r.name if column == 1 else ""
+        return (r.index, _cell(r.name), r.type, r.precision, _cell(r.tactic))[column]
 
     def role_data(self, record: LayerRow, row: int, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.UserRole and record.more:
+            # sort key: the "… N more" row stays last when sorted ascending by any column
+            return "\uffff" if column else record.index
+        if record.more:
+            return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 1:
-                lines = [record.name]
+                lines = [_cell(record.name, TOOLTIP_CHARS)]
                 if record.inputs:
-                    lines.append("in:  " + ", ".join(record.inputs))
+                    lines.append("in:  " + _cell(", ".join(record.inputs), TOOLTIP_CHARS))
                 if record.outputs:
-                    lines.append("out: " + ", ".join(record.outputs))
+                    lines.append("out: " + _cell(", ".join(record.outputs), TOOLTIP_CHARS))
                 return "\n".join(lines)
             return str(self.display(record, row, column))
         if role == Qt.ItemDataRole.UserRole:  # sort key

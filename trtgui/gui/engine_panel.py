@@ -13,12 +13,12 @@ methods render records the caller already has. The words are in `engine_text`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trtgui.core.build.record import record_path
 from trtgui.core.build.result import BuildResult
 from trtgui.core.engine.info import EngineInfo
 from trtgui.core.engine.load import EngineLoadOutcome, load_engine
@@ -49,6 +50,7 @@ from trtgui.gui.engine_text import (
     header_items,
     record_items,
     result_items,
+    sidecar_text,
     unique_lines,
     verdict_banner,
 )
@@ -69,6 +71,23 @@ from trtgui.gui.widgets import (
 from trtgui.gui.workers import WorkerHandle, call_job, start_worker
 
 ENGINE_FILTER = "TensorRT engines (*.engine *.plan *.trt);;All files (*)"
+SIDECAR_CUT_NOTE = "Long values and lists are shortened here; the file has them in full."
+
+
+@dataclass(frozen=True)
+class ShownEngine:
+    """What the open-engine worker hands over: the outcome, and the sidecar tab's text made
+    from it (a build record can hold anything: formatting it is work for the worker)."""
+
+    outcome: EngineLoadOutcome
+    sidecar: str
+    sidecar_cut: bool
+
+
+def open_engine_job(path: Path) -> ShownEngine:
+    outcome = load_engine(path)
+    text, cut = sidecar_text(outcome.check.record)
+    return ShownEngine(outcome, text, cut)
 
 
 class EnginePanel(QWidget):
@@ -161,11 +180,19 @@ class EnginePanel(QWidget):
         self.sidecar_text = QPlainTextEdit()
         self.sidecar_text.setReadOnly(True)
         self.sidecar_text.setStyleSheet("font-family: monospace;")
+        self.sidecar_note = muted_label(SIDECAR_CUT_NOTE, padding=2)
+        self.sidecar_open = QPushButton("Open the file")
+        self.sidecar_open.setToolTip("Open the whole build record in the program your system uses")
+        self.sidecar_open.clicked.connect(self._open_sidecar)
+        self.sidecar_bar = QWidget()
+        self.sidecar_bar.setLayout(hbox((self.sidecar_note, 1), self.sidecar_open, margins=0))
+        self.sidecar_bar.setVisible(False)
+        sidecar_tab = column(self.sidecar_bar, (self.sidecar_text, 1), margins=4)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(io_tab, "I/O tensors")
         self.tabs.addTab(layers_tab, "Layers")
-        self.tabs.addTab(self.sidecar_text, "Build sidecar (JSON)")
+        self.tabs.addTab(sidecar_tab, "Build sidecar (JSON)")
 
         # The summary keeps its natural height (it changes with each engine); the tabs get
         # the rest, so no splitter that would remember a stale size.
@@ -197,6 +224,7 @@ class EnginePanel(QWidget):
         self.precision_bar.set_summary({})
         self.layer_note.setText("Layers appear when the engine is inspected on a GPU.")
         self.sidecar_text.setPlainText("")
+        self.sidecar_bar.setVisible(False)
         self.run_button.setEnabled(False)
         self._update_tab_titles()
 
@@ -209,7 +237,7 @@ class EnginePanel(QWidget):
         self.banner.show_message("info", f"Reading {path.name}…")
         self.busy_changed.emit(True)
         self._handle = start_worker(
-            call_job(lambda: load_engine(path)),
+            call_job(lambda: open_engine_job(path)),
             name="open engine",
             on_succeeded=self._on_loaded,
             on_failed=self._on_load_failed,
@@ -231,21 +259,23 @@ class EnginePanel(QWidget):
         if path.is_file():
             self.open_engine(path)
 
-    def show_check(self, check: EngineCheck) -> None:
-        """Render an `EngineCheck`: header, verdict banner, build record and the recorded I/O."""
+    def show_check(self, check: EngineCheck, sidecar: tuple[str, bool] | None = None) -> None:
+        """Render an `EngineCheck`: header, verdict banner, build record and the recorded I/O.
+
+        `sidecar`: the sidecar tab's text and whether it was shortened (`sidecar_text`), made
+        in the worker; without it, it is made here."""
         self._check = check
         self._set_path(check.header.path)
         self.header_view.set_items(header_items(self._path, check, self._info))
         record = check.record
         # A build just seen says the same as its record, and is what the user watched.
         result = self._build_result
-        self.build_view.set_items(result_items(result) if result else record_items(record))
-        self.sidecar_text.setPlainText(
-            json.dumps(record.model_dump(mode="json", by_alias=True), indent=2)
-            if record is not None
-            else "No sidecar JSON found "
-            "next to the engine (engines built by trtgui write <engine>.json)."
+        self.build_view.set_items(
+            result_items(result) if result else record_items(record, check.record_problem)
         )
+        text, cut = sidecar if sidecar is not None else sidecar_text(record)
+        self.sidecar_text.setPlainText(text)
+        self.sidecar_bar.setVisible(cut)
         if self._info is None and check.build_io:
             self._show_network_io(check.build_io, "recorded at build time (sidecar)")
         self.banner.show_message(*verdict_banner(check))
@@ -343,9 +373,10 @@ class EnginePanel(QWidget):
         header.resizeSection(2, min(max(header.sectionSize(2) + 12, 110), 260))
 
     def _update_tab_titles(self) -> None:
-        self.tabs.setTabText(0, f"I/O tensors ({self.io_model.rowCount()})")
-        n = self.layer_model.rowCount()
-        self.tabs.setTabText(1, f"Layers ({n})" if n else "Layers")
+        tensors = sum(r.more or 1 for r in self.io_model.rows())
+        self.tabs.setTabText(0, f"I/O tensors ({tensors:,})")
+        n = sum(r.more or 1 for r in self.layer_model.rows())
+        self.tabs.setTabText(1, f"Layers ({n:,})" if n else "Layers")
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -366,17 +397,23 @@ class EnginePanel(QWidget):
         if self._path is not None:
             self.run_on_image_requested.emit(str(self._path))
 
+    @Slot()
+    def _open_sidecar(self) -> None:
+        if self._path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(record_path(self._path))))
+
     @Slot(object)
-    def _on_loaded(self, outcome: EngineLoadOutcome) -> None:
+    def _on_loaded(self, shown: ShownEngine) -> None:
         # engine_loaded goes out even when rendering raises (the error still reaches the
         # funnel through the slot's exception hook), so nothing waiting on it hangs.
+        outcome = shown.outcome
         try:
             self._info = None
             self._model_shapes = model_shapes(outcome.model)
             self.layer_model.set_rows([])
             self.summary_model.set_summary({})
             self.precision_bar.set_summary({})
-            self.show_check(outcome.check)
+            self.show_check(outcome.check, (shown.sidecar, shown.sidecar_cut))
             if outcome.info is not None:
                 self.show_info(outcome.info)
             elif outcome.inspect_error is not None:

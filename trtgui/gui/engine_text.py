@@ -6,7 +6,9 @@ are tested without widgets; the panel only places them.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from trtgui.core.backends import backend_title
 from trtgui.core.build.record import BuildRecord
@@ -14,9 +16,19 @@ from trtgui.core.build.result import BuildResult
 from trtgui.core.build.settings import BuildSettings
 from trtgui.core.engine.info import EngineInfo
 from trtgui.core.engine.plan import EngineCheck, PlanHeader, verdict_words
-from trtgui.core.text import format_bytes
+from trtgui.core.text import format_bytes, one_line
 
 Items = list[tuple[str, str]]
+
+# What the panel shows of values read from a build record (a file anyone can write): a
+# 10 MB string pasted into a label or the sidecar tab froze the window for minutes.
+VALUE_CHARS = 300  # one value in the Engine and Build boxes
+SIDECAR_STRING_CHARS = 2000  # one string in the sidecar tab
+SIDECAR_ITEMS = 1000  # list items or object keys in the sidecar tab
+SIDECAR_DEPTH = 12  # nesting levels shown in the sidecar tab
+NO_SIDECAR_TEXT = (
+    "No sidecar JSON found next to the engine (engines built by trtgui write <engine>.json)."
+)
 
 # Verdict.status -> banner level. A missing GPU is amber: the engine is fine, this machine
 # just cannot load it; a version or backend mismatch is red: rebuild.
@@ -28,6 +40,58 @@ VERDICT_LEVELS = {
     "unknown": "warning",
 }
 NO_RECORD = [("Sidecar", "none — not built by trtgui, or the .json was not kept")]
+
+
+def short_value(text: str, limit: int = VALUE_CHARS) -> str:
+    """`text` on one line (controls escaped), cut to `limit` characters with the full length
+    said: "…  (10,485,760 characters)". Cheap for any length: only the start is looked at."""
+    if len(text) <= limit:
+        return one_line(text)
+    return f"{one_line(text[:limit]).rstrip()} … ({len(text):,} characters)"
+
+
+def _bounded(value: Any, depth: int = 0) -> tuple[Any, bool]:
+    """`value` (decoded JSON) with long strings, long lists, large objects and deep nesting
+    cut, and whether anything was cut."""
+    if isinstance(value, str):
+        if len(value) <= SIDECAR_STRING_CHARS:
+            return value, False
+        return f"{value[:SIDECAR_STRING_CHARS]}… ({len(value):,} characters)", True
+    if not isinstance(value, (list, tuple, dict)):
+        return value, False
+    if depth >= SIDECAR_DEPTH:
+        return "…", True
+    cut = len(value) > SIDECAR_ITEMS
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in list(value)[:SIDECAR_ITEMS]:
+            out[short_value(str(key), 200)], inner = _bounded(value[key], depth + 1)
+            cut = cut or inner or len(str(key)) > 200
+        if len(value) > SIDECAR_ITEMS:
+            out["…"] = f"{len(value) - SIDECAR_ITEMS:,} more keys"
+        return out, cut
+    items = []
+    for item in list(value[:SIDECAR_ITEMS]):
+        shown, inner = _bounded(item, depth + 1)
+        items.append(shown)
+        cut = cut or inner
+    if len(value) > SIDECAR_ITEMS:
+        items.append(f"… {len(value) - SIDECAR_ITEMS:,} more")
+    return items, cut
+
+
+def sidecar_text(record: BuildRecord | None) -> tuple[str, bool]:
+    """The sidecar tab's text — the build record as indented JSON, long strings and lists
+    shortened so the tab stays quick whatever the file holds — and whether anything was
+    shortened (the file itself has it all)."""
+    if record is None:
+        return NO_SIDECAR_TEXT, False
+    shown, cut = _bounded(record.model_dump(mode="json", by_alias=True))
+    return json.dumps(shown, indent=2, ensure_ascii=False), cut
+
+
+def _shortened(items: Items) -> Items:
+    return [(key, short_value(value)) for key, value in items]
 
 
 def enum_words(name: str) -> str:
@@ -101,19 +165,24 @@ def _machine_items(check: EngineCheck) -> Items:
 # -- the Build box -------------------------------------------------------------------------------
 
 
-def record_items(record: BuildRecord | None) -> Items:
-    """What people ask about a build, from the build record; the whole record has its tab."""
+def record_items(record: BuildRecord | None, problem: str = "") -> Items:
+    """What people ask about a build, from the build record; the whole record has its tab.
+    `problem`: why a record beside the engine could not be read (the rest is still shown)."""
+    if record is None and problem:
+        return [("Build record", f"not read: {problem}")]
     if record is None:
         return list(NO_RECORD)
-    return _build_items(
-        backend=record.backend,
-        backend_version=record.backend_version,
-        created=record.created,
-        build_seconds=record.build_seconds,
-        engine_bytes=record.engine_bytes,
-        warning_count=record.warning_count,
-        error_count=record.error_count,
-        settings=record.settings,
+    return _shortened(
+        _build_items(
+            backend=record.backend,
+            backend_version=record.backend_version,
+            created=record.created,
+            build_seconds=record.build_seconds,
+            engine_bytes=record.engine_bytes,
+            warning_count=record.warning_count,
+            error_count=record.error_count,
+            settings=record.settings,
+        )
     )
 
 
@@ -192,7 +261,7 @@ def verdict_banner(check: EngineCheck) -> tuple[str, str, str]:
         state = b.version if b.available else "not installed"
         lines.append(f"Backend: {b.title}: {state}")
     if check.record_problem:
-        lines.append(f"Sidecar: {check.record_problem}")
+        lines.append(f"Build record not read: {check.record_problem}")
     level = VERDICT_LEVELS.get(verdict.status, "warning")
     return level, headline(verdict.status, message, check), "\n".join(lines)
 

@@ -12,6 +12,21 @@ from PySide6.QtCore import QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
+# The longest side the window shows of a picture: a 24-megapixel photo becomes 4096 x 2731
+# (11 MP) for the screen, made in a worker; its pixels keep their full size everywhere else
+# (the tensor, the drawing, a saved picture).
+DISPLAY_MAX_SIDE = 4096
+
+
+def display_image(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> QImage:
+    """`image` as a QImage no larger than `max_side` on its long side: what the window shows.
+    Call it in a worker: downscaling a large photo takes ~0.1 s and a QImage may be made in
+    any thread (a QPixmap may not)."""
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return pil_to_qimage(image)
+
 
 def pil_to_qimage(image: Image.Image) -> QImage:
     """A deep copy of `image` as a QImage (RGB888 or RGBA8888), safe after `image` is freed."""
@@ -40,6 +55,7 @@ class ImageView(QGraphicsView):
         self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self._scene.addItem(self._item)
         self._fit = True
+        self._source_scale = 1.0  # picture pixels per pixel of what is shown
         self._placeholder = placeholder
         self.setRenderHints(
             QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
@@ -56,24 +72,40 @@ class ImageView(QGraphicsView):
 
     # -- content ----------------------------------------------------------------------------
 
-    def set_image(self, image: QImage | QPixmap | Image.Image | None) -> None:
-        """Show `image` (None clears the view); fits it to the window."""
+    def set_image(
+        self,
+        image: QImage | QPixmap | Image.Image | None,
+        source_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Show `image` (None clears the view); fits it to the window.
+
+        `source_size`: the (width, height) of the picture `image` is a downscaled preview of
+        (`display_image`), so zoom 1.0 still means one picture pixel per screen pixel. A
+        Pillow image is downscaled here, in the calling thread: pass a QImage made by
+        `display_image` in a worker instead for large pictures.
+        """
         if image is None:
             self._item.setPixmap(QPixmap())
         else:
             if isinstance(image, Image.Image):
-                image = pil_to_qimage(image)
+                source_size = source_size or image.size
+                image = display_image(image)
             pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
             self._item.setPixmap(pixmap)
-        self._scene.setSceneRect(QRectF(self._item.pixmap().rect()))
+        shown = self._item.pixmap()
+        width = source_size[0] if source_size else shown.width()
+        # Picture pixels per shown pixel: >1 when a preview of a larger picture is shown.
+        self._source_scale = width / shown.width() if shown.width() > 0 else 1.0
+        self._scene.setSceneRect(QRectF(shown.rect()))
         self.fit_to_window()
 
     def has_image(self) -> bool:
         return not self._item.pixmap().isNull()
 
     def image_size(self) -> tuple[int, int]:
+        """The size of the picture shown (the original's, when a preview is shown)."""
         pm = self._item.pixmap()
-        return (pm.width(), pm.height())
+        return (round(pm.width() * self._source_scale), round(pm.height() * self._source_scale))
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -82,7 +114,8 @@ class ImageView(QGraphicsView):
     # -- zoom -------------------------------------------------------------------------------
 
     def zoom(self) -> float:
-        return float(self.transform().m11())
+        """Screen pixels per picture pixel (of the original picture, not its preview)."""
+        return float(self.transform().m11()) / self._source_scale
 
     def fit_to_window(self) -> None:
         self._fit = True
@@ -96,7 +129,8 @@ class ImageView(QGraphicsView):
     def set_zoom(self, factor: float, keep_fit: bool = False) -> None:
         factor = max(self.MIN_ZOOM, min(self.MAX_ZOOM, factor))
         self.resetTransform()
-        self.scale(factor, factor)
+        scale = factor * self._source_scale
+        self.scale(scale, scale)
         self._fit = keep_fit
         self.zoom_changed.emit(self.zoom())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -203,9 +203,14 @@ class InferenceControls(QWidget):
 
     def show_tensor(self, tensor: np.ndarray, spec: PreprocessSpec) -> None:
         """The tensor's statistics and its picture as the network sees it."""
-        stats = html_escape(summarise_tensor(tensor).text())
-        self.tensor_label.setText(stats.replace("\n", "<br>"))
-        pixmap = QPixmap.fromImage(pil_to_qimage(tensor_preview(tensor, spec))).scaled(
+        picture = pil_to_qimage(tensor_preview(tensor, spec))
+        self.show_tensor_preview(summarise_tensor(tensor).text(), picture)
+
+    def show_tensor_preview(self, text: str, picture: QImage) -> None:
+        """`show_tensor` from the statistics' text and the picture, made beforehand (the
+        Inference panel makes them in a worker: a tensor can be large)."""
+        self.tensor_label.setText(html_escape(text).replace("\n", "<br>"))
+        pixmap = QPixmap.fromImage(picture).scaled(
             self.thumbnail.size(),
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,

@@ -17,26 +17,30 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from trtgui.core import imaging
 from trtgui.core.build.record import onnx_for_engine
-from trtgui.core.errors import TrtGuiError
+from trtgui.core.errors import InferenceError, TrtGuiError
 from trtgui.core.imaging import PreprocessSpec
 from trtgui.core.model.onnx_model import ModelInfo, inspect_onnx
 from trtgui.core.paths import ENGINE_SUFFIXES, IMAGE_SUFFIXES, MODEL_SUFFIXES
-from trtgui.core.predict.flow import PredictionReport, is_onnx, load_demo, run_prediction
+from trtgui.core.predict.flow import Demo, PredictionReport, is_onnx, load_demo, run_prediction
 from trtgui.core.predict.labels import default_labels_source
+from trtgui.core.text import format_bytes
+from trtgui.gui.image_view import display_image, pil_to_qimage
 from trtgui.gui.inference_controls import InferenceControls
-from trtgui.gui.inference_view import PredictionView
+from trtgui.gui.inference_view import PredictionView, annotated_picture
+from trtgui.gui.preprocess_form import summarise_tensor, tensor_preview
 from trtgui.gui.widgets import dropped_path, show_file, splitter, vbox
-from trtgui.gui.workers import WorkerHandle
+from trtgui.gui.workers import JobContext, LatestOnly, WorkerHandle
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +81,123 @@ def run_request(request: PredictionRequest) -> PredictionReport:
     )
 
 
+# What the workers below hand to the GUI thread. Everything slow — reading and decoding the
+# file, drawing on a 24-megapixel photo (8.6 s for PP-OCR text regions), scaling it for the
+# screen, the preprocessed tensor, reading a build record, inspecting a model — happens in
+# the worker; the GUI thread only places finished QImages and texts.
+
+
+@dataclasses.dataclass(frozen=True)
+class ShownPrediction:
+    """A run's report and its annotated picture, drawn and scaled for the screen."""
+
+    report: PredictionReport
+    picture: QImage
+
+
+def predict_and_draw(request: PredictionRequest) -> ShownPrediction:
+    report = run_request(request)
+    return ShownPrediction(report, display_image(annotated_picture(report)))
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedImage:
+    path: Path
+    image: Image.Image  # full size: what the tensor preview is made from
+    preview: QImage  # at most DISPLAY_MAX_SIDE on its long side: what the view shows
+
+
+def load_image_job(path: Path) -> Callable[[JobContext], LoadedImage]:
+    def job(ctx: JobContext) -> LoadedImage:
+        image = imaging.load_image(path)
+        return LoadedImage(path, image, display_image(image))
+
+    return job
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorPreview:
+    tensor: np.ndarray
+    text: str  # shape, dtype, min, max, mean
+    picture: QImage  # what the network sees, thumbnail-sized
+
+
+# The preview makes the real tensor: refuse one this large before allocating it (a model
+# input of 1x3x100000x100000 is 112 GiB of float32).
+PREVIEW_MAX_BYTES = 1 << 30
+THUMBNAIL_SIDE = 256
+
+
+def tensor_bytes(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int, int, int]:
+    """(width, height, channels, bytes as float32) of the tensor `spec` makes of an image of
+    `image_size`, computed without making it."""
+    width, height = imaging.target_size(image_size, spec)
+    channels = 1 if spec.channel_order == "GRAY" else 3
+    return width, height, channels, width * height * channels * 4
+
+
+def preview_job(image: Image.Image, spec: PreprocessSpec) -> Callable[[JobContext], TensorPreview]:
+    def job(ctx: JobContext) -> TensorPreview:
+        imaging.validate_spec(spec)
+        width, height, channels, nbytes = tensor_bytes(image.size, spec)
+        if nbytes > PREVIEW_MAX_BYTES:
+            raise InferenceError(
+                f"The input tensor would be {channels}×{height}×{width} "
+                f"({format_bytes(nbytes)}), more than {format_bytes(PREVIEW_MAX_BYTES)}: "
+                "choose a smaller width and height."
+            )
+        tensor, _ = imaging.preprocess(image, spec)
+        picture = tensor_preview(tensor, spec)
+        picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
+        return TensorPreview(tensor, summarise_tensor(tensor).text(), pil_to_qimage(picture))
+
+    return job
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    """What the panel needs to know about a model or engine before a run: its ONNX twin,
+    the twin's ModelInfo (for the preprocessing guess) and where labels come from."""
+
+    path: Path
+    onnx_path: Path | None
+    info: ModelInfo | None
+    labels_source: str
+
+
+def model_job(
+    path: Path, onnx_path: Path | None, info: ModelInfo | None
+) -> Callable[[JobContext], ModelChoice]:
+    def job(ctx: JobContext) -> ModelChoice:
+        onnx = onnx_path
+        if onnx is None and not is_onnx(path):
+            onnx, _why = onnx_for_engine(path)  # reads the build record
+        source = path if is_onnx(path) else onnx
+        model = info
+        if model is None and source is not None and source.is_file():
+            try:
+                model = inspect_onnx(source)
+            except TrtGuiError as exc:  # the run will report it; the guess is only a start
+                log.warning("could not inspect %s for the preprocessing guess: %s", source, exc)
+        return ModelChoice(path, onnx, model, default_labels_source(path, model, onnx))
+
+    return job
+
+
 class InferencePanel(QWidget):
     """Image → preprocessing → Run → annotated picture, top-k, timings, comparison.
+
+    Every file read, decode, preprocessing and drawing runs in a worker (`LatestOnly`: the
+    newest request wins), so a large photo or a slow file never freezes the window; the
+    results arrive through the slots below.
 
     Signals:
         open_model_requested(): the user wants to choose a model or engine (the main window
             may answer with `set_model`; without a listener the panel opens a file dialog).
         image_loaded(str): an image was loaded (path).
+        image_failed(object): an image could not be loaded (the error, already shown).
+        model_ready(): the model's ONNX twin, preprocessing guess and labels are known.
+        preview_updated(): the tensor preview (or its error) is shown.
         prediction_started(): a run began.
         prediction_finished(object): the `PredictionReport` of a successful run.
         prediction_failed(object): the exception of a failed run (already shown to the user).
@@ -93,6 +207,9 @@ class InferencePanel(QWidget):
 
     open_model_requested = Signal()
     image_loaded = Signal(str)
+    image_failed = Signal(object)
+    model_ready = Signal()
+    preview_updated = Signal()
     prediction_started = Signal()
     prediction_finished = Signal(object)
     prediction_failed = Signal(object)
@@ -109,12 +226,36 @@ class InferencePanel(QWidget):
         self._image: Image.Image | None = None
         self._tensor: np.ndarray | None = None
         self._report: PredictionReport | None = None
+        self._picture: ShownPrediction | None = None  # the last run's drawn picture
         self._handle: WorkerHandle | None = None
         self._last_error: BaseException | None = None
+        self._run_pending = False  # Run asked for while the model or image was loading
+        # What set_model was asked to apply once the model is known.
+        self._model_before: set[Path] = set()
+        self._then_spec: PreprocessSpec | None = None
+        self._then_labels: Path | None = None
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(120)
         self._preview_timer.timeout.connect(self.update_preview)
+        self._model_loader = LatestOnly(
+            "open model", self._on_model_ready, self._on_model_failed, self
+        )
+        self._image_loader = LatestOnly(
+            "load image", self._on_image_loaded, self._on_image_failed, self
+        )
+        self._preview_loader = LatestOnly(
+            "preview tensor", self._on_preview, self._on_preview_failed, self
+        )
+        self._demo_loader = LatestOnly("open demo", self.show_demo, self._on_demo_failed, self)
+        self._loaders = (
+            self._model_loader,
+            self._image_loader,
+            self._preview_loader,
+            self._demo_loader,
+        )
+        for loader in self._loaders:
+            loader.idle.connect(self._loader_idle)
 
         self.controls = InferenceControls()
         self.results = PredictionView()
@@ -155,55 +296,90 @@ class InferencePanel(QWidget):
         return self._report
 
     def input_tensor(self) -> np.ndarray | None:
-        """The preprocessed tensor of the current image and spec (None without an image)."""
+        """The preprocessed tensor of the current image and spec (None without an image, or
+        while it is being made)."""
         return self._tensor
 
     def is_busy(self) -> bool:
+        """A run is going."""
         return self._handle is not None and self._handle.is_running()
 
+    def is_loading(self) -> bool:
+        """A model, image, demo or tensor preview is being read or made in a worker."""
+        return any(loader.is_busy() for loader in self._loaders)
+
+    def _inputs_loading(self) -> bool:
+        return any(
+            loader.is_busy()
+            for loader in (self._model_loader, self._image_loader, self._demo_loader)
+        )
+
     def wait(self, timeout_ms: int = 60000) -> bool:
-        return self._handle.wait(timeout_ms) if self._handle is not None else True
+        """Block until the run's and the loaders' threads have stopped (shutdown, tests)."""
+        done = self._handle.wait(timeout_ms) if self._handle is not None else True
+        return all([loader.wait(timeout_ms) for loader in self._loaders]) and done
+
+    def cancel(self) -> None:
+        """Ask every loader to stop (window close); a run ends with its current step."""
+        for loader in self._loaders:
+            loader.drop()
+        if self._handle is not None:
+            self._handle.cancel()
 
     def set_model(
         self,
         path: str | Path,
         onnx_path: str | Path | None = None,
         model_info: ModelInfo | None = None,
+        *,
+        spec: PreprocessSpec | None = None,
+        labels: Path | None = None,
     ) -> None:
         """Use `path` (ONNX model or engine); `onnx_path` is the ONNX twin of an engine (the
         reference run and the fallback without a GPU; default: the one its build record
-        names). `model_info` is the ONNX model's, when the caller has it. Pre-fills the
-        preprocessing guess."""
+        names). `model_info` is the ONNX model's, when the caller has it.
+
+        The twin, the model's inspection and its labels are found in a worker; then the
+        preprocessing is pre-filled with the guess (or `spec`, fitted to the input) and
+        `labels` fills the Labels field; `model_ready` says when.
+        """
         path = Path(path)
-        before = {self._model_path, self._onnx_path} - {None}
+        self._model_before = {p for p in (self._model_path, self._onnx_path) if p is not None}
         self._model_path = path
         self._onnx_path = Path(onnx_path) if onnx_path else None
-        if self._onnx_path is None and not is_onnx(path):
-            self._onnx_path, _why = onnx_for_engine(path)
-        onnx = path if is_onnx(path) else self._onnx_path
-        if not before & ({path, self._onnx_path} - {None}):
+        self._then_spec = spec
+        self._then_labels = labels
+        show_file(self.controls.model_label, path, "", separator=" &nbsp; ")
+        self._clear_results()
+        self._update_run_state()
+        self._model_loader.request(model_job(path, self._onnx_path, model_info))
+
+    @Slot(object)
+    def _on_model_ready(self, choice: ModelChoice) -> None:
+        if choice.path != self._model_path:
+            return
+        if not self._model_before & ({choice.path, choice.onnx_path} - {None}):
             # Another model (not this model's engine or ONNX twin): the labels, kind and
             # threshold chosen for the last one do not belong to it.
             self.controls.reset_choices()
-        self._model_info = model_info
-        if self._model_info is None and onnx is not None and onnx.is_file():
-            try:
-                self._model_info = inspect_onnx(onnx)
-            except TrtGuiError as exc:  # the run will report it; the guess is only a start
-                log.warning("could not inspect %s for the preprocessing guess: %s", onnx, exc)
-        twin = self._onnx_path if self._onnx_path != path else None
+        self._onnx_path = choice.onnx_path
+        self._model_info = choice.info
+        twin = choice.onnx_path if choice.onnx_path != choice.path else None
         twin_text = f"ONNX: {twin.name}" if twin is not None else ""
-        show_file(self.controls.model_label, path, twin_text, separator=" &nbsp; ")
-        self._show_labels_default()
+        show_file(self.controls.model_label, choice.path, twin_text, separator=" &nbsp; ")
+        self.controls.show_labels_default(choice.labels_source)
         self.reset_spec_to_guess()
-        self._clear_results()
+        if self._then_spec is not None:
+            self.controls.form.set_spec(self.controls.form.fitted(self._then_spec))
+        if self._then_labels is not None:
+            self.controls.labels_edit.setText(str(self._then_labels))
+        self._then_spec = self._then_labels = None
         self._update_run_state()
+        self.model_ready.emit()
 
-    def _show_labels_default(self) -> None:
-        source = ""
-        if self._model_path is not None:
-            source = default_labels_source(self._model_path, self._model_info, self._onnx_path)
-        self.controls.show_labels_default(source)
+    @Slot(object)
+    def _on_model_failed(self, err: BaseException) -> None:
+        self._report_error(err)
 
     @Slot()
     def reset_spec_to_guess(self) -> None:
@@ -220,42 +396,59 @@ class InferencePanel(QWidget):
         form.set_spec(imaging.guess_preprocess(info))
 
     def open_image(self, path: str | Path) -> bool:
-        """Load and show an image; a bad file goes to the error funnel. True when loaded."""
-        path = Path(path)
-        try:
-            image = imaging.load_image(path)
-        except TrtGuiError as exc:
-            self._report_error(exc)
-            return False
-        self._image_path = path
+        """Read, decode and show an image in a worker; `image_loaded` or `image_failed` (the
+        error goes to the funnel) tells how it went. True: the load started."""
+        self._image_loader.request(load_image_job(Path(path)))
+        self._update_run_state()
+        return True
+
+    @Slot(object)
+    def _on_image_loaded(self, loaded: LoadedImage) -> None:
+        image = loaded.image
+        self._image_path = loaded.path
         self._image = image
         show_file(
-            self.controls.image_label, path, f"{image.width}×{image.height}", separator=" &nbsp; "
+            self.controls.image_label,
+            loaded.path,
+            f"{image.width}×{image.height}",
+            separator=" &nbsp; ",
         )
-        self.results.view.set_image(image)
+        self.results.view.set_image(loaded.preview, source_size=image.size)
         self._clear_results()
         self.update_preview()
         self._update_run_state()
-        self.image_loaded.emit(str(path))
-        return True
+        self.image_loaded.emit(str(loaded.path))
+
+    @Slot(object)
+    def _on_image_failed(self, err: BaseException) -> None:
+        self._report_error(err)
+        self._update_run_state()
+        self.image_failed.emit(err)
 
     @Slot()
     def update_preview(self) -> None:
-        """Preprocess the current image with the current spec; show shape, stats, thumbnail."""
+        """Preprocess the current image with the current spec in a worker; the shape, the
+        statistics and a thumbnail follow (`preview_updated`)."""
         self._tensor = None
         if self._image is None:
             self.controls.show_no_image()
             return
-        spec = self.controls.form.spec()
-        try:
-            tensor, _ = imaging.preprocess(self._image, spec)
-        except (TrtGuiError, ValueError) as exc:
-            self.controls.show_tensor_error(str(exc))
-            self._update_run_state()
-            return
-        self._tensor = tensor
-        self.controls.show_tensor(tensor, spec)
+        self._preview_loader.request(preview_job(self._image, self.controls.form.spec()))
+
+    @Slot(object)
+    def _on_preview(self, preview: TensorPreview) -> None:
+        self._tensor = preview.tensor
+        self.controls.show_tensor_preview(preview.text, preview.picture)
         self._update_run_state()
+        self.preview_updated.emit()
+
+    @Slot(object)
+    def _on_preview_failed(self, err: BaseException) -> None:
+        if isinstance(err, MemoryError):
+            err = InferenceError("Not enough memory to make the input tensor.")
+        self.controls.show_tensor_error(str(err))
+        self._update_run_state()
+        self.preview_updated.emit()
 
     def request(self) -> PredictionRequest | None:
         """The run the current settings describe, or None when something is missing."""
@@ -275,9 +468,14 @@ class InferencePanel(QWidget):
 
     @Slot()
     def run(self) -> None:
-        """Run the prediction in a worker; results arrive through `show_report`."""
+        """Run the prediction in a worker; results arrive through `show_report`. Asked while
+        the model or image is still loading, it runs once they are there."""
         from trtgui.gui.workers import call_job, start_worker
 
+        if self._inputs_loading():
+            self._run_pending = True
+            return
+        self._run_pending = False
         request = self.request()
         if request is None or self.is_busy():
             return
@@ -287,7 +485,7 @@ class InferencePanel(QWidget):
         self.busy_changed.emit(True)
         self.prediction_started.emit()
         self._handle = start_worker(
-            call_job(lambda: run_request(request)),
+            call_job(lambda: predict_and_draw(request)),
             name="prediction",
             on_succeeded=self._on_succeeded,
             on_failed=self._on_failed,
@@ -297,28 +495,37 @@ class InferencePanel(QWidget):
     def show_report(self, report: PredictionReport) -> None:
         """Render a PredictionReport: picture, result list, runner, timings, comparison."""
         self._report = report
-        self.results.show_report(report)
+        shown = self._picture
+        picture = shown.picture if shown is not None and shown.report is report else None
+        self.results.show_report(report, picture)
 
     def open_demo(self, folder: str | Path | None = None) -> bool:
         """The shipped demo (resources/demo, or `folder` with a demo.json): its model, labels,
-        preprocessing and first photo. Errors go to the error funnel; False then."""
-        try:
-            demo = load_demo(folder)
-        except TrtGuiError as exc:
-            self._report_error(exc)
-            return False
-        self.set_model(demo.model)
-        self.controls.labels_edit.setText(str(demo.labels) if demo.labels else "")
-        self.controls.form.set_spec(self.controls.form.fitted(demo.spec))
-        if not demo.images:
-            return False
-        preferred = [p for p in demo.images if "coffee" in p.name]
-        return self.open_image((preferred or list(demo.images))[0])
+        preprocessing and first photo, read in a worker (`show_demo` follows). Errors go to
+        the error funnel. True: the load started."""
+        root = Path(folder) if folder is not None else None
+        self._demo_loader.request(lambda ctx: load_demo(root))
+        return True
+
+    @Slot(object)
+    def show_demo(self, demo: Demo) -> None:
+        """Use a demo already read (`load_demo`): its model, labels, preprocessing and photo."""
+        self.set_model(demo.model, spec=demo.spec, labels=demo.labels)
+        if not demo.labels:
+            self.controls.labels_edit.setText("")
+        if demo.images:
+            preferred = [p for p in demo.images if "coffee" in p.name]
+            self.open_image((preferred or list(demo.images))[0])
+
+    @Slot(object)
+    def _on_demo_failed(self, err: BaseException) -> None:
+        self._report_error(err)
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _clear_results(self) -> None:
         self._report = None
+        self._picture = None
         self.results.clear()
 
     def _update_run_state(self) -> None:
@@ -326,10 +533,21 @@ class InferencePanel(QWidget):
         if self._model_path is None:
             missing.append("choose a model")
         if self._image_path is None:
-            missing.append("drop or open an image")
+            loading = self._image_loader.is_busy() or self._demo_loader.is_busy()
+            missing.append("wait for the image to load" if loading else "drop or open an image")
+        elif self._image_loader.is_busy():
+            missing.append("wait for the image to load")
+        if self._model_loader.is_busy():
+            missing.append("wait for the model to open")
         if self.controls.form.error():
             missing.append("fix the preprocessing")
         self.controls.show_run_state(missing, self.is_busy())
+
+    @Slot()
+    def _loader_idle(self) -> None:
+        self._update_run_state()
+        if self._run_pending and not self._inputs_loading():
+            self.run()
 
     def _report_error(self, err: BaseException) -> None:
         from trtgui.gui.errors import show_error
@@ -375,11 +593,12 @@ class InferencePanel(QWidget):
     # through the slot's exception hook), so nothing waiting on them hangs.
 
     @Slot(object)
-    def _on_succeeded(self, report: PredictionReport) -> None:
+    def _on_succeeded(self, shown: ShownPrediction) -> None:
         try:
-            self.show_report(report)
+            self._picture = shown
+            self.show_report(shown.report)
         finally:
-            self.prediction_finished.emit(report)
+            self.prediction_finished.emit(shown.report)
 
     @Slot(object)
     def _on_failed(self, err: BaseException) -> None:

@@ -11,6 +11,7 @@ import logging
 
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 from trtgui.core import imaging
 from trtgui.core.predict.compare import Comparison
 from trtgui.core.predict.flow import PredictionReport
-from trtgui.gui.image_view import ImageView
+from trtgui.gui.image_view import ImageView, display_image
 from trtgui.gui.inference_results import (
     BoxModel,
     ClassScoreModel,
@@ -62,7 +63,7 @@ class PredictionView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.view = ImageView(placeholder="Drop an image here\n(PNG, JPEG, BMP, WebP, TIFF)")
+        self.view = ImageView(placeholder="Drop an image here\n(PNG, JPEG, BMP, WebP, TIFF, GIF)")
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         self.summary_label = selectable_label()
@@ -131,8 +132,11 @@ class PredictionView(QWidget):
 
     # -- rendering --------------------------------------------------------------------------
 
-    def show_report(self, report: PredictionReport) -> None:
-        """Picture, result list, runner, timings, comparison, statistics and notes."""
+    def show_report(self, report: PredictionReport, picture: QImage | None = None) -> None:
+        """Picture, result list, runner, timings, comparison, statistics and notes.
+
+        `picture`: the annotated picture already drawn and scaled for the screen in a worker
+        (`display_image(annotated_picture(report))`); without it, it is drawn here."""
         prediction = report.prediction
         summary = prediction.summary()
         self.summary_label.setText(html_escape(summary))
@@ -147,7 +151,9 @@ class PredictionView(QWidget):
                 )
             )
         )
-        self.view.set_image(_annotated(report))
+        if picture is None:
+            picture = display_image(annotated_picture(report))
+        self.view.set_image(picture, source_size=report.image.size)
         self._show_result(report)
         self.timing_model.set_rows(timing_rows(report.timings.to_dict()))
         self.timing_view.resizeColumnsToContents()
@@ -229,7 +235,7 @@ class PredictionView(QWidget):
         self.result_stack.setCurrentWidget(self.result_note)
 
 
-def _annotated(report: PredictionReport) -> Image.Image:
+def annotated_picture(report: PredictionReport) -> Image.Image:
     """The picture with the prediction drawn on it; the plain picture when drawing fails (a
     drawing bug must not hide the result itself)."""
     try:

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trtgui.core.files import write_atomic
+from trtgui.core.errors import TrtGuiError
+from trtgui.core.files import check_output_path, write_atomic, write_failure
 
 MAX_LINES = 20_000
 DRAIN_INTERVAL_MS = 50
@@ -287,10 +288,15 @@ class LogView(QWidget):
         QApplication.clipboard().setText(text or self.plain_text())
 
     def save(self, path: str | Path) -> None:
-        """Write every line received (all severities) to `path`."""
+        """Write every line received (all severities) to `path`, atomically. Raises
+        OutputPathError (a folder, a special file; a failed write: any old file is kept)."""
+        check_output_path(path, kind="log file")
         with self._lock:
             text = "\n".join(line for _, line in self._records)
-        write_atomic(Path(path), (text + "\n").encode("utf-8"))
+        try:
+            write_atomic(Path(path), (text + "\n").encode("utf-8"))
+        except OSError as exc:
+            raise write_failure(exc, path, "log file") from exc
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -302,11 +308,10 @@ class LogView(QWidget):
         if path:
             try:
                 self.save(path)
-            except OSError as exc:
-                from trtgui.core.errors import TrtGuiError
+            except TrtGuiError as exc:
                 from trtgui.gui.errors import show_error
 
-                show_error(self, TrtGuiError(f"Cannot save the log to {path}: {exc}"))
+                show_error(self, exc)
 
     def clear(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, Qt, QThread, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QTabWidget
 
@@ -33,14 +33,16 @@ from trtgui.gui.open_files import (
     dropped_paths,
     kind_of,
 )
-from trtgui.gui.panel import LazyTab, Panel
+from trtgui.gui.panel import LazyTab
 from trtgui.gui.window_actions import WindowActions, app_icon
 from trtgui.gui.window_state import RecentKind, WindowState
 
 if TYPE_CHECKING:
     from trtgui.core.build.builder import BuildResult
     from trtgui.core.doctor import BackendStatus
+    from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.model.onnx_model import ModelInfo
+    from trtgui.core.predict.flow import Demo
     from trtgui.gui.build_panel import BuildPanel
     from trtgui.gui.engine_panel import EnginePanel
     from trtgui.gui.inference_panel import InferencePanel
@@ -49,6 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("trtgui.gui")
 
 MODEL_TAB, BUILD_TAB, ENGINE_TAB, INFERENCE_TAB = range(4)
+# How long closing the window waits for workers to stop after asking them to: the window
+# must be gone within 2 s even with a worker stuck (app.main then exits without it). Leaves
+# room for a worker holding the GIL in C (TensorRT's import: ~0.5 s) to delay the wake-up.
+CLOSE_WAIT_MS = 1000
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +73,9 @@ class MainWindow(QMainWindow):
         self._probe_handle: WorkerHandle | None = None
         self.backend_status: BackendStatus | None = None
         self.about_dialog: AboutDialog | None = None
+        self._demo_handle: WorkerHandle | None = None
+        self._demo_folder: Path | None = None
+        self._import_handle: WorkerHandle | None = None
         self._closing = False
 
         self.tabs = QTabWidget()
@@ -113,6 +122,7 @@ class MainWindow(QMainWindow):
         panel.busy_changed.connect(self._build_busy_changed)
         panel.build_succeeded.connect(self._build_succeeded)
         panel.show_engine_requested.connect(lambda: self.show_tab(ENGINE_TAB))
+        panel.calibration_spec = self._inference_spec_for
         last = self.state.build_settings_json()
         if last:
             try:
@@ -147,6 +157,16 @@ class MainWindow(QMainWindow):
     def _image_loaded(self, path: str) -> None:
         self.add_recent("images", Path(path))
         self.state.remember_folder(Path(path))
+
+    def _inference_spec_for(self, model: Path) -> PreprocessSpec | None:
+        """The Inference panel's preprocessing when it is open on `model` (INT8 calibration
+        then uses what the user checked there); None: the build guesses from the model."""
+        panel = self.inference_tab.panel  # not created for this: no panel, no choice made
+        if panel is None or panel.model_path() is None:
+            return None
+        if Path(panel.model_path() or "").resolve() != model.resolve():
+            return None
+        return panel.spec()
 
     def build_panel(self) -> BuildPanel | None:
         return self.build_tab.ensure()
@@ -284,23 +304,33 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, folder: str | Path | None = None) -> None:
         """Open the bundled demo (or the one in `folder`): its model, the engine `trtgui-cli
-        demo` built (when there is one), then its first image in the Inference panel."""
-        from trtgui.core.paths import demo_engine_path
+        demo` built (when there is one), then its first image in the Inference panel.
+        demo.json is read in a worker (`_demo_loaded` follows)."""
         from trtgui.core.predict.flow import load_demo
-        from trtgui.core.resources import resource_path
+        from trtgui.gui.workers import call_job, start_worker
 
-        try:
-            demo = load_demo(folder)
-        except TrtGuiError as exc:
-            show_error(self, exc)
-            return
+        root = Path(folder) if folder is not None else None
+        self._demo_folder = root
+        self._demo_handle = start_worker(
+            call_job(lambda: load_demo(root)),
+            name="open demo",
+            on_succeeded=self._demo_loaded,
+            on_failed=self._open_failed,
+        )
+
+    @Slot(object)
+    def _demo_loaded(self, demo: Demo) -> None:
+        from trtgui.core.paths import demo_engine_path
+
         self.open_model(demo.model, show_panel=False)
         # The engine `trtgui-cli demo` built (README: `trtgui-cli demo && trtgui --demo`).
-        if folder is None and demo_engine_path().is_file():
+        if self._demo_folder is None and demo_engine_path().is_file():
             self.open_engine(demo_engine_path())
         panel = self.inference_panel()
-        # The demo shows its point at once: a result on a photo, without a click.
-        if panel is not None and panel.open_demo(Path(folder) if folder else resource_path("demo")):
+        # The demo shows its point at once: a result on a photo, without a click (the run
+        # waits for the model and the photo to load).
+        if panel is not None and demo.images:
+            panel.show_demo(demo)
             self.show_tab(INFERENCE_TAB)
             panel.run()
 
@@ -369,7 +399,8 @@ class MainWindow(QMainWindow):
         return panel.copy_command_line() if panel is not None else ""
 
     def import_settings(self, path: str | Path) -> None:
-        settings_io.import_settings(self, path)
+        """Read a build settings file in a worker, then show it in the Build panel."""
+        self._import_handle = settings_io.import_settings(self, path)
 
     def export_settings(self, path: str | Path) -> None:
         settings_io.export_settings(self, path)
@@ -461,19 +492,27 @@ class MainWindow(QMainWindow):
         self._save_build_settings()
         self.state.sync()
 
-    def shutdown(self, timeout_ms: int = 60000) -> None:
-        """Cancel the build and wait for every worker thread of this window."""
+    def has_closed(self) -> bool:
+        """Whether the window was closed (and so saved its state and stopped its workers)."""
+        return self._closing
+
+    def shutdown(self, timeout_ms: int | None = None) -> list[QThread]:
+        """Cancel the build and every worker, and wait for their threads, `timeout_ms` in
+        all; returns the threads still running then (stuck in a call that cannot be
+        interrupted: TensorRT, a read in the kernel), for `app.main` to leave without them."""
         from trtgui.gui.workers import stop_all
 
         if self.build_tab.panel is not None:
-            self.build_tab.panel.shutdown(timeout_ms)  # cancels first
-        working: list[Panel | None] = [self.engine_tab.panel, self.inference_tab.panel]
-        for panel in working:
-            if panel is not None:
-                panel.wait(timeout_ms)
-        stuck = stop_all(timeout_ms)
+            self.build_tab.panel.cancel_build()
+        inference = self.inference_tab.panel
+        if inference is not None:
+            inference.cancel()
+        # Cancels every worker, then waits for all of them together.
+        stuck = stop_all(CLOSE_WAIT_MS if timeout_ms is None else timeout_ms)
         if stuck:
-            log.error("%d worker thread(s) did not stop", len(stuck))
+            names = ", ".join(t.objectName() for t in stuck)
+            log.error("%d worker thread(s) did not stop: %s", len(stuck), names)
+        return stuck
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
@@ -481,8 +520,8 @@ class MainWindow(QMainWindow):
             if self.is_building():
                 self.cancel_build()  # the Build panel says "Cancelling…" at once
                 self.statusBar().showMessage("Cancelling the build…")
-                self.repaint()  # painted now: shutdown() blocks until TensorRT has stopped
-            self.save_state()
+                self.repaint()  # painted now: shutdown() waits for TensorRT to stop
+            self.save_state()  # first: whatever happens to the threads, the settings are kept
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
                 self.shutdown()

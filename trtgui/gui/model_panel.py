@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # onnx loads with the first model, not with the window
 METADATA_ROWS = 6  # metadata entries the summary lists; the dialog has all of them
 PREVIEW_CHARS = 200  # of one metadata value in the summary
 TOOLTIP_CHARS = 500  # of the model's doc string in the Graph field's tooltip
+FIELD_CHARS = 300  # of the producer or the graph's name in the summary
 COLUMN_CHARS = 60  # widest an I/O table column gets before it elides (the tooltip has it all)
 
 
@@ -231,8 +232,9 @@ class ModelPanel(QWidget):
             ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(info.opsets.items())) or "—"
         )
         producer = " ".join(p for p in (info.producer_name, info.producer_version) if p)
-        f["Producer"].setText(producer or "—")
-        f["Graph"].setText(info.graph_name or "—")
+        # Shortened: a label lays out its whole text (100,000 characters: ~80 ms each time).
+        f["Producer"].setText(shorten(producer, FIELD_CHARS) if producer else "—")
+        f["Graph"].setText(shorten(info.graph_name, FIELD_CHARS) if info.graph_name else "—")
         f["Nodes"].setText(format_count(info.node_count))
         f["Initializers"].setText(format_count(info.initializer_count))
         f["Parameters"].setText(
@@ -286,7 +288,12 @@ class ModelPanel(QWidget):
         weights "<b>" or worse)."""
         out = []
         for ext in info.external_data:
-            if not ext.exists:
+            if ext.problem:  # there, but not usable: a folder, a device, outside the folder
+                out.append(
+                    f"External data file <b>{html_escape(ext.location)}</b> "
+                    f"{html_escape(ext.problem)}; the model cannot be built with it."
+                )
+            elif not ext.exists:
                 out.append(
                     f"External data file <b>{html_escape(ext.location)}</b> is missing (expected "
                     f"next to the model at {html_escape(str(ext.path))}); the model cannot be "

@@ -41,9 +41,13 @@ PRESET_WORDS: dict[str, str] = {
     "tflite": "TF-Lite ((x − 127) / 128)",
     "yolo": "YOLO (letterbox, /255)",
     "yolo-stretch": "YOLO, stretched (/255)",
+    "yolox": "YOLOX (BGR 0–255, letterbox top-left)",
     "paddleocr-det": "PaddleOCR text detection",
     "paddleocr-cls": "PaddleOCR text direction",
+    "paddleocr-rec": "PaddleOCR text recognition",
     "mtcnn": "MTCNN faces",
+    "retinaface": "RetinaFace (BGR − mean, image size)",
+    "u2net": "U²-Net masks (Lanczos, ÷ max)",
     "unit": "Pixels 0–1 only (/255)",
     CUSTOM: "Custom (edited)",
 }
@@ -51,7 +55,9 @@ RESIZE_WORDS: dict[str, str] = {
     "stretch": "Stretch to the size",
     "short_side_crop": "Resize short side, centre crop",
     "letterbox": "Letterbox (keep aspect, pad)",
+    "letterbox_top_left": "Letterbox at the top-left (keep aspect, pad)",
     "fit": "Image size (long side limit)",
+    "fit_height": "Text line (height fixed, width in proportion)",
 }
 CHANNEL_WORDS: dict[str, str] = {"RGB": "RGB", "BGR": "BGR", "GRAY": "Grey"}
 
@@ -323,8 +329,8 @@ class PreprocessForm(QWidget):
         rows = {
             self._size_row: mode != "fit",  # "fit" follows the image, capped by the long side
             self.resize_short: mode == "short_side_crop",
-            self.pad_value: mode == "letterbox",
-            self.limit_side: mode == "fit",
+            self.pad_value: mode in ("letterbox", "letterbox_top_left", "fit_height"),
+            self.limit_side: mode in ("fit", "fit_height"),
             self.multiple: mode == "fit",
         }
         for widget, visible in rows.items():

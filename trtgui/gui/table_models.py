@@ -52,6 +52,17 @@ def format_count(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+# What a cell and its tooltip show of a value at most: names come from files, and Qt lays out
+# a 100,000-character tensor name whole each time it measures the column (~80 ms a time).
+CELL_CHARS = 300
+TOOLTIP_CHARS = 2000
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 class RowTableModel(QAbstractTableModel):
     """Read-only rows under the `COLUMNS` headers.
 
@@ -148,12 +159,12 @@ class RecordTableModel(RowTableModel):
 
     def display(self, record: Any, row: int, column: int) -> Any:
         value = self.columns[column].value(record)
-        return value if isinstance(value, (int, float)) else str(value)
+        return value if isinstance(value, (int, float)) else cut_text(str(value), CELL_CHARS)
 
     def role_data(self, record: Any, row: int, column: int, role: int) -> Any:
         col = self.columns[column]
         if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
-            return col.tooltip(record)
+            return cut_text(str(col.tooltip(record)), TOOLTIP_CHARS)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.numeric:
             return ALIGN_RIGHT
         return None

@@ -138,6 +138,9 @@ class _ShowFileRefresher(QObject):
         return False
 
 
+SIZE_HINT_ROWS = 100  # rows a table looks at to fit its columns to their contents
+
+
 def data_table(model: QAbstractItemModel) -> QTableView:
     """A read-only table view of whole-row selection, no grid, left-aligned headers."""
     view = QTableView()
@@ -152,6 +155,9 @@ def data_table(model: QAbstractItemModel) -> QTableView:
     header.setHighlightSections(False)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     header.setStretchLastSection(True)
+    # Columns fit their contents by the first rows only: measuring every cell of a table of
+    # thousands of rows (a build record can list 100,000 tensors) stalled the window.
+    header.setResizeContentsPrecision(SIZE_HINT_ROWS)
     return view
 
 

@@ -18,20 +18,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from trtgui.core.build.progress import ProgressCallback, ProgressEvent
 from trtgui.core.errors import BuildCancelled
 
-if TYPE_CHECKING:  # each job imports what it calls, when it runs
-    from trtgui.core.build.result import BuildResult
-    from trtgui.core.build.settings import BuildSettings
-    from trtgui.core.model.onnx_model import ModelInfo
+# The job bodies live in a module without Qt, so they run (and are tested) anywhere; they are
+# imported here too, where the panels have always found them.
+from trtgui.gui.jobs import Job, JobContext, LogSink, build_job, call_job, inspect_job
 
-LogSink = Callable[[int, str], None]
+__all__ = ["Job", "JobContext", "LogSink", "build_job", "call_job", "inspect_job"]
 T = TypeVar("T")
 
 _PROGRESS_INTERVAL_S = 0.05
@@ -39,55 +37,6 @@ _PROGRESS_INTERVAL_S = 0.05
 # log) keeps the GIL for up to the switch interval whenever the GUI thread wants it; the
 # default 5 ms turns into visible event-loop stalls. 1 ms keeps the GUI thread's waits short.
 GUI_SWITCH_INTERVAL_S = 0.001
-
-
-@dataclass
-class JobContext:
-    """What a job gets: callbacks (cheap, thread-safe, never raise) and the cancel event."""
-
-    on_log: LogSink = lambda level, message: None
-    on_progress: ProgressCallback = lambda event: None
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-# A job's body: runs in the worker thread, returns what `succeeded` carries.
-Job = Callable[[JobContext], T]
-
-
-def build_job(settings: BuildSettings, log_level: int = logging.INFO) -> Job[BuildResult]:
-    """The body of a build: `trtgui.core.build.builder.build_engine` with the context's callbacks.
-
-    `log_level`: the lowest TensorRT message level passed on (5 = VERBOSE, everything).
-    """
-
-    def job(ctx: JobContext) -> BuildResult:
-        from trtgui.core.build.builder import build_engine
-
-        return build_engine(
-            settings,
-            on_log=ctx.on_log,
-            on_progress=ctx.on_progress,
-            cancel=ctx.cancel,
-            log_level=log_level,
-        )
-
-    return job
-
-
-def inspect_job(path: str) -> Job[ModelInfo]:
-    """The body of opening a model: `trtgui.core.model.onnx_model.inspect_onnx`."""
-
-    def job(ctx: JobContext) -> ModelInfo:
-        from trtgui.core.model.onnx_model import inspect_onnx
-
-        return inspect_onnx(path)
-
-    return job
-
-
-def call_job(fn: Callable[[], T]) -> Job[T]:
-    """A job that just calls `fn()` (for short core calls that ignore callbacks)."""
-    return lambda ctx: fn()
 
 
 class Worker(QObject):
@@ -274,11 +223,125 @@ def start_worker(
 
 
 def stop_all(timeout_ms: int = 30000) -> list[QThread]:
-    """Cancel every running worker and wait; returns the threads that did not stop."""
+    """Cancel every running worker and wait at most `timeout_ms` in all (not per thread);
+    returns the threads that did not stop."""
     for handle in list(_handles):
         handle.cancel()
+    deadline = time.monotonic() + timeout_ms / 1000
     stuck = []
     for handle in list(_handles):
-        if not handle.wait(timeout_ms):
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        if not handle.wait(left_ms):
             stuck.append(handle.thread)
     return stuck
+
+
+class _Delivery(QObject):
+    """Carries one `LatestOnly` job's outcome into the GUI thread with its request number,
+    so the owner can drop the outcome of a request that a newer one replaced."""
+
+    def __init__(self, owner: LatestOnly, number: int) -> None:
+        # A child of its owner, made in the GUI thread: its slots run there, and when the
+        # owner's panel is deleted it goes too, so nothing is delivered to a deleted widget.
+        super().__init__(owner)
+        self._owner = owner
+        self._number = number
+        self.handle: WorkerHandle | None = None
+
+    @Slot(object)
+    def succeeded(self, result: object) -> None:
+        self._owner._deliver(self._number, result, None)
+
+    @Slot(object)
+    def failed(self, err: object) -> None:
+        self._owner._deliver(self._number, None, err)
+
+    @Slot()
+    def finished(self) -> None:
+        if self.handle is not None:  # `finished` comes a moment before the thread ends
+            self.handle.wait(5000)
+        self._owner._finished(self)
+
+
+class LatestOnly(QObject):
+    """One kind of background work where only the newest request matters (load the image
+    just dropped, preview the tensor for the spec just edited).
+
+    At most one job runs at a time: a request made meanwhile waits (replacing any request
+    already waiting) and the running job is asked to cancel. Only the newest request's
+    outcome reaches `on_succeeded` / `on_failed`, in the GUI thread; `idle` is emitted
+    when nothing runs or waits any more. So dropping ten files in a row never starts ten
+    threads, and a slow old job never overwrites what the user asked for last.
+    """
+
+    idle = Signal()
+
+    def __init__(
+        self,
+        name: str,
+        on_succeeded: Callable[[Any], None],  # Any: each loader has its own result type
+        on_failed: Callable[[BaseException], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._on_succeeded = on_succeeded
+        self._on_failed = on_failed
+        self._number = 0
+        self._handle: WorkerHandle | None = None
+        self._delivery: _Delivery | None = None
+        self._waiting: tuple[int, Job[Any]] | None = None
+
+    def request(self, job: Job[Any]) -> None:
+        """Run `job` as soon as the running one (if any) has stopped."""
+        self._number += 1
+        self._waiting = (self._number, job)
+        if self._handle is not None:
+            self._handle.cancel()
+        else:
+            self._start_waiting()
+
+    def drop(self) -> None:
+        """Forget every request: nothing delivered until the next one."""
+        self._number += 1
+        self._waiting = None
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def is_busy(self) -> bool:
+        return self._handle is not None or self._waiting is not None
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the running job's thread has stopped (shutdown)."""
+        return self._handle.wait(timeout_ms) if self._handle is not None else True
+
+    def _start_waiting(self) -> None:
+        if self._waiting is None:
+            self.idle.emit()
+            return
+        number, job = self._waiting
+        self._waiting = None
+        delivery = _Delivery(self, number)
+        self._delivery = delivery
+        self._handle = start_worker(job, name=self.name, start=False)
+        delivery.handle = self._handle
+        worker = self._handle.worker
+        worker.succeeded.connect(delivery.succeeded)
+        worker.failed.connect(delivery.failed)
+        worker.finished.connect(delivery.finished)
+        self._handle.start()
+
+    def _deliver(self, number: int, result: object, err: object) -> None:
+        if number != self._number:
+            return  # a newer request replaced this one
+        if err is not None:
+            self._on_failed(err if isinstance(err, BaseException) else RuntimeError(str(err)))
+        else:
+            self._on_succeeded(result)
+
+    def _finished(self, delivery: _Delivery) -> None:
+        delivery.deleteLater()
+        if delivery is self._delivery:
+            self._handle = None
+            self._delivery = None
+            self._start_waiting()

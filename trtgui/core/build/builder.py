@@ -15,23 +15,38 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from trtgui.core import backends, gpus
 from trtgui.core.build import failures, trt_config, trt_log
-from trtgui.core.build.progress import ProgressCallback, ProgressTracker, make_progress_monitor
-from trtgui.core.build.record import record_json, record_path
-from trtgui.core.build.result import BuildResult, build_record, kept_copies, write_outputs
-from trtgui.core.build.settings import BuildSettings, converted_onnx_path, default_engine_path
-from trtgui.core.errors import (
-    BuildCancelled,
-    EngineBuildError,
-    ModelLoadError,
-    OutputPathError,
+from trtgui.core.build.accuracy_record import (
+    AccuracyReport,
+    ConversionCheck,
+    ConversionRejected,
+    ConversionSample,
+    held_back,
 )
+from trtgui.core.build.progress import (
+    LogProgress,
+    ProgressCallback,
+    ProgressTracker,
+    make_progress_monitor,
+)
+from trtgui.core.build.record import record_json, record_path
+from trtgui.core.build.result import (
+    BuildResult,
+    build_record,
+    check_build_outputs,
+    keeps_converted,
+    kept_copies,
+    write_outputs,
+)
+from trtgui.core.build.settings import BuildSettings, converted_onnx_path, default_engine_path
+from trtgui.core.errors import BuildCancelled, EngineBuildError, ModelLoadError
+from trtgui.core.files import InputFile, Output, write_together
 from trtgui.core.model import graph_check, precision
 from trtgui.core.model.profiles import Precision, validate_profiles
 from trtgui.core.tensors import TensorSpec
@@ -71,8 +86,9 @@ class _Job:
 
     @property
     def converting(self) -> bool:
-        """FP16/BF16/INT8 convert the ONNX model first; FP32 and "auto" build it as it is."""
-        return self.settings.precision not in (Precision.FP32, Precision.AUTO)
+        """FP16/BF16/INT8 convert the ONNX model first; FP32, "auto" and what the backend
+        takes as builder flags (TensorRT 8.6's FP16, INT8 by calibrator) build it as it is."""
+        return trt_config.precision_from_onnx(self.info, self.settings)
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,7 @@ class _Built:
     serialized: Any  # IHostMemory
     seconds: float
     notes: tuple[str, ...]
+    calibration_images: int = 0  # INT8 by TensorRT's calibrator: the images it was given
 
 
 def build_engine(
@@ -91,12 +108,17 @@ def build_engine(
     cancel: threading.Event | None = None,
     *,
     log_level: int = logging.INFO,
+    check_conversion: ConversionCheck | None = None,
+    accept_accuracy_loss: bool = False,
 ) -> BuildResult:
     """Build the engine `settings` describe and write it (plus its build record) atomically.
 
     `on_log(level, message)` gets TensorRT's messages at `log_level` and above (use
     `trt_log.VERBOSE` for everything); `on_progress(event)` gets phase/step updates; set
     `cancel` to stop. Both callbacks run on TensorRT's threads and must be cheap.
+    `check_conversion` (the predict stage's `accuracy.check_conversion`, injected: the build
+    stage does not import predict) compares a converted model with the original before
+    TensorRT builds; a broken verdict stops the build unless `accept_accuracy_loss`.
 
     Raises BuildCancelled, OnnxParseError, ProfileError, SettingsError, OutputPathError,
     EngineBuildError, ModelLoadError, BackendUnavailable.
@@ -104,7 +126,8 @@ def build_engine(
     started = time.perf_counter()
     tracker = ProgressTracker(on_progress, cancel)
     job = _plan(settings)
-    has_qdq = _precheck(job)  # read once here, so preparing the model need not read it again
+    # Read once here, so preparing the model need not read it again.
+    has_qdq, weights = _precheck(job)
     _check_cancel(tracker.cancel)
     # The ONNX hash and the GPU list (slow without a GPU: the driver probe fails) are only
     # needed for the record: get them while TensorRT builds (it releases the GIL).
@@ -116,11 +139,17 @@ def build_engine(
         _workdir(job.converting, job.engine_path.parent) as workdir,
     ):
         prepared = _prepare(job, Path(workdir), has_qdq, tracker, capture)
+        accuracy = _check_accuracy(
+            job, prepared, check_conversion, accept_accuracy_loss, tracker, capture
+        )
+        _check_cancel(tracker.cancel)
         builder, network = _parse_network(job, logger, prepared.path, tracker)
         built = _build_serialized(job, builder, network, prepared.has_qdq, tracker, capture)
+        if built.calibration_images:
+            prepared = replace(prepared, calibration_images=built.calibration_images)
         kept = (
             converted_onnx_path(job.engine_path, job.settings.precision)
-            if prepared.converted and job.settings.keep_converted_onnx
+            if prepared.converted and keeps_converted(job.settings)
             else None
         )
         result = BuildResult(
@@ -139,11 +168,21 @@ def build_engine(
             notes=((prepared.note,) if prepared.note else ()) + built.notes,
             precision_method=prepared.method,
             engine_build_seconds=built.seconds,
+            accuracy=accuracy,
         )
         onnx_sha256, report = extras.result()
         record = build_record(result, job.info, prepared, onnx_sha256, report)
+        copies = kept_copies(prepared, kept)
+        # Once more with the converted model's weights file, whose name is known only now
+        # (and in case a path changed during the build): a refusal still writes nothing.
+        extra = [Output(t, "converted model's weights file") for _, t in copies if t != kept]
+        check_build_outputs(job.settings, also=extra, reads=weights)
         write_outputs(
-            job.engine_path, built.serialized, record_json(record), kept_copies(prepared, kept)
+            job.engine_path,
+            built.serialized,
+            record_json(record),
+            copies,
+            cancel=tracker.cancel,
         )
     return result
 
@@ -160,7 +199,9 @@ def _plan(settings: BuildSettings) -> _Job:
         if settings.output_path
         else default_engine_path(source, settings.precision)
     )
-    _check_output(engine_path, source)
+    # Every file the build writes, as one unit, before any work (the model's weights files
+    # are checked by the pre-check, which reads their names).
+    check_build_outputs(settings.with_changes(output_path=str(engine_path)))
     backend_name = settings.backend or backends.default_backend_name()
     trt = backends.load_trt(backend_name)
     info = backends.probe_backend(backend_name)
@@ -170,16 +211,24 @@ def _plan(settings: BuildSettings) -> _Job:
     return _Job(settings, source, engine_path, trt, info)
 
 
-def _precheck(job: _Job) -> bool:
+def _precheck(job: _Job) -> tuple[bool, tuple[InputFile, ...]]:
     """Broken graphs, impossible opsets or dims and missing weights, in plain words, before
     TensorRT reads the file: its parser asserts in C++ terms, and builds some of them.
-    Returns whether the model holds Q/DQ nodes."""
+    Returns whether the model holds Q/DQ nodes, and its external weights files (checked
+    here: no output may replace one)."""
     facts = graph_check.precheck_model(job.source)
+    model_info = _inspect(job.source) if facts.has_external_data or job.converting else None
+    weights: tuple[InputFile, ...] = ()
+    if model_info is not None and model_info.external_data:
+        weights = tuple(
+            (f.path, f"{f.path.name}, the model's weights file") for f in model_info.external_data
+        )
+        check_build_outputs(job.settings, reads=weights)
     # Converting is slow: check the profiles against the ONNX file first. Otherwise they are
     # checked against the parsed network, which costs nothing extra.
-    if job.converting:
-        validate_profiles(_inspect(job.source), job.settings.profiles)
-    return facts.has_qdq
+    if job.converting and model_info is not None:
+        validate_profiles(model_info, job.settings.profiles)
+    return facts.has_qdq, weights
 
 
 def _prepare(
@@ -194,27 +243,106 @@ def _prepare(
     s = job.settings
     prepared = precision.prepare_model(
         job.source,
-        s.precision,
+        # A precision given by builder flags builds the model as it is, like FP32.
+        s.precision if job.converting else Precision.FP32,
         workdir,
         has_qdq=has_qdq,
         calibration=precision.Calibration(
             s.calibration_dir, s.calibration_max_images, s.preprocess, s.profiles
         ),
+        int8_exclude=s.int8_exclude,
+        # "qdq" is ONNX Runtime's quantizer; "calibrator" builds the model as it is (above).
+        int8_method="modelopt" if s.int8_method == "modelopt" else "ort",
         cancel=tracker.cancel,
         on_phase=lambda name, steps: tracker.phase_start(name, None, steps),
         on_step=tracker.step_complete,
     )
+    if not job.converting and s.precision not in (Precision.FP32, Precision.AUTO):
+        prepared = replace(prepared, method=trt_config.flag_method(job.info, s))
     if prepared.note:
         _tell(capture, logging.INFO, prepared.note)
     _check_cancel(tracker.cancel)
     return prepared
 
 
+ACCURACY_PHASE = "Checking the converted model's accuracy"
+
+
+def _check_accuracy(
+    job: _Job,
+    prepared: precision.PreparedModel,
+    check: ConversionCheck | None,
+    accept_loss: bool,
+    tracker: ProgressTracker,
+    capture: trt_log.LogCapture,
+) -> AccuracyReport | None:
+    """Run the injected precision check on a converted model; a broken verdict raises
+    ConversionRejected (nothing is written) unless the user accepts the loss."""
+    if check is None or not prepared.converted:
+        return None
+    s = job.settings
+    images: tuple[Path, ...] = ()
+    note = ""
+    if s.calibration_dir:
+        from trtgui.core.model.int8 import list_calibration_images
+
+        found = list_calibration_images(s.calibration_dir, s.calibration_max_images)
+        if s.precision is Precision.INT8:
+            _calibration, images = held_back(found)
+            note = (
+                f"all {len(images)} calibration images reused: too few to hold some back"
+                if len(images) == len(found)
+                else f"{len(images)} images held back from calibration"
+            )
+        else:
+            images = tuple(found)
+            note = f"{len(images)} images from the calibration folder"
+    sample = ConversionSample(
+        original=job.source,
+        converted=prepared.path,
+        precision=s.precision.value,
+        images=images,
+        images_note=note,
+        preprocess=s.preprocess,
+    )
+    tracker.phase_start(ACCURACY_PHASE, None, 1)
+    report = check(sample)
+    tracker.step_complete(ACCURACY_PHASE, 0)
+    tracker.phase_finish(ACCURACY_PHASE)
+    if report.broken and accept_loss:
+        report = replace(report, accepted_loss=True)
+    _tell(capture, logging.INFO, f"Precision check: {report.verdict}. {report.summary}")
+    if report.broken and not accept_loss:
+        kept = ""
+        if s.keep_converted_onnx:  # for inspection, only when asked: the engine is not built
+            target = converted_onnx_path(job.engine_path, s.precision)
+            write_together([], kept_copies(prepared, target))
+            kept = f" The converted model is kept at {target}."
+        raise ConversionRejected(
+            f"{report.summary}: {_advice(s.precision)}",
+            report,
+            details="The converted model was compared with the original by ONNX Runtime "
+            f"before TensorRT built; no engine was written.{kept}",
+        )
+    return report
+
+
+def _advice(p: Precision) -> str:
+    if p is Precision.INT8:
+        return (
+            "keep the detector head in float with --int8-exclude PATTERN, or use FP16 "
+            "(--accept-accuracy-loss builds anyway)"
+        )
+    return "build in FP32 or another precision (--accept-accuracy-loss builds anyway)"
+
+
 def _parse_network(job: _Job, logger: Any, path: Path, tracker: ProgressTracker) -> tuple[Any, Any]:
     """(IBuilder, INetworkDefinition) of the parsed model; profiles checked against it."""
     tracker.phase_start(PARSE_PHASE, None, 1)
     builder = job.trt.Builder(logger)
-    network = trt_config.create_network(job.trt, builder, job.info, job.settings.precision)
+    network = trt_config.create_network(
+        job.trt, builder, job.info, job.settings.precision, job.settings.int8_method
+    )
     parser = job.trt.OnnxParser(network, logger)
     ok = parser.parse_from_file(str(path))  # reads external weights beside the file
     failure = failures.parser_failure(parser, job.source)
@@ -243,13 +371,32 @@ def _build_serialized(
     config = builder.create_builder_config()
     notes = trt_config.configure(job.trt, builder, network, config, job.info, job.settings, has_qdq)
     monitor = make_progress_monitor(job.trt, tracker)
-    config.progress_monitor = monitor
+    log_progress = None
+    if monitor is not None:
+        config.progress_monitor = monitor
+    else:  # TensorRT 8.6: no progress monitor; its VERBOSE log names the phases
+        log_progress = LogProgress(tracker, network.num_layers, len(job.settings.profiles))
+    calibration = trt_config.make_calibrator(
+        job.trt,
+        builder,
+        network,
+        config,
+        job.info,
+        job.settings,
+        job.source,
+        tracker.cancel,
+        on_phase=log_progress.side_phase
+        if log_progress is not None
+        else (lambda name, steps: tracker.phase_start(name, None, steps)),
+        on_step=tracker.step_complete,
+    )
     timing_cache = trt_config.load_timing_cache(config, job.info, job.settings.timing_cache_path)
     for note in notes:
         _tell(capture, logging.INFO, note)
     started = time.perf_counter()
     try:
-        serialized = builder.build_serialized_network(network, config)
+        with _log_progress(job, log_progress):
+            serialized = builder.build_serialized_network(network, config)
     except MemoryError as exc:
         raise EngineBuildError(
             "TensorRT ran out of memory while building: lower the max shapes or the "
@@ -261,9 +408,19 @@ def _build_serialized(
             "TensorRT stopped with an internal error while building the engine.",
             details=f"{type(exc).__name__}: {exc}\n" + "\n".join(capture.errors),
         ) from exc
+    finally:
+        if calibration is not None:
+            calibration.close()
     seconds = time.perf_counter() - started
-    config.progress_monitor = None
+    if monitor is not None:
+        config.progress_monitor = None
     del monitor
+    if calibration is not None and calibration.error is not None:
+        _check_cancel(tracker.cancel)
+        raise EngineBuildError(
+            f"INT8 calibration stopped: {calibration.error}",
+            details=f"{type(calibration.error).__name__}: {calibration.error}",
+        ) from calibration.error
     if serialized is None:
         _check_cancel(tracker.cancel)
         raise failures.explain_build_failure(list(capture.errors), list(capture.warnings))
@@ -272,7 +429,24 @@ def _build_serialized(
     notes += _callback_problems(tracker, capture)
     trt_config.save_timing_cache(config, job.info, job.settings.timing_cache_path)
     del timing_cache
-    return _Built(serialized, seconds, tuple(notes))
+    images = 0
+    if calibration is not None:
+        images = calibration.images
+        notes.append(f"TensorRT calibrated INT8 in {calibration.batches} batch(es) of images.")
+    return _Built(serialized, seconds, tuple(notes), images)
+
+
+@contextlib.contextmanager
+def _log_progress(job: _Job, progress: LogProgress | None) -> Iterator[None]:
+    """While TensorRT builds: feed every log line, VERBOSE included, to `progress` (a build
+    without a progress monitor)."""
+    if progress is None:
+        yield
+        return
+    _logger, hub = trt_log.get_trt_logger(job.info.name, job.trt)
+    progress.start()
+    with trt_log.capture(hub, progress.feed, trt_log.VERBOSE):
+        yield
 
 
 def network_io(network: Any) -> tuple[TensorSpec, ...]:
@@ -310,23 +484,6 @@ class _NetworkModel:
 # -- small steps ----------------------------------------------------------------------------------
 
 
-def _check_output(engine_path: Path, source: Path) -> None:
-    """Before any work: the engine goes into an existing folder, replaces at most a regular
-    file (an existing engine is replaced atomically, as `cp` would), and never the model."""
-    if not engine_path.parent.is_dir():
-        raise OutputPathError(
-            f"The output folder {engine_path.parent} does not exist: create it or choose another."
-        )
-    if engine_path.exists() and not engine_path.is_file():
-        raise OutputPathError(
-            f"The engine path {engine_path} is a folder or a special file: choose a file name."
-        )
-    if engine_path.exists() and engine_path.samefile(source):
-        raise OutputPathError(
-            f"The engine path {engine_path} is the ONNX model itself: choose another file name."
-        )
-
-
 def _check_cancel(cancel: threading.Event) -> None:
     if cancel.is_set():
         raise BuildCancelled("The build was cancelled; nothing was written.")
@@ -347,10 +504,11 @@ def _workdir(needed: bool, unused: Path) -> Iterator[str]:
     if not needed:
         yield str(unused)
         return
-    import tempfile
+    from trtgui.core.files import temp_folder
 
-    with tempfile.TemporaryDirectory(prefix="trtgui-build-") as folder:
-        yield folder
+    # Listed with the writer's temporary files, so a hard exit (second Ctrl-C) removes it.
+    with temp_folder("trtgui-build-") as folder:
+        yield str(folder)
 
 
 def _tell(capture: trt_log.LogCapture, level: int, message: str) -> None:

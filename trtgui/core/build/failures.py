@@ -114,6 +114,8 @@ def explain_parser_error(desc: str, code: str = "", name: str = "", op: str = ""
     for needles, words in _PARSER_PHRASES:
         if any(n in desc for n in needles):
             initializer = desc.rsplit("Failed to import initializer:", 1)[-1].strip(" .")
+            if "Count of weights exceeds maximum" in initializer:  # TensorRT's text, no name
+                initializer = ""
             return words.format(
                 node=node,
                 conv=node if name else "a Conv node",

@@ -3,8 +3,10 @@
 `ProgressTracker` is plain Python (testable without TensorRT): it keeps the stack of open
 phases, calls the user's `on_progress` with an immutable snapshot, and answers "keep going?"
 from a `threading.Event`. `make_progress_monitor(trt, tracker)` wraps it in the backend's
-`IProgressMonitor` subclass. Nothing here ever raises into TensorRT: exceptions from the
-user's callback are stored on the tracker (`callback_errors`) for the caller to report.
+`IProgressMonitor` subclass. TensorRT 8.6 has no `IProgressMonitor`: there `LogProgress`
+reads the phases from the build log's VERBOSE lines instead. Nothing here ever raises into
+TensorRT: exceptions from the user's callback are stored on the tracker (`callback_errors`)
+for the caller to report.
 """
 
 from __future__ import annotations
@@ -122,6 +124,21 @@ class ProgressTracker:
         self._emit(event)
         return not self.cancel.is_set()
 
+    def next_phase(self, parent: str, parent_step: int, name: str, num_steps: int) -> None:
+        """In one event: `parent_step` steps of `parent` done, its open child replaced by a new
+        phase `name` (so the overall fraction never dips between the two)."""
+        with self._lock:
+            self.phases_seen += 1
+            for index in range(len(self._phases) - 1, -1, -1):
+                p = self._phases[index]
+                if p.name == parent:
+                    del self._phases[index + 1 :]
+                    self._phases[index] = PhaseProgress(p.name, parent_step, p.num_steps, p.depth)
+                    break
+            self._phases.append(PhaseProgress(name, 0, int(num_steps), len(self._phases)))
+            event = ProgressEvent(tuple(self._phases))
+        self._emit(event)
+
     def phase_finish(self, name: str) -> None:
         with self._lock:
             for index in range(len(self._phases) - 1, -1, -1):
@@ -174,6 +191,94 @@ def _monitor_class(trt: Any) -> type:
     return _Monitor
 
 
-def make_progress_monitor(trt: Any, tracker: ProgressTracker) -> Any:
-    """A `trt.IProgressMonitor` that feeds `tracker`; keep a reference while building."""
+def make_progress_monitor(trt: Any, tracker: ProgressTracker) -> Any | None:
+    """A `trt.IProgressMonitor` that feeds `tracker` (keep a reference while building), or
+    None where TensorRT has none (8.6: use `LogProgress`)."""
+    if not hasattr(trt, "IProgressMonitor"):
+        return None
     return _monitor_class(trt)(tracker)
+
+
+class LogProgress:
+    """Build progress read from TensorRT's log, for TensorRT without `IProgressMonitor` (8.6).
+
+    Feed it every log line (VERBOSE included) with `feed(level, message)`. It drives
+    `tracker` through one top phase of three stages, recognised by lines TensorRT 8.6 logs:
+    optimizing the graph (from the start), timing kernels ("Computing costs for <layer>", one
+    step each, out of the layer count of the last "After …: N layers" line, the network after
+    fusion, per profile) and assigning memory and
+    writing the engine ("Formats and tactics selection completed"), done at "Engine
+    generation completed". Lines it does not know change nothing, so another TensorRT's log
+    at worst leaves the bar on its first stage.
+    """
+
+    TOP = "Building the engine"
+    STAGES = (
+        "Optimizing the network",
+        "Timing kernels",
+        "Assigning memory and writing the engine",
+    )
+
+    def __init__(self, tracker: ProgressTracker, num_layers: int, num_profiles: int = 1) -> None:
+        self._tracker = tracker
+        # Fusion makes the timed layers fewer than the network's, calibration builds twice:
+        # the count is an estimate, and the bar never reaches the end before TensorRT does.
+        self._profiles = max(1, int(num_profiles))
+        self._timing_steps = max(1, int(num_layers)) * self._profiles
+        self._stage = -1
+        self._stage_open = False
+        self._timed = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._tracker.phase_start(self.TOP, None, len(self.STAGES))
+        self._enter(0)
+
+    def _enter(self, stage: int) -> None:
+        """Open `stage`, the stages before it done; called with the lock held or before any
+        line arrives. The stage left is first shown complete, so the bar never goes back."""
+        if self._stage_open and self._stage >= 0:
+            steps = self._timing_steps if self._stage == 1 else 1
+            self._tracker.step_complete(self.STAGES[self._stage], steps - 1)
+        steps = self._timing_steps if stage == 1 else 1
+        self._tracker.next_phase(self.TOP, stage, self.STAGES[stage], steps)
+        self._stage, self._stage_open = stage, True
+
+    def side_phase(self, name: str, steps: int) -> None:
+        """A phase of trtgui's own inside the build (INT8 calibration batches): shown under
+        the top phase; the next timing line reopens timing."""
+        with self._lock:
+            if self._stage_open:
+                self._tracker.phase_finish(self.STAGES[self._stage])
+            self._stage_open = False
+            self._tracker.phase_start(name, self.TOP, steps)
+
+    def feed(self, level: int, message: str) -> None:
+        if message.startswith("After ") and message.endswith(" layers") and self._timed == 0:
+            # "After concat removal: 52 layers": the layers TensorRT will time (seen on the
+            # H200 with 8.6: 52 such lines followed for EfficientNet-Lite0's 115 ONNX layers).
+            count = message.rsplit(":", 1)[-1].split()[0]
+            if count.isdigit() and int(count) > 0:
+                with self._lock:
+                    self._timing_steps = int(count) * self._profiles
+        elif "Computing costs for" in message:
+            with self._lock:
+                if self._stage != 1 or not self._stage_open:
+                    self._enter(1)
+                self._timed += 1
+                step = min(self._timed, self._timing_steps - 1)
+            self._tracker.step_complete(self.STAGES[1], step - 1)
+        elif "Formats and tactics selection completed" in message:
+            with self._lock:
+                self._enter(2)
+        elif "Calibration completed" in message:
+            with self._lock:
+                self._timed = 0  # the INT8 engine is timed again after the calibration one
+        elif "Engine generation completed" in message:
+            with self._lock:
+                if self._stage < 2:
+                    self._enter(2)
+                self._tracker.step_complete(self.STAGES[2], 0)
+                self._tracker.step_complete(self.TOP, len(self.STAGES) - 1)
+                self._tracker.phase_finish(self.STAGES[2])
+                self._stage_open = False

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AliasChoices,
@@ -22,19 +22,25 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
     ValidationError,
     model_validator,
 )
 
 from trtgui.core.build.settings import BuildSettings
-from trtgui.core.errors import BuildRecordError, SettingsError
+from trtgui.core.errors import BuildRecordError, SettingsError, TrtGuiError
+from trtgui.core.model.graph_check import check_is_onnx
 from trtgui.core.model.profiles import Precision, ShapeProfile
+from trtgui.core.reading import LIMITS, read_regular, shown_path
+from trtgui.core.schema import JsonProblem, finding, loads
 from trtgui.core.tensors import TensorSpec
 
 RECORD_FORMAT = "trtgui-engine-sidecar/1"
 _FORMAT_FAMILY = RECORD_FORMAT.rsplit("/", 1)[0]
 # A record is a few kB; anything this large beside an engine is not one.
-MAX_RECORD_BYTES = 8 << 20
+MAX_RECORD_BYTES = LIMITS["record"].max_bytes
 
 
 def record_path(engine_path: str | Path) -> Path:
@@ -49,8 +55,8 @@ def record_path(engine_path: str | Path) -> Path:
 def _read_settings(value: Any) -> BuildSettings | None:
     if value is None or isinstance(value, BuildSettings):
         return value
-    try:  # the settings file's own reader: the same rules and messages
-        return BuildSettings.from_dict(value)
+    try:  # the settings file's own reader: the same rules and messages, fields as settings.x
+        return BuildSettings.from_dict(value, where="settings")
     except SettingsError as err:
         raise ValueError(err.message) from err
 
@@ -58,40 +64,49 @@ def _read_settings(value: Any) -> BuildSettings | None:
 def _read_profiles(value: Any) -> tuple[ShapeProfile, ...]:
     if isinstance(value, tuple) and all(isinstance(p, ShapeProfile) for p in value):
         return value
-    settings = _read_settings({"profiles": value or []})
-    return () if settings is None else settings.profiles
+    try:  # a settings file's profiles, read by its reader
+        return BuildSettings.from_dict({"profiles": value or []}).profiles
+    except SettingsError as err:
+        raise ValueError(err.message) from err
 
 
-def _read_tensor(value: Any) -> TensorSpec:
+class RecordedTensor(BaseModel):
     """One tensor as the build wrote it: {"name", "is_input", "dtype", "shape"}; records of
     other tools say "mode": "input" instead of "is_input"."""
-    if isinstance(value, TensorSpec):
-        return value
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise ValueError('each tensor must be an object with a "name" string')
-    is_input = value.get("is_input")
-    if is_input is None:
-        is_input = str(value.get("mode", "")).lower() == "input"
-    shape = value.get("shape")
-    if shape is not None and not (
-        isinstance(shape, list)
-        and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
-    ):
-        raise ValueError(f"the shape of tensor {value['name']!r} must be a list of integers")
-    if not isinstance(is_input, bool):
-        raise ValueError(f'"is_input" of tensor {value["name"]!r} must be true or false')
-    return TensorSpec(
-        name=value["name"],
-        dtype=str(value.get("dtype", "unknown")),
-        shape=None if shape is None else tuple(shape),
-        is_input=is_input,
-    )
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    WHAT: ClassVar[str] = 'an object with a "name" string'
+
+    name: StrictStr = Field(description="a string")
+    is_input: StrictBool | None = Field(None, description="true or false")
+    mode: StrictStr = Field("", description="a string")
+    dtype: StrictStr = Field("unknown", description="a string")
+    shape: list[StrictInt] | None = Field(None, description="a list of integers or null")
+
+
+class _RecordedTensors(BaseModel):
+    """The record's tensor list, under the key it is written as (for the message's names)."""
+
+    io_tensors: list[RecordedTensor] = Field(description="a list of tensors")
 
 
 def _read_tensors(value: Any) -> tuple[TensorSpec, ...]:
-    if not isinstance(value, (list, tuple)):
-        raise ValueError("must be a list of tensors")
-    return tuple(_read_tensor(item) for item in value)
+    if isinstance(value, tuple) and all(isinstance(t, TensorSpec) for t in value):
+        return value
+    data = {"io_tensors": value}
+    try:
+        tensors = _RecordedTensors.model_validate(data).io_tensors
+    except ValidationError as exc:
+        raise ValueError(finding(exc, _RecordedTensors, data).sentence) from exc
+    return tuple(
+        TensorSpec(
+            name=t.name,
+            dtype=t.dtype,
+            shape=None if t.shape is None else tuple(t.shape),
+            is_input=t.mode.lower() == "input" if t.is_input is None else t.is_input,
+        )
+        for t in tensors
+    )
 
 
 def tensor_json(tensor: TensorSpec) -> dict[str, Any]:
@@ -136,15 +151,24 @@ _Tensors = Annotated[
 _OptionalPath = Annotated[Path | None, PlainSerializer(_path_json)]
 
 
+_TEXT = "a string"
+_COUNT = "an integer or null"
+_SECONDS = "a number of seconds or null"
+_PATH = "a path (a string) or null"
+
+
 class RecordedGpu(BaseModel):
     """A GPU of the machine that built the engine."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
+    WHAT: ClassVar[str] = (
+        'an object with "index", "name", "compute_capability" and "total_memory_bytes"'
+    )
 
-    index: int
-    name: str
-    compute_capability: str  # "8.6"
-    total_memory_bytes: int
+    index: int = Field(description="an integer")
+    name: str = Field(description=_TEXT)
+    compute_capability: str = Field(description='a string such as "8.6"')
+    total_memory_bytes: int = Field(description="an integer")
 
 
 class BuildRecord(BaseModel):
@@ -153,36 +177,48 @@ class BuildRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow", validate_by_name=True)
 
-    format: str = RECORD_FORMAT
-    trtgui_version: str = ""
-    created: str = ""  # "2025-01-31T12:00:00+00:00", UTC
-    onnx_path: _OptionalPath = None  # absolute, as the build resolved it
-    onnx_sha256: str = ""
-    backend: str = ""  # "tensorrt" or "rtx"
-    backend_title: str = ""
-    backend_version: str = ""
+    # What each field must be, in words, is its description: a wrong one is named with it.
+    format: str = Field(default=RECORD_FORMAT, description=_TEXT)
+    trtgui_version: str = Field(default="", description=_TEXT)
+    created: str = Field(default="", description=_TEXT)  # "2025-01-31T12:00:00+00:00", UTC
+    onnx_path: _OptionalPath = Field(default=None, description=_PATH)  # absolute, as resolved
+    onnx_sha256: str = Field(default="", description=_TEXT)
+    backend: str = Field(default="", description=_TEXT)  # "tensorrt" or "rtx"
+    backend_title: str = Field(default="", description=_TEXT)
+    backend_version: str = Field(default="", description=_TEXT)
     gpu: RecordedGpu | None = None  # the first of `gpus`
-    gpus: tuple[RecordedGpu, ...] = ()
-    gpu_reason: str = ""  # why `gpus` is empty
-    driver_cuda_version: str | None = None
-    precision: Precision = Precision.FP32
-    precision_method: str = "as is"
-    calibration_images: int = 0
-    converted_onnx_path: _OptionalPath = None  # the kept converted model, when kept
+    gpus: tuple[RecordedGpu, ...] = Field(default=(), description="a list of GPUs")
+    gpu_reason: str = Field(default="", description=_TEXT)  # why `gpus` is empty
+    driver_cuda_version: str | None = Field(default=None, description="a string or null")
+    precision: Precision = Field(
+        default=Precision.FP32, description=f"one of {', '.join(p.value for p in Precision)}"
+    )
+    precision_method: str = Field(default="as is", description=_TEXT)
+    calibration_images: int = Field(default=0, description="an integer")
+    # INT8: the calibration preprocessing as used (resolved: the guess when none was given),
+    # the user's keep-in-float patterns, and the nodes that really stayed float.
+    preprocess: dict[str, Any] | None = Field(
+        default=None, description="an object of preprocessing settings or null"
+    )
+    int8_exclude: tuple[str, ...] = Field(default=(), description="a list of strings")
+    int8_excluded_nodes: tuple[str, ...] = Field(default=(), description="a list of strings")
+    converted_onnx_path: _OptionalPath = Field(default=None, description=_PATH)  # when kept
     settings: _Settings = None
-    build_seconds: float | None = None
-    engine_build_seconds: float | None = None
-    engine_bytes: int | None = None
-    warning_count: int | None = None
-    error_count: int | None = None
+    build_seconds: float | None = Field(default=None, description=_SECONDS)
+    engine_build_seconds: float | None = Field(default=None, description=_SECONDS)
+    engine_bytes: int | None = Field(default=None, description=_COUNT)
+    warning_count: int | None = Field(default=None, description=_COUNT)
+    error_count: int | None = Field(default=None, description=_COUNT)
     tensors: _Tensors = Field(
         default=(),
         validation_alias=AliasChoices("io_tensors", "network_io", "tensors"),
         serialization_alias="io_tensors",
     )
     profiles: _Profiles = ()
-    notes: tuple[str, ...] = ()
-    engine_file: str = ""
+    notes: tuple[str, ...] = Field(default=(), description="a list of strings")
+    engine_file: str = Field(default="", description=_TEXT)
+    # The precision check of a converted model (`accuracy_record.AccuracyReport.to_dict`).
+    accuracy: dict[str, Any] | None = Field(default=None, description="an object or null")
 
     @model_validator(mode="before")
     @classmethod
@@ -222,17 +258,15 @@ def read_record(engine_path: str | Path) -> BuildRecord | None:
         raise BuildRecordError(
             f"The build record {name} is a folder or a special file: remove or rename it."
         )
+    # A regular file within MAX_RECORD_BYTES, read with a bounded read (reading.py).
+    raw = read_regular(path, "record")
     try:
-        size = path.stat().st_size
-        if size > MAX_RECORD_BYTES:
-            raise BuildRecordError(
-                f"The build record {name} is {size / 2**20:.0f} MiB, far too large for one: "
-                "it is another file; remove or rename it."
-            )
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # The one JSON parser: a record nested 100,000 deep raised RecursionError here.
+        data = loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, JsonProblem) as exc:
+        why = exc.short if isinstance(exc, JsonProblem) else _first_line(exc)
         raise BuildRecordError(
-            f"The build record {name} is unreadable ({_first_line(exc)}): rebuild the engine "
+            f"The build record {name} is unreadable ({why}): rebuild the engine "
             "or remove the file.",
             details=repr(exc),
         ) from exc
@@ -254,14 +288,9 @@ def parse_record(data: Any, name: str = "build record") -> BuildRecord:
     try:
         return BuildRecord.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        what = str(first["msg"]).removeprefix("Value error, ").rstrip(". ")
-        what = what.replace("Input should be", "it must be").replace(
-            "Field required", "it is missing"
-        )
+        found = finding(exc, BuildRecord, data)
         raise BuildRecordError(
-            f"The build record {name} has a bad field {where!r}: {what}; rebuild the engine "
+            f"The build record {name} has a bad field: {found.sentence}; rebuild the engine "
             "or fix the file.",
             details=str(exc),
         ) from exc
@@ -270,8 +299,13 @@ def parse_record(data: Any, name: str = "build record") -> BuildRecord:
 def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
     """The ONNX model an engine was built from, or None and the reason in words.
 
-    The one answer to "which ONNX": the build record's path (a relative one is taken from the
-    engine's folder), when that file is still there.
+    The one answer to "which ONNX": the converted FP16/BF16/INT8 model kept beside the engine
+    when the record names one and it is there (the model the engine was built from), else the
+    record's ONNX path (a relative one is taken from the engine's folder), when that file is
+    still there. The record is only a file beside the
+    engine, which anyone can edit, and predict, run and bench feed the path it names to ONNX
+    Runtime: so it is followed only to a regular `.onnx` file that parses as an ONNX model,
+    never to /etc/passwd, a device or a FIFO. Callers say which file they used.
     """
     try:
         record = read_record(engine_path)
@@ -279,13 +313,52 @@ def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
         return None, err.message
     if record is None:
         return None, "the engine has no build record (.json) naming its ONNX model"
+    # The model the engine was built from: the converted FP16/BF16/INT8 model kept beside it
+    # (#13), else the original. A kept copy that is gone or unusable falls back to it.
+    if record.converted_onnx_path is not None and str(record.converted_onnx_path):
+        kept = Path(engine_path).resolve().parent / record.converted_onnx_path.name
+        found, _why = _usable_onnx(kept)
+        if found is not None:
+            return found, ""
     if record.onnx_path is None or not str(record.onnx_path):
         return None, "the engine's build record names no ONNX model"
     path = record.onnx_path
     if not path.is_absolute():
         path = Path(engine_path).resolve().parent / path
-    if not path.is_file():
-        return None, f"the ONNX model the engine was built from is gone: {path}"
+    return _usable_onnx(path)
+
+
+def converted_model_precision(engine_path: str | Path, onnx: Path) -> str:
+    """ "INT8" when `onnx` is the converted model the engine's record names (kept beside the
+    engine), "" otherwise: for the note that says which model ran instead of the engine."""
+    try:
+        record = read_record(engine_path)
+    except BuildRecordError:
+        return ""
+    if record is None or record.converted_onnx_path is None:
+        return ""
+    if onnx.name != record.converted_onnx_path.name:
+        return ""
+    return record.precision.value.upper()
+
+
+def _usable_onnx(path: Path) -> tuple[Path | None, str]:
+    """`path` when it is a regular .onnx file holding an ONNX graph, else None and why."""
+    shown = shown_path(path)
+    if not path.exists():
+        return None, f"the ONNX model the engine was built from is gone: {shown}"
+    if path.suffix.lower() != ".onnx":
+        return None, (
+            f"the engine's build record names {shown}, which is not an .onnx file; it is not "
+            "used (fix the record or pass the ONNX model)"
+        )
+    try:
+        check_is_onnx(path)  # a regular file (no FIFO or device) holding an ONNX graph
+    except TrtGuiError as err:
+        return None, (
+            f"the engine's build record names {shown}, which is not a usable ONNX model "
+            f"({err.message.strip().removesuffix('.')}); it is not used"
+        )
     return path, ""
 
 
@@ -299,6 +372,7 @@ __all__ = [
     "RECORD_FORMAT",
     "BuildRecord",
     "RecordedGpu",
+    "converted_model_precision",
     "onnx_for_engine",
     "parse_record",
     "profiles_json",

@@ -2,24 +2,43 @@
 
 Its parts come from the stages below: `Precision` and `ShapeProfile` from
 `trtgui.core.model.profiles`, `PreprocessSpec` (INT8 calibration images) from
-`trtgui.core.imaging`.
+`trtgui.core.imaging`. A settings file is checked against the pydantic schema `SettingsFile`
+(types and ranges, in words), so a wrong field is named with what it must be.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
+from pydantic_core import PydanticCustomError
 
 from trtgui.core.errors import SettingsError
 from trtgui.core.files import write_atomic
 from trtgui.core.imaging import PreprocessSpec, read_spec
-from trtgui.core.model.profiles import InputShape, Precision, Shape, ShapeProfile
+from trtgui.core.model.profiles import MAX_DIM, PRECISIONS, InputShape, Precision, ShapeProfile
+from trtgui.core.reading import read_regular_text
+from trtgui.core.schema import UnknownKey, parse_json, validate
 from trtgui.core.text import shown
 
 ENGINE_SUFFIX = ".engine"
+# How INT8 gets its scales: trtgui's Q/DQ quantizer (ONNX Runtime's, with TensorRT's placement),
+# NVIDIA ModelOpt's Q/DQ quantizer (when installed), or TensorRT's entropy calibrator.
+INT8_METHODS = ("qdq", "modelopt", "calibrator")
 
 
 def default_engine_path(onnx_path: str | Path, precision: Precision | str = Precision.FP32) -> Path:
@@ -60,6 +79,12 @@ class BuildSettings:
     compute_capabilities: tuple[str, ...] = ()  # TensorRT-RTX targets, e.g. ("8.6", "8.9")
     calibration_dir: str = ""  # INT8: folder of images
     calibration_max_images: int = 64
+    # INT8: "qdq" = trtgui inserts Q/DQ nodes (every backend); "modelopt" = NVIDIA ModelOpt
+    # inserts them (when installed); "calibrator" = TensorRT's own entropy calibrator over the
+    # same images (NVIDIA TensorRT 8.6 and 10.x only).
+    int8_method: str = "qdq"
+    # INT8 Q/DQ: node names or op types (fnmatch patterns) kept in float.
+    int8_exclude: tuple[str, ...] = ()
     preprocess: PreprocessSpec | None = None  # INT8 calibration preprocessing
     keep_converted_onnx: bool = False  # keep the FP16/BF16/INT8 ONNX beside the engine
 
@@ -78,39 +103,22 @@ class BuildSettings:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BuildSettings:
+    def from_dict(cls, data: dict[str, Any], where: str = "") -> BuildSettings:
+        """Settings from decoded JSON, checked against `SettingsFile`: one SettingsError (a
+        PreprocessError for the "preprocess" part) naming the first wrong field and what it
+        must be. `where` is the key the settings sit under in a larger file ("settings" in a
+        build record): messages name fields as `where.field`."""
         if not isinstance(data, dict):
-            raise SettingsError("A build settings file must hold a JSON object.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SettingsError(
-                f"Unknown build setting {unknown[0]!r}: check the spelling in the settings file.",
-                details=f"unknown keys: {unknown}; known keys: {sorted(known)}",
-            )
-        # Each value is checked for its type first, so a wrong one is named with what it
-        # must be, rather than surfacing as Python's own error text.
-        kwargs = {key: _FIELD_READERS[key](value, key) for key, value in data.items()}
-        try:
-            settings = cls(**kwargs)
-        except (TypeError, ValueError) as exc:  # last resort: the readers cover every field
-            raise SettingsError(
-                "The build settings are malformed: check the settings file.",
-                details=f"{type(exc).__name__}: {exc}\n{data!r}",
-            ) from exc
-        _check_types(settings)
-        return settings
+            what = where or "A build settings file"
+            raise SettingsError(f"{what} must hold a JSON object, got {shown(data)}.")
+        checked = validate(
+            SettingsFile, data, SettingsError, where=where, unknown=_unknown_setting(where)
+        )
+        return cls(**{k: _field_value(checked, k, where) for k in checked.model_fields_set})
 
     @classmethod
     def from_json(cls, text: str) -> BuildSettings:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SettingsError(
-                f"The settings file is not valid JSON (line {exc.lineno}, column {exc.colno}).",
-                details=str(exc),
-            ) from exc
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "The settings file", SettingsError))
 
     def save(self, path: str | Path) -> None:
         """Write the settings file atomically. Raises OSError."""
@@ -118,19 +126,8 @@ class BuildSettings:
 
     @classmethod
     def load(cls, path: str | Path) -> BuildSettings:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise SettingsError(
-                f"The settings file {path} is not UTF-8 text: choose a .json settings file.",
-                details=str(exc),
-            ) from exc
-        except OSError as exc:
-            raise SettingsError(
-                f"Cannot read the settings file {path}: {exc.strerror or exc}.",
-                details=repr(exc),
-            ) from exc
-        return cls.from_json(text)
+        # A regular file within LIMITS["settings"]: a FIFO would block for good.
+        return cls.from_json(read_regular_text(Path(path), "settings"))
 
 
 def jsonable(value: Any) -> Any:
@@ -143,141 +140,128 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _wrong(key: str, kind: str, value: Any) -> SettingsError:
-    return SettingsError(f"{key} must be {kind}, got {shown(value)}.", details=f"{key} = {value!r}")
+# -- the settings file's schema ---------------------------------------------------------------
+
+# Values beyond these never reach TensorRT: a workspace of 1e30 bytes failed inside its Python
+# binding, a dimension of 10^20 too. 1 TiB is far above any GPU's memory; 100,000 calibration
+# images is hours of calibration (TensorRT's samples use 500 to 1,000).
+MAX_WORKSPACE_BYTES = 1 << 40
+MAX_CALIBRATION_IMAGES = 100_000
+
+_STRING = "a string"
+_BOOL = "true or false"
+_SHAPE = "a list of integers"
+# A dimension TensorRT can hold (Dims are int32 in TensorRT 8 and 10); ≤ 0 is judged, with
+# the input named, by `validate_profiles`.
+_Dim = Annotated[StrictInt, Field(le=MAX_DIM)]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:  # a type error in `finding`'s words: the field's description
+            raise PydanticCustomError("not_one_of", "not one of the choices")
+        return value
+
+    return check
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value  # "FP16" is fp16
 
 
-def _read_str(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise _wrong(key, "a string", value)
-    return value
+class InputShapeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    WHAT: ClassVar[str] = 'an object with a "name" and "min", "opt" and "max" shapes'
+
+    name: StrictStr = Field(description=_STRING)
+    min: list[_Dim] = Field(description=_SHAPE)
+    opt: list[_Dim] = Field(description=_SHAPE)
+    max: list[_Dim] = Field(description=_SHAPE)
 
 
-def _read_bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise _wrong(key, "true or false", value)
-    return value
+class ProfileFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    WHAT: ClassVar[str] = 'an object with an "inputs" list'
+
+    inputs: list[InputShapeFile] = Field(description="a list of profile inputs")
 
 
-def _read_int(value: Any, key: str) -> int:
-    if not _is_int(value):
-        raise _wrong(key, "an integer", value)
-    return int(value)
+class SettingsFile(BaseModel):
+    """What a build settings file may hold: one field per `BuildSettings` field, its type and
+    range in words (`Field.description`) for the message that names a wrong one. Names checked
+    against the backend (profiling_verbosity, hardware_compatibility) are judged in
+    trt_config.check_settings."""
 
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    WHAT: ClassVar[str] = "an object of build settings"
 
-def _read_optional_int(value: Any, key: str) -> int | None:
-    if value is not None and not _is_int(value):
-        raise _wrong(key, "an integer or null", value)
-    return None if value is None else int(value)
-
-
-def _read_precision(value: Any, key: str) -> Precision:
-    choices = ", ".join(p.value for p in Precision)
-    if isinstance(value, str):
-        try:
-            return Precision(value.lower())
-        except ValueError:
-            pass
-    raise _wrong(key, f"one of {choices}", value)
-
-
-def _read_capabilities(value: Any, key: str) -> tuple[str, ...]:
+    onnx_path: StrictStr = Field("", description=_STRING)
+    output_path: StrictStr = Field("", description=_STRING)
+    backend: Annotated[StrictStr, AfterValidator(_one_of(("", "tensorrt", "rtx")))] = Field(
+        "", description='"tensorrt" or "rtx" (or "" for the default)'
+    )
+    precision: Annotated[Precision, BeforeValidator(_lower)] = Field(
+        Precision.FP32, description=f"one of {', '.join(PRECISIONS)}"
+    )
+    profiles: list[ProfileFile] = Field([], description="a list of profiles")
+    workspace_bytes: StrictInt | None = Field(
+        None, ge=1, le=MAX_WORKSPACE_BYTES, description="an integer or null"
+    )
+    optimization_level: StrictInt = Field(3, ge=0, le=5, description="an integer")
+    timing_cache_path: StrictStr = Field("", description=_STRING)
+    profiling_verbosity: StrictStr = Field("detailed", description=_STRING)
+    version_compatible: StrictBool = Field(False, description=_BOOL)
+    hardware_compatibility: StrictStr = Field("none", description=_STRING)
     # Numbers are taken as written ("compute_capabilities": [8.6] means "8.6").
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(c, str) or _is_number(c) for c in value
-    ):
-        raise _wrong(key, 'a list of compute capabilities such as ["8.6", "8.9"]', value)
-    return tuple(str(c) for c in value)
+    compute_capabilities: list[StrictStr | StrictInt | StrictFloat] = Field(
+        [], description='a list of compute capabilities such as ["8.6", "8.9"]'
+    )
+    calibration_dir: StrictStr = Field("", description=_STRING)
+    calibration_max_images: StrictInt = Field(
+        64, ge=1, le=MAX_CALIBRATION_IMAGES, description="an integer"
+    )
+    int8_method: Annotated[StrictStr, AfterValidator(_one_of(INT8_METHODS))] = Field(
+        "qdq", description=" or ".join(f'"{m}"' for m in INT8_METHODS)
+    )
+    int8_exclude: list[StrictStr] = Field(
+        [], description='a list of node names or op types, e.g. ["Concat", "/model.22/*"]'
+    )
+    # Read by the one preprocessing reader (`read_spec`), which names its own fields.
+    preprocess: dict[str, Any] | None = Field(
+        None, description="an object of preprocessing settings or null"
+    )
+    keep_converted_onnx: StrictBool = Field(False, description=_BOOL)
 
 
-def _read_profiles(value: Any, key: str) -> tuple[ShapeProfile, ...]:
-    if not isinstance(value, (list, tuple)):
-        raise _wrong(key, "a list of profiles", value)
-    return tuple(_profile_from(p) for p in value)
+def _unknown_setting(where: str) -> UnknownKey:
+    def sentence(key: str, parent: str) -> str:
+        if parent == where:
+            inside = f" in {where}" if where else " in the settings file"
+            return f"Unknown build setting {key!r}: check the spelling{inside}."
+        return f"Unknown key {shown(key)} in {parent}: check the spelling."
+
+    return sentence
 
 
-def _read_preprocess(value: Any, key: str) -> PreprocessSpec | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _wrong(key, "an object of preprocessing settings or null", value)
-    return read_spec(value, where=key)
-
-
-# One reader per BuildSettings field: checks the JSON value's type, returns the field value.
-_FIELD_READERS: dict[str, Callable[[Any, str], Any]] = {
-    "onnx_path": _read_str,
-    "output_path": _read_str,
-    "backend": _read_str,
-    "precision": _read_precision,
-    "profiles": _read_profiles,
-    "workspace_bytes": _read_optional_int,
-    "optimization_level": _read_int,
-    "timing_cache_path": _read_str,
-    "profiling_verbosity": _read_str,
-    "version_compatible": _read_bool,
-    "hardware_compatibility": _read_str,
-    "compute_capabilities": _read_capabilities,
-    "calibration_dir": _read_str,
-    "calibration_max_images": _read_int,
-    "preprocess": _read_preprocess,
-    "keep_converted_onnx": _read_bool,
-}
-
-
-def _shape(value: Any, what: str) -> Shape:
-    if not isinstance(value, (list, tuple)) or not all(_is_int(d) for d in value):
-        raise SettingsError(f"{what} must be a list of integers, got {shown(value)}.")
-    return tuple(value)
-
-
-def _profile_from(data: Any) -> ShapeProfile:
-    if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
-        raise SettingsError(
-            f'Each profile must be an object with an "inputs" list, got {shown(data)}.'
-        )
-    shapes = []
-    for item in data["inputs"]:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise SettingsError(
-                f'Each profile input needs a "name" and min/opt/max shapes, got {shown(item)}.'
+def _field_value(checked: SettingsFile, key: str, where: str) -> Any:
+    """The BuildSettings value of a checked field."""
+    value = getattr(checked, key)
+    if key == "profiles":
+        return tuple(
+            ShapeProfile(
+                tuple(
+                    InputShape(i.name, tuple(i.min), tuple(i.opt), tuple(i.max)) for i in p.inputs
+                )
             )
-        name = item["name"]
-        shapes.append(
-            InputShape(
-                name,
-                _shape(item.get("min"), f"The min shape of profile input {shown(name)}"),
-                _shape(item.get("opt"), f"The opt shape of profile input {shown(name)}"),
-                _shape(item.get("max"), f"The max shape of profile input {shown(name)}"),
-            )
+            for p in value
         )
-    return ShapeProfile(tuple(shapes))
-
-
-def _check_types(s: BuildSettings) -> None:
-    if not isinstance(s.optimization_level, int) or not 0 <= s.optimization_level <= 5:
-        raise SettingsError(
-            f"optimization_level must be an integer from 0 to 5, got {s.optimization_level!r}."
-        )
-    if s.workspace_bytes is not None and (
-        not isinstance(s.workspace_bytes, int) or s.workspace_bytes <= 0
-    ):
-        raise SettingsError(
-            f"workspace_bytes must be a positive integer, got {s.workspace_bytes!r}."
-        )
-    for key in ("onnx_path", "output_path", "backend", "timing_cache_path", "calibration_dir"):
-        if not isinstance(getattr(s, key), str):
-            raise SettingsError(f"{key} must be a string.")
-    if s.backend not in ("", "tensorrt", "rtx"):
-        raise SettingsError(f"backend must be 'tensorrt' or 'rtx', got {shown(s.backend)}.")
+    if key == "compute_capabilities":
+        return tuple(str(c) for c in value)
+    if key == "int8_exclude":
+        return tuple(value)
+    if key == "preprocess":
+        return None if value is None else read_spec(value, where=f"{where}.{key}".lstrip("."))
+    return value
 
 
 _SIZE_UNITS: dict[str, int] = {
@@ -304,12 +288,18 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
-    if unit not in _SIZE_UNITS or value <= 0:
+    if unit not in _SIZE_UNITS or not value > 0:  # "not >": NaN too
         raise SettingsError(
             f"Cannot read the size {text!r}: write a positive number with an optional unit, "
             "e.g. 512M or 2G."
         )
-    return int(value * _SIZE_UNITS[unit])
+    size = value * _SIZE_UNITS[unit]
+    if not size <= MAX_WORKSPACE_BYTES:  # 1e30G reached TensorRT's binding, which refused it
+        raise SettingsError(
+            f"The size {text!r} is more than {size_arg(MAX_WORKSPACE_BYTES)}, the most trtgui "
+            "gives TensorRT: choose a smaller size, e.g. 2G."
+        )
+    return int(size)
 
 
 def size_arg(n: int) -> str:

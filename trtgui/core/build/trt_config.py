@@ -1,22 +1,37 @@
 """Where `BuildSettings` reach TensorRT: the one module that turns them into builder calls.
 
 Network creation flags, precision flags, shape profiles, the workspace pool limit, profiling
-verbosity, optimization level, the timing cache and the compatibility options, for each API
-family (`backends.api_family`: NVIDIA TensorRT 10.x, 11.x, TensorRT-RTX). `check_settings`
-refuses values no backend knows before any work starts; `configure` applies the rest and
-returns notes about settings this backend ignores.
+verbosity, optimization level, the timing cache, tactic sources and the compatibility
+options, for each API family (`backends.api_family`: NVIDIA TensorRT 8.6, 10.x, 11.x,
+TensorRT-RTX). `check_settings` refuses values a backend does not know before any work
+starts; `configure` applies the rest and returns notes about settings this backend ignores.
+
+TensorRT 8.6 (seen on an H200 with 8.6.0): its ONNX parser needs `EXPLICIT_BATCH`; there is
+no strong typing, so FP16 and INT8 are builder flags (INT8 from Q/DQ nodes, or from TensorRT's
+entropy calibrator over the user's images: `make_calibrator`); no BF16; no progress monitor
+(the builder reads progress from the log instead).
+
+`TRTGUI_TACTIC_SOURCES` (trtexec's `--tacticSources` syntax, e.g. `-CUBLAS,-CUBLAS_LT,-CUDNN`)
+turns tactic sources on or off for NVIDIA TensorRT builds: needed where cuBLAS or cuDNN are
+missing or do not match the TensorRT build.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from trtgui.core.backends import BackendInfo, api_family
+from trtgui.core.backends import TACTIC_SOURCES, BackendInfo, api_family, import_optional
 from trtgui.core.build.settings import BuildSettings
-from trtgui.core.errors import ProfileError, SettingsError
+from trtgui.core.errors import EngineBuildError, ProfileError, SettingsError
 from trtgui.core.files import write_atomic
 from trtgui.core.model.profiles import PRECISIONS, Precision
+from trtgui.core.reading import read_regular
+
+TACTIC_SOURCES_ENV = "TRTGUI_TACTIC_SOURCES"
 
 # BuildSettings value → TensorRT enum member name.
 VERBOSITIES: dict[str, str] = {
@@ -48,12 +63,51 @@ def precision_support(info: BackendInfo) -> dict[str, str]:
     reasons = dict.fromkeys(PRECISIONS, "")
     if not info.available:
         return dict.fromkeys(PRECISIONS, f"{info.title} is not installed")
-    if api_family(info) != "trt10":
+    family = api_family(info)
+    if family not in ("trt8", "trt10"):
         reasons[Precision.AUTO.value] = (
             f"{info.title} {info.version} has no weak typing: the precision comes from the "
             "model, so choose FP16, BF16 or INT8"
         )
+    if family == "trt8":
+        reasons[Precision.BF16.value] = (
+            f"{info.title} {info.version} has no BF16 (it came with TensorRT 9): choose FP16 "
+            "or INT8"
+        )
     return reasons
+
+
+def precision_from_onnx(info: BackendInfo, settings: BuildSettings) -> bool:
+    """Whether the precision comes from converting the ONNX model first (True) or from
+    builder flags on the model as it is (False: FP32, "auto", TensorRT 8.6's FP16, and INT8
+    by TensorRT's calibrator)."""
+    precision = settings.precision
+    if precision in (Precision.FP32, Precision.AUTO):
+        return False
+    if precision is Precision.INT8 and settings.int8_method == "calibrator":
+        return False
+    return not (api_family(info) == "trt8" and precision is Precision.FP16)
+
+
+def flag_method(info: BackendInfo, settings: BuildSettings) -> str:
+    """How the precision was given when no conversion happens (for the build record)."""
+    precision = settings.precision
+    if precision is Precision.INT8:
+        return f"{info.title} {info.version} INT8 entropy calibrator"
+    if precision is Precision.FP16:
+        return f"{info.title} {info.version} FP16 builder flag"
+    return "as is"
+
+
+def backend_notes(info: BackendInfo) -> list[str]:
+    """What a user should know about building with this backend (the Build panel shows it)."""
+    if not info.available or info.has_progress_monitor or info.name == "rtx":
+        return []
+    return [
+        f"{info.title} {info.version} reports no build progress: the progress bar follows the "
+        "phases in its build log, and Cancel takes effect when TensorRT finishes the engine "
+        "(nothing is written)."
+    ]
 
 
 def check_settings(info: BackendInfo, settings: BuildSettings) -> None:
@@ -73,6 +127,18 @@ def check_settings(info: BackendInfo, settings: BuildSettings) -> None:
             "hardware_compatibility must be none, ampere_plus or same_compute_capability, "
             f"got {settings.hardware_compatibility!r}."
         )
+    family = api_family(info)
+    calibrated = settings.precision is Precision.INT8 and settings.int8_method == "calibrator"
+    if calibrated and family not in ("trt8", "trt10"):
+        raise SettingsError(
+            f"{info.title} {info.version} has no INT8 calibrator: use the INT8 "
+            "method qdq (trtgui inserts Q/DQ nodes calibrated on the same images)."
+        )
+    if family == "trt8" and level == "same_compute_capability":
+        raise SettingsError(
+            f"{info.title} {info.version} knows only the hardware compatibility ampere_plus."
+        )
+    tactic_source_changes()  # a bad TRTGUI_TACTIC_SOURCES fails before any work
     targets = [t.lower() for t in settings.compute_capabilities]
     unknown = [t for t in settings.compute_capabilities if t.lower() not in COMPUTE_CAPABILITIES]
     if unknown:
@@ -88,15 +154,24 @@ def check_settings(info: BackendInfo, settings: BuildSettings) -> None:
         )
 
 
-def create_network(trt: Any, builder: Any, info: BackendInfo, precision: Precision) -> Any:
+def create_network(
+    trt: Any, builder: Any, info: BackendInfo, precision: Precision, int8_method: str = "qdq"
+) -> Any:
     """`Builder.create_network` with the flags `precision` needs.
 
-    10.x: strongly typed unless "auto" (so a converted FP16/INT8 graph builds in the types it
-    carries, as on 11.x). 11.x: strongly typed (the only mode; the flag is still accepted).
-    RTX: 0, its networks are strongly typed already.
+    8.6: explicit batch (its ONNX parser refuses implicit-batch networks), never strongly
+    typed (8.6 has no strong typing: precision is in the builder flags).
+    10.x: strongly typed unless "auto" or INT8 by calibrator (so a converted FP16/INT8 graph
+    builds in the types it carries, as on 11.x). 11.x: strongly typed (the only mode; the flag
+    is still accepted). RTX: 0, its networks are strongly typed already.
     """
     family = api_family(info)
-    weakly_typed = family == "rtx" or (family == "trt10" and precision is Precision.AUTO)
+    if family == "trt8":
+        return builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    calibrated = precision is Precision.INT8 and int8_method == "calibrator"
+    weakly_typed = family == "rtx" or (
+        family == "trt10" and (precision is Precision.AUTO or calibrated)
+    )
     flags = 0 if weakly_typed else 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     return builder.create_network(flags)
 
@@ -114,7 +189,7 @@ def configure(
     returns notes about settings this backend ignores. `has_qdq`: the model to build holds
     Q/DQ nodes (only TensorRT 10's weak typing needs to know)."""
     notes = _apply_options(trt, config, info, settings)
-    notes += _apply_precision_flags(trt, builder, config, settings.precision, has_qdq)
+    notes += _apply_precision_flags(trt, builder, config, info, settings, has_qdq)
     _add_profiles(builder, network, config, settings)
     return notes
 
@@ -166,22 +241,72 @@ def _apply_options(trt: Any, config: Any, info: BackendInfo, settings: BuildSett
                     )
     if settings.timing_cache_path and family == "rtx":
         notes.append("The timing cache is a NVIDIA TensorRT feature: ignored by TensorRT-RTX.")
+    notes += _apply_tactic_sources(trt, config, info)
     return notes
 
 
-def _apply_precision_flags(
-    trt: Any, builder: Any, config: Any, precision: Precision, has_qdq: bool
-) -> list[str]:
-    """Only TensorRT 10.x "auto" sets flags (`check_settings` refused it elsewhere): FP16,
-    plus INT8 when the model has Q/DQ nodes. Every other precision comes from the (converted)
-    ONNX graph."""
-    if precision is not Precision.AUTO:
+def tactic_source_changes() -> list[tuple[str, bool]]:
+    """(TacticSource member name, on) for each item of TRTGUI_TACTIC_SOURCES, in order."""
+    text = os.environ.get(TACTIC_SOURCES_ENV, "").strip()
+    changes: list[tuple[str, bool]] = []
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        sign, name = item[0], item[1:].strip().lower().replace("-", "_")
+        if sign not in "+-" or name not in TACTIC_SOURCES:
+            raise SettingsError(
+                f"{TACTIC_SOURCES_ENV} must list tactic sources as trtexec's --tacticSources "
+                f"does, e.g. -CUBLAS,-CUBLAS_LT,-CUDNN; {item!r} is not one (known: "
+                f"{', '.join(sorted({v for v in TACTIC_SOURCES.values()}))})."
+            )
+        changes.append((TACTIC_SOURCES[name], sign == "+"))
+    return changes
+
+
+def _apply_tactic_sources(trt: Any, config: Any, info: BackendInfo) -> list[str]:
+    changes = tactic_source_changes()
+    if not changes:
         return []
-    config.set_flag(trt.BuilderFlag.FP16)
-    if has_qdq:
+    if api_family(info) == "rtx":
+        return [f"{TACTIC_SOURCES_ENV} is a NVIDIA TensorRT setting: ignored by TensorRT-RTX."]
+    mask = int(config.get_tactic_sources())
+    for name, on in changes:
+        member = getattr(trt.TacticSource, name, None)
+        if member is None:
+            raise SettingsError(
+                f"{info.title} {info.version} has no tactic source {name}: remove it from "
+                f"{TACTIC_SOURCES_ENV}."
+            )
+        bit = 1 << int(member)
+        mask = mask | bit if on else mask & ~bit
+    if not config.set_tactic_sources(mask):
+        raise SettingsError(f"{info.title} refused the tactic sources of {TACTIC_SOURCES_ENV}.")
+    words = ", ".join(f"{'with' if on else 'without'} {name}" for name, on in changes)
+    return [f"Tactic sources from {TACTIC_SOURCES_ENV}: {words}."]
+
+
+def _apply_precision_flags(
+    trt: Any,
+    builder: Any,
+    config: Any,
+    info: BackendInfo,
+    settings: BuildSettings,
+    has_qdq: bool,
+) -> list[str]:
+    """Builder flags, where precision is a flag: TensorRT 10.x "auto" (FP16, plus INT8 when
+    the model has Q/DQ nodes), INT8 by calibrator (8.6, 10.x), and every TensorRT 8.6
+    precision (FP16; INT8 for Q/DQ models). Elsewhere precision comes from the (converted)
+    ONNX graph and no flag is set."""
+    precision = settings.precision
+    family = api_family(info)
+    fp16 = precision is Precision.AUTO or (family == "trt8" and precision is Precision.FP16)
+    int8 = (precision is Precision.AUTO and has_qdq) or (
+        precision is Precision.INT8 and (family == "trt8" or settings.int8_method == "calibrator")
+    )
+    if fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if int8:
         config.set_flag(trt.BuilderFlag.INT8)
-    if not builder.platform_has_fast_fp16:
-        return ["This GPU has no fast FP16: 'auto' will mostly pick FP32 kernels."]
+    if fp16 and not builder.platform_has_fast_fp16:
+        return ["This GPU has no fast FP16: FP16 will mostly pick FP32 kernels."]
     return []
 
 
@@ -215,7 +340,8 @@ def load_timing_cache(config: Any, info: BackendInfo, path: str) -> Any | None:
     if not path or api_family(info) == "rtx":
         return None
     file = Path(path)
-    data = file.read_bytes() if file.is_file() else b""
+    # A regular file within LIMITS["timing_cache"] (a FIFO or /dev/zero would never end).
+    data = read_regular(file, "timing_cache") if os.path.lexists(file) else b""
     cache = config.create_timing_cache(data)
     config.set_timing_cache(cache, False)
     return cache
@@ -231,3 +357,196 @@ def save_timing_cache(config: Any, info: BackendInfo, path: str) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, bytes(memoryview(cache.serialize())))
+
+
+# -- INT8 by TensorRT's own calibrator (8.6 and 10.x) --------------------------------------------
+
+
+class TrtCalibration:
+    """TensorRT's entropy calibrator for one build and the GPU memory its batches go through.
+
+    Keep it until `build_serialized_network` returns, then `close()` it (frees the memory).
+    `error`: what stopped calibration early (a bad image, a CUDA failure), to report instead
+    of TensorRT's own "calibration failed"."""
+
+    def __init__(self, calibrator: Any, uploads: _DeviceUploads, images: int) -> None:
+        self.calibrator = calibrator
+        self.images = images
+        self._uploads = uploads
+
+    @property
+    def error(self) -> BaseException | None:
+        error: BaseException | None = self.calibrator.error
+        return error
+
+    @property
+    def batches(self) -> int:
+        return int(self.calibrator.batches_given)
+
+    def close(self) -> None:
+        self._uploads.close()
+
+
+def make_calibrator(
+    trt: Any,
+    builder: Any,
+    network: Any,
+    config: Any,
+    info: BackendInfo,
+    settings: BuildSettings,
+    source: Path,
+    cancel: threading.Event,
+    on_phase: Callable[[str, int], None],
+    on_step: Callable[[str, int], object],
+) -> TrtCalibration | None:
+    """Give `config` an `IInt8EntropyCalibrator2` over the settings' calibration images, when
+    INT8 comes from TensorRT's calibrator; None otherwise. The images are preprocessed as for
+    trtgui's Q/DQ quantizer (the settings' PreprocessSpec, else the guess), at the first
+    profile's opt shape for a dynamic input (TensorRT calibrates at one shape)."""
+    if not (settings.precision is Precision.INT8 and settings.int8_method == "calibrator"):
+        return None
+    if not settings.calibration_dir:
+        raise SettingsError(
+            "INT8 needs calibration images: choose a folder of images like the ones the "
+            "model will see (--calib-dir).",
+        )
+    inputs = [network.get_input(i) for i in range(network.num_inputs)]
+    if len(inputs) != 1:
+        raise SettingsError(
+            "TensorRT's INT8 calibrator over images needs a model with one image input; this "
+            f"one has {len(inputs)}: use the INT8 method qdq, or calibrate another way."
+        )
+    tensor = inputs[0]
+    shape = tuple(int(d) for d in tensor.shape)
+    if any(d < 0 for d in shape):
+        item = settings.profiles[0].get(tensor.name) if settings.profiles else None
+        if item is None:
+            raise SettingsError(
+                f"Input {tensor.name!r} has dynamic dimensions: give a shape profile, whose "
+                "opt shape INT8 calibration then uses."
+            )
+        shape = tuple(int(d) for d in item.opt)
+        profile = builder.create_optimization_profile()
+        profile.set_shape(tensor.name, shape, shape, shape)
+        config.set_calibration_profile(profile)
+    from trtgui.core.backends import trt_dtype_name
+    from trtgui.core.model.int8 import Calibration as Images
+    from trtgui.core.model.int8 import calibration_batches, list_calibration_images
+
+    images = Images(
+        settings.calibration_dir, settings.calibration_max_images, settings.preprocess,
+        settings.profiles,
+    )  # fmt: skip
+    count = len(list_calibration_images(images.folder, images.max_images))
+    phase = f"Calibrating INT8 with TensorRT on {count} image(s)"
+    batches, stream = calibration_batches(
+        source, images, tensor.name, shape, trt_dtype_name(tensor.dtype), cancel, on_step, phase
+    )
+    uploads = _DeviceUploads()
+    calibrator = _calibrator_class(trt)(tensor.name, stream, uploads, cancel)
+    config.int8_calibrator = calibrator
+    on_phase(phase, batches)
+    return TrtCalibration(calibrator, uploads, count)
+
+
+class _DeviceUploads:
+    """GPU buffers for calibration batches, through cuda-python's runtime API (the build stage
+    sits below `engine.cuda`, and needs only malloc, a synchronous copy and free)."""
+
+    def __init__(self) -> None:
+        runtime = import_optional("cuda.bindings.runtime")
+        if isinstance(runtime, str):
+            runtime = import_optional("cuda.cudart")  # cuda-python < 12.6
+        if isinstance(runtime, str):
+            raise SettingsError(
+                "TensorRT's INT8 calibrator needs cuda-python to hand it the images: pip "
+                "install 'trtgui[cuda]', or use the INT8 method qdq.",
+                details=runtime,
+            )
+        self._rt = runtime
+        self._buffers: dict[str, tuple[int, int]] = {}  # name -> (address, bytes)
+        self._lock = threading.Lock()
+
+    def _check(self, result: Any, what: str) -> Any:
+        err, rest = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
+        if int(err) != 0:
+            raise EngineBuildError(
+                f"CUDA failed while handing calibration images to TensorRT ({what}).",
+                details=f"{what} -> {getattr(err, 'name', err)}",
+            )
+        return rest[0] if rest else None
+
+    def upload(self, name: str, array: Any) -> int:
+        with self._lock:
+            address, size = self._buffers.get(name, (0, 0))
+            if size < array.nbytes:
+                if address:
+                    self._check(self._rt.cudaFree(address), "cudaFree")
+                address = int(self._check(self._rt.cudaMalloc(array.nbytes), "cudaMalloc"))
+                self._buffers[name] = (address, int(array.nbytes))
+            kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
+            self._check(
+                self._rt.cudaMemcpy(address, array.ctypes.data, array.nbytes, kind), "cudaMemcpy"
+            )
+            return address
+
+    def close(self) -> None:
+        with self._lock:
+            for address, _size in self._buffers.values():
+                self._rt.cudaFree(address)  # freeing after a failed build: nothing to add
+            self._buffers = {}
+
+
+_calibrator_classes: dict[int, type] = {}
+
+
+def _calibrator_class(trt: Any) -> type:
+    """The `IInt8EntropyCalibrator2` subclass for one TensorRT module (made once per module)."""
+    found = _calibrator_classes.get(id(trt))
+    if found is not None:
+        return found
+
+    class _EntropyCalibrator(trt.IInt8EntropyCalibrator2):  # type: ignore[misc]
+        def __init__(
+            self,
+            name: str,
+            batches: Iterator[Any],
+            uploads: _DeviceUploads,
+            cancel: threading.Event,
+        ) -> None:
+            trt.IInt8EntropyCalibrator2.__init__(self)
+            self._name = name
+            self._batches = batches
+            self._uploads = uploads
+            self._cancel = cancel
+            self.error: BaseException | None = None
+            self.batches_given = 0
+            self.cache = b""
+
+        def get_batch_size(self) -> int:
+            return 1  # explicit batch: each batch's own shape carries its size
+
+        def get_batch(self, names: list[str]) -> list[int] | None:
+            # Runs on TensorRT's thread: never raise into it; None ends calibration.
+            if self._cancel.is_set() or self.error is not None:
+                return None
+            try:
+                array = next(self._batches, None)
+                if array is None:
+                    return None
+                address = self._uploads.upload(self._name, array)
+            except BaseException as exc:
+                self.error = exc
+                return None
+            self.batches_given += 1
+            return [address if n == self._name else 0 for n in names]
+
+        def read_calibration_cache(self) -> bytes | None:
+            return None  # calibrate afresh: the images or their preprocessing may have changed
+
+        def write_calibration_cache(self, cache: Any) -> None:
+            self.cache = bytes(cache)
+
+    _EntropyCalibrator.__name__ = "TrtGuiEntropyCalibrator"
+    _calibrator_classes[id(trt)] = _EntropyCalibrator
+    return _EntropyCalibrator

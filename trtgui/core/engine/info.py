@@ -3,7 +3,13 @@
 `inspect_engine(path) -> EngineInfo` deserializes the engine (needs a GPU the backend accepts)
 and describes it; `describe_engine` does the describing over any object that answers the
 ICudaEngine calls, so tests can drive it without a GPU. Layers come from EngineInspector JSON,
-in both the TensorRT 10 "Bindings" and the TensorRT 11 "I/O Tensors" layouts.
+in both the TensorRT 8.6/10 "Bindings" and the TensorRT 11 "I/O Tensors" layouts. TensorRT 8.6
+writes raw 0x1E characters inside its "Metadata" strings (between the ONNX node names a layer
+came from). For a dynamic-shape engine it writes "N/A due to dynamic shapes" instead of each
+tensor's format: `describe_engine` hands the inspector an execution context at profile 1's opt
+shapes (NVIDIA's documented way), but on the H200 TensorRT 8.6.0 still wrote N/A, so a layer
+whose formats say nothing gets its precision from its kernel's (tactic's) name, which carries
+the types (`…_f16f16_f16f16_f16_…`), and the engine's note says so.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from trtgui.core import backends, gpus
 from trtgui.core.build import trt_log
 from trtgui.core.engine.plan import PlanHeader, read_plan_header, rtx_supports, trt_runtime
 from trtgui.core.errors import BackendUnavailable, EngineLoadError
+from trtgui.core.reading import read_regular
 from trtgui.core.shapes import shape_text
 from trtgui.core.tensors import TensorSpec
 
@@ -81,6 +88,8 @@ class EngineLayer:
     inputs: tuple[str, ...] = ()  # "name dims format" per input
     outputs: tuple[str, ...] = ()
     metadata: str = ""
+    # The precision comes from the kernel's name, TensorRT having reported no formats.
+    precision_from_kernel: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +100,7 @@ class EngineLayer:
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
             "metadata": self.metadata,
+            "precision_from_kernel": self.precision_from_kernel,
         }
 
 
@@ -167,10 +177,7 @@ def deserialize(path: str | Path, backend: str | None = None) -> tuple[Any, Any,
         )
     trt = backends.load_trt(name)
     runtime = trt_runtime(trt)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise EngineLoadError(f"Cannot read {Path(path).name}: {exc}") from exc
+    data = read_regular(path, "engine")  # regular, within LIMITS["engine"]; raises
     _logger, hub = trt_log.get_trt_logger(name, trt)
     with trt_log.capture(hub, None, logging.ERROR) as cap:
         try:
@@ -216,12 +223,23 @@ def describe_engine(engine: Any, trt: Any, header: PlanHeader, backend: str = ""
     layers: tuple[EngineLayer, ...] = ()
     verbosity = str(getattr(_optional(lambda: engine.profiling_verbosity, ""), "name", ""))
     note = ""
+    context = None
     try:
         inspector = engine.create_engine_inspector()
+        context, note = _shaped_context(engine, tensors)
+        if context is not None:
+            inspector.execution_context = context
         text = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
         layers, _io = parse_inspector_json(text)
     except Exception as exc:  # an engine without layer info is still worth showing
         note = f"layer information unavailable: {exc}"
+    finally:
+        del context  # after the inspector has read it: it holds the engine's activation memory
+    if any(la.precision_from_kernel for la in layers):
+        note = (
+            "TensorRT gave no per-layer formats (dynamic shapes), so precisions are read "
+            "from each layer's kernel name"
+        )
     if layers and all(not la.type for la in layers):
         note = (
             "the engine was built without detailed profiling verbosity, so layers have names "
@@ -241,6 +259,26 @@ def describe_engine(engine: Any, trt: Any, header: PlanHeader, backend: str = ""
         profiling_verbosity=verbosity,
         layer_note=note,
     )
+
+
+def _shaped_context(engine: Any, tensors: Sequence[EngineTensor]) -> tuple[Any, str]:
+    """(execution context with every dynamic input at profile 1's opt shape, note), or
+    (None, "") for a static engine. The inspector then reports each layer's formats and
+    precisions for those shapes; without it TensorRT 8.6 writes "N/A due to dynamic shapes"."""
+    dynamic = [t for t in tensors if t.is_input and t.shape is not None and -1 in t.shape]
+    if not dynamic:
+        return None, ""
+    try:
+        context = engine.create_execution_context()
+    except Exception:  # no memory for a context: layers still come, without formats
+        context = None
+    if context is None:
+        return None, "per-layer formats unavailable: no execution context could be made"
+    for t in dynamic:
+        if not t.profiles or not context.set_input_shape(t.name, t.profiles[0].opt):
+            return None, f"per-layer formats unavailable: input {t.name!r} has no usable shape"
+    shapes = ", ".join(f"{t.name} {shape_text(t.profiles[0].opt)}" for t in dynamic)
+    return context, f"layer formats and precisions are for profile 1's opt shapes ({shapes})"
 
 
 def _engine_tensor(engine: Any, trt: Any, name: str, num_profiles: int) -> EngineTensor:
@@ -334,6 +372,10 @@ def parse_layer(raw: object) -> EngineLayer:
     outputs = [_tensor_text(t) for t in raw.get("Outputs", []) or []]
     precision = next((p for _, p in outputs if p), "") or next((p for _, p in inputs if p), "")
     tactic = str(raw.get("TacticName") or raw.get("TacticValue") or raw.get("Tactic") or "")
+    from_kernel = False
+    if not precision and raw.get("TacticName"):
+        precision = precision_from_tactic(str(raw["TacticName"]))
+        from_kernel = bool(precision)
     return EngineLayer(
         name=str(raw.get("Name", "")),
         type=str(raw.get("LayerType", raw.get("ParameterType", ""))),
@@ -341,8 +383,36 @@ def parse_layer(raw: object) -> EngineLayer:
         tactic=tactic,
         inputs=tuple(d for d, _ in inputs),
         outputs=tuple(d for d, _ in outputs),
-        metadata=str(raw.get("Metadata", "")),
+        metadata=metadata_text(raw.get("Metadata", "")),
+        precision_from_kernel=from_kernel,
     )
+
+
+# Type tokens in TensorRT's kernel names, most specific first: "…_i8i8_i8i32_f32_…" (INT8),
+# "…_f16f16_f16f16_f16_…", "…FP16NHWC…", "h1688…" (FP16), "…_f32f32_tf32f32_f32_…" (FP32 data
+# with TF32 math), "…_f32f32_f32_…", "ffma", "sgemm" (FP32). Seen in the H200's 8.6 engines.
+_KERNEL_TOKENS = (
+    ("INT8", ("i8i8", "int8", "imma")),
+    ("FP16", ("f16f16", "fp16", "h884", "h1688", "hmma", "half")),
+    ("TF32", ("tf32",)),
+    ("FP32", ("f32f32", "fp32", "ffma", "sgemm", "scudnn")),
+)
+
+
+def precision_from_tactic(name: str) -> str:
+    """ "sm80_xmma_gemm_f16f16_f16f16_f16_nn_n_…" → "FP16"; "" when the name names no type."""
+    lower = name.lower()
+    for precision, tokens in _KERNEL_TOKENS:
+        if any(token in lower for token in tokens):
+            return precision
+    return ""
+
+
+def metadata_text(value: object) -> str:
+    """A layer's "Metadata" for people: TensorRT 8.6 separates the ONNX node names a layer
+    came from with raw 0x1E characters; they become "; " (and other control characters go)."""
+    parts = re.split(r"[\x00-\x1f]+", str(value or ""))
+    return "; ".join(p.strip() for p in parts if p.strip())
 
 
 def parse_inspector_json(
@@ -358,7 +428,8 @@ def parse_inspector_json(
         data = text
     else:
         try:
-            data = json.loads(text)
+            # strict=False: TensorRT 8.6 puts raw 0x1E characters inside its strings.
+            data = json.loads(text, strict=False)
         except json.JSONDecodeError as exc:
             raise EngineLoadError(
                 "TensorRT returned unreadable layer information.", details=f"{exc}\n{text[:500]}"

@@ -14,6 +14,7 @@ What is inside an engine (I/O, profiles, layers) needs it deserialized: see `eng
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import threading
@@ -27,6 +28,7 @@ from trtgui.core.build import trt_log
 from trtgui.core.build.record import BuildRecord, read_record, record_path
 from trtgui.core.errors import BuildRecordError, EngineLoadError
 from trtgui.core.gpus import GpuInfo, gpu_report
+from trtgui.core.reading import open_regular, shown_path
 from trtgui.core.tensors import TensorSpec
 
 # -- the plan header -----------------------------------------------------------------------------
@@ -94,14 +96,13 @@ def read_plan_header(path: str | Path) -> PlanHeader:
     Raises EngineLoadError for missing, empty, truncated, foreign or corrupt files.
     """
     path = Path(path)
+    if not os.path.lexists(path):
+        raise EngineLoadError(f"Engine file not found: {shown_path(path)}")
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
+        # A regular file only: `trtgui-cli engine` on a FIFO used to block for good.
+        with open_regular(path, "engine") as f:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(64)
-    except FileNotFoundError as exc:
-        raise EngineLoadError(f"Engine file not found: {path}") from exc
-    except IsADirectoryError as exc:
-        raise EngineLoadError(f"{path} is a folder, not an engine file.") from exc
     except OSError as exc:
         raise EngineLoadError(
             f"Cannot read the engine file {path}: {exc}", details=repr(exc)
@@ -426,7 +427,7 @@ def _rtx_validity(path: Path) -> tuple[str | None, tuple[str, ...]]:
     trt = backends.load_trt("rtx")
     try:
         runtime = trt_runtime(trt)
-        with path.open("rb") as f:
+        with open_regular(path, "engine") as f:
             head = f.read(int(getattr(runtime, "engine_header_size", 64)))
         validity, diagnostics = runtime.get_engine_validity(head)
     except Exception as exc:  # a diagnostic aid only: report, do not fail the check

@@ -12,6 +12,8 @@ exceptions.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import tempfile
 import threading
@@ -25,8 +27,11 @@ import numpy as np
 
 from trtgui.core.engine.cuda import ClosesOnExit
 from trtgui.core.errors import BackendUnavailable, InferenceError, ModelLoadError
+from trtgui.core.model.graph_check import check_weights_files
+from trtgui.core.reading import check_regular_input
 from trtgui.core.shapes import Dim, shape_arg, shape_text
 from trtgui.core.tensors import TensorSpec
+from trtgui.core.text import format_bytes
 
 
 class Runner(Protocol):
@@ -177,8 +182,13 @@ class OrtRunner(ClosesOnExit):
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()  # one run at a time keeps outputs and timings coherent
         ort = _import_ort()
-        if not self.path.is_file():
+        if not os.path.lexists(self.path):
             raise ModelLoadError(f"ONNX model not found: {self.path}")
+        # A FIFO, a device or a folder is named as such (ONNX Runtime would block on a FIFO).
+        check_regular_input(self.path, "onnx")
+        # trtgui's own check of the weights files the model names (missing, short, a device or
+        # FIFO, outside the model's folder) before ONNX Runtime opens any of them.
+        check_weights_files(self.path)
         wanted = list(providers) if providers else default_ort_providers()
         unknown = [p for p in wanted if p not in ort.get_available_providers()]
         if unknown:
@@ -312,17 +322,19 @@ def random_feeds(
     inputs: Sequence[TensorSpec],
     shapes: Mapping[str, Sequence[int]] | None = None,
     seed: int = 0,
+    outputs: Sequence[TensorSpec] = (),
 ) -> dict[str, np.ndarray]:
     """Random inputs with a fixed seed: floats in [0, 1), integers in [0, 10), bools.
 
-    Dynamic dims must be given in `shapes`; otherwise InferenceError names the input.
+    Dynamic dims must be given in `shapes`; otherwise InferenceError names the input. The
+    memory they and the `outputs` of known size take is checked first (`check_memory`).
     """
     rng = np.random.default_rng(seed)
     shapes = shapes or {}
-    feeds: dict[str, np.ndarray] = {}
+    concrete: dict[str, tuple[int, ...]] = {}
     for info in inputs:
         if info.name in shapes:
-            shape = tuple(int(d) for d in shapes[info.name])
+            concrete[info.name] = tuple(int(d) for d in shapes[info.name])
         elif info.is_dynamic or info.shape is None:
             raise InferenceError(
                 f"Input {info.name!r} has dynamic shape {shape_text(info.shape)}: give a "
@@ -333,9 +345,84 @@ def random_feeds(
                 )
             )
         else:
-            shape = tuple(int(d) for d in info.shape if isinstance(d, int))
-        feeds[info.name] = _random_array(rng, info.dtype, shape)
-    return feeds
+            concrete[info.name] = tuple(int(d) for d in info.shape if isinstance(d, int))
+    check_memory(inputs, concrete, outputs)
+    return {info.name: _random_array(rng, info.dtype, concrete[info.name]) for info in inputs}
+
+
+# -- memory before allocating ---------------------------------------------------------------------
+
+# Bytes per element of the types trtgui makes or reads; others count as 8 (the widest).
+_ITEMSIZE = {"bool": 1, "int8": 1, "uint8": 1, "float16": 2, "bfloat16": 2, "int16": 2}
+_ITEMSIZE.update({"float32": 4, "int32": 4, "uint32": 4, "float64": 8, "int64": 8})
+
+
+def tensor_bytes(dtype: str, shape: Sequence[int]) -> int:
+    """The bytes one array of `shape` and `dtype` takes (exact; Python integers, no overflow)."""
+    return math.prod(int(d) for d in shape) * _ITEMSIZE.get(dtype, 8)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can give now (Linux MemAvailable, else free pages), or
+    None where that is not known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _output_shape(info: TensorSpec, symbols: Mapping[str, int]) -> tuple[int, ...] | None:
+    """An output's shape when every dimension is known: static, or a name an input fixes."""
+    if info.shape is None:
+        return None
+    dims = []
+    for d in info.shape:
+        if isinstance(d, int) and d >= 0:
+            dims.append(d)
+        elif isinstance(d, str) and d in symbols:
+            dims.append(symbols[d])
+        else:
+            return None
+    return tuple(dims)
+
+
+def check_memory(
+    inputs: Sequence[TensorSpec],
+    shapes: Mapping[str, Sequence[int]],
+    outputs: Sequence[TensorSpec] = (),
+    available: int | None = None,
+) -> int:
+    """The bytes the inputs of `shapes` and the outputs whose size is known will take; raises
+    InferenceError saying what would fit when that is more than the memory available (a
+    1×3×100000×100000 input asked NumPy for 112 GiB and failed with its own words)."""
+    need = {t.name: tensor_bytes(t.dtype, shapes[t.name]) for t in inputs if t.name in shapes}
+    symbols: dict[str, int] = {}
+    for t in inputs:
+        for d, n in zip(t.shape or (), shapes.get(t.name, ()), strict=False):
+            if isinstance(d, str) and d:
+                symbols.setdefault(d, int(n))
+    for out in outputs:
+        shape = _output_shape(out, symbols)
+        if shape is not None:
+            need[out.name] = tensor_bytes(out.dtype, shape)
+    total = sum(need.values())
+    free = available_memory() if available is None else available
+    if free is None or total <= free:
+        return total
+    largest = max((t for t in inputs if t.name in shapes), key=lambda t: need[t.name])
+    raise InferenceError(
+        f"The inputs and outputs need {format_bytes(total)} (input {largest.name!r} "
+        f"{shape_text(shapes[largest.name])} alone {format_bytes(need[largest.name])}); this "
+        f"machine has {format_bytes(free)} available: use a smaller shape.",
+        details="\n".join(f"{name}: {n} bytes" for name, n in need.items()),
+    )
 
 
 def _random_array(rng: np.random.Generator, dtype: str, shape: tuple[int, ...]) -> np.ndarray:

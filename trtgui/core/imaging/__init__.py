@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from trtgui.core.imaging.guess import (
     ModelLike,
+    PresetGuess,
     TensorLike,
     guess_preprocess,
+    guess_preset,
     image_input,
 )
 from trtgui.core.imaging.images import (
@@ -55,11 +57,13 @@ __all__ = [
     "Letterbox",
     "ModelLike",
     "PreprocessSpec",
+    "PresetGuess",
     "TensorLike",
     "decode_image",
     "describe_spec",
     "get_preset",
     "guess_preprocess",
+    "guess_preset",
     "image_input",
     "load_image",
     "pixels_to_tensor",

@@ -1,7 +1,7 @@
-"""Images in, input tensors out: `load_image` (any common still-image file → an RGB Pillow
-image, EXIF-rotated, checked for decompression bombs), `preprocess` (image + `PreprocessSpec`
-→ input tensor and the `Letterbox` that maps tensor coordinates back to the original
-picture).
+"""Images in, input tensors out: `load_image` (a PNG, JPEG, BMP, WebP, TIFF or GIF file → an
+RGB Pillow image, EXIF-rotated, checked for decompression bombs; no other format is decoded),
+`preprocess` (image + `PreprocessSpec` → input tensor and the `Letterbox` that maps tensor
+coordinates back to the original picture).
 
 Resizing uses Pillow (bilinear, antialiased when shrinking, as torchvision does on PIL
 images); normalisation is one vectorised multiply-add per channel in numpy.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from trtgui.core.errors import InferenceError
-from trtgui.core.imaging.spec import PreprocessSpec, validate_spec
+from trtgui.core.imaging.spec import MAX_SIDE, PreprocessSpec, validate_spec
+from trtgui.core.reading import read_regular
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,71 @@ ImageLike = Image.Image | np.ndarray
 # Pillow warns above MAX_IMAGE_PIXELS and refuses twice that; we refuse above the warning
 # level too, because a 90-megapixel RGB picture is already ~270 MB once decoded.
 MAX_PIXELS = 89_478_485
+# The formats Pillow may decode, and nothing else: Pillow picks a decoder by the file's content,
+# so without this list a ".png" holding PostScript would start Ghostscript (an external
+# program, the EPS plugin's decoder), and other plugins parse rarely used formats. MPO is what
+# Pillow calls a camera JPEG with a second picture (opened through the JPEG entry).
+OPEN_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "TIFF", "GIF")
+_OPENED_FORMATS = frozenset({*OPEN_FORMATS, "MPO"})
+FORMAT_WORDS = "PNG, JPEG, BMP, WebP, TIFF or GIF"
+# Formats people do drop on the window, known by their first bytes so a refusal names them.
+_FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%!PS", "an EPS (PostScript) file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS (PostScript) file"),
+    (b"%PDF", "a PDF document"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"\x00\x00\x01\x00", "an icon (ICO) file"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 file"),
+    (b"\xffO\xffQ", "a JPEG 2000 file"),
+    (b"gimp xcf", "a GIMP (XCF) file"),
+    (b"SIMPLE  =", "a FITS file"),
+    (b"DDS ", "a DirectDraw Surface (DDS) texture"),
+    (b"qoif", "a QOI image"),
+    (b"icns", "a macOS icon (ICNS) file"),
+    (b"v/1\x01", "an OpenEXR image"),
+    (b"/* XPM */", "an XPM image"),
+    (b"#define", "an XBM image"),
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def _own_signature(data: bytes) -> str | None:
+    """Which allowed format `data` starts like, in words ("a PNG"); None for none of them."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "a PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "a JPEG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "a GIF"
+    if data.startswith(b"BM"):
+        return "a BMP"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "a WebP"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "a TIFF"
+    return None
+
+
+def foreign_image_format(head: bytes) -> str | None:
+    """What the file is, in words ("an EPS (PostScript) file"), when its first bytes show a
+    format outside OPEN_FORMATS; None otherwise (also for unknown bytes)."""
+    for magic, what in _FOREIGN_MAGIC:
+        if head.startswith(magic):
+            return what
+    text = head.lstrip()[:64].lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "an SVG drawing"
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "a HEIF or AVIF photo"
+    if len(head) > 2 and head[:1] == b"P" and head[1:2] in b"1234567" and head[2:3].isspace():
+        return "a Netpbm (PBM/PGM/PPM) image"
+    if len(head) > 2 and head[0] == 0x0A and head[1] <= 5 and head[2] == 1:
+        return "a PCX image"
+    return None
+
+
 # Shrinking by 6x or more first box-reduces by an integer factor, then resamples: 2-3x faster
 # on camera-sized photos, a mean change under 0.2 grey levels; smaller factors are exact.
 REDUCING_GAP = 3.0
@@ -47,14 +114,8 @@ def load_image(path: str | Path, background: tuple[int, int, int] = (255, 255, 2
     non-image or too-large file.
     """
     p = Path(path)
-    if not p.exists():
-        raise InferenceError(f"The image {p} does not exist: check the path.")
-    if p.is_dir():
-        raise InferenceError(f"{p} is a folder, not an image: choose an image file.")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InferenceError(f"Cannot read the image {p}: {exc.strerror or exc}.") from exc
+    # Regular files only, at most LIMITS["image"]: a FIFO or /dev/zero would never end.
+    data = read_regular(p, "image")
     if not data:
         raise InferenceError(f"The image {p} is empty (0 bytes): choose another file.")
     return decode_image(data, name=str(p), background=background)
@@ -63,12 +124,25 @@ def load_image(path: str | Path, background: tuple[int, int, int] = (255, 255, 2
 def decode_image(
     data: bytes, name: str = "image", background: tuple[int, int, int] = (255, 255, 255)
 ) -> Image.Image:
-    """`load_image` for bytes already in memory (drag and drop, clipboard)."""
+    """`load_image` for bytes already in memory (drag and drop, clipboard). Only the
+    OPEN_FORMATS are decoded (a GIF, WebP or TIFF: its first frame); any other content is
+    refused by name before Pillow sees it."""
+    foreign = foreign_image_format(data[:64])
+    if foreign is not None:
+        raise InferenceError(
+            f"{name} is {foreign}, not an image trtgui opens: use {FORMAT_WORDS}.",
+            details=f"first bytes {data[:16]!r}",
+        )
     try:
         with warnings.catch_warnings():
             # Turn Pillow's bomb warning into an error so nothing is decoded.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img: Image.Image = Image.open(io.BytesIO(data))
+            # The one Image.open of trtgui: every picture comes through here.
+            img: Image.Image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+            if img.format not in _OPENED_FORMATS:  # a plugin registered under another name
+                raise InferenceError(
+                    f"{name} is a {img.format} image, not one trtgui opens: use {FORMAT_WORDS}."
+                )
             width, height = img.size
             if width <= 0 or height <= 0:
                 raise InferenceError(f"The image {name} has no pixels ({width}x{height}).")
@@ -84,8 +158,15 @@ def decode_image(
             details=str(exc),
         ) from exc
     except UnidentifiedImageError as exc:
+        if _own_signature(data):  # a PNG (or JPEG, ...) start that Pillow could not read
+            raise InferenceError(
+                f"The image {name} is damaged or truncated and cannot be decoded: it starts as "
+                f"{_own_signature(data)} file but its data is incomplete or broken.",
+                details=repr(exc),
+            ) from exc
         raise InferenceError(
-            f"{name} is not an image Pillow can read: use PNG, JPEG, BMP, WebP or TIFF.",
+            f"{name} is not an image trtgui opens (its content is none of {FORMAT_WORDS}): "
+            "choose a picture in one of those formats.",
             details=str(exc),
         ) from exc
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
@@ -211,6 +292,8 @@ class Letterbox:
 
 def target_size(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int]:
     """(width, height) of the tensor for an image of `image_size` (width, height)."""
+    if spec.resize == "fit_height":
+        return text_line_widths(image_size, spec)[0], spec.height
     if spec.resize != "fit":
         return spec.width, spec.height
     w, h = image_size
@@ -223,15 +306,37 @@ def target_size(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int,
     return tw, th
 
 
+def text_line_widths(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int]:
+    """(tensor width, picture width) of a "fit_height" text line, as PaddleOCR's
+    resize_norm_img computes them: the picture ceil(H * w / h) wide, the tensor int(H * w / h)
+    but at least `width` (the rest is padding), both at most `limit_side`."""
+    w, h = image_size
+    ratio = w / float(h)
+    widest = spec.limit_side or MAX_SIDE
+    tensor_w = min(widest, max(spec.width, int(spec.height * ratio)))
+    return tensor_w, max(1, min(tensor_w, math.ceil(spec.height * ratio)))
+
+
+_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "lanczos": Image.Resampling.LANCZOS}
+
+
 def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image, Letterbox]:
     """The geometric half of preprocessing: the picture the tensor is made of."""
     w0, h0 = image.size
     tw, th = target_size((w0, h0), spec)
-    bilinear = Image.Resampling.BILINEAR
+    # "bilinear" unless the spec names another filter (U²-Net's recipe resizes with Lanczos)
+    bilinear = _FILTERS.get(spec.resample, Image.Resampling.BILINEAR)
     if spec.resize in ("stretch", "fit"):
         same = (tw, th) == (w0, h0)
         out = image if same else image.resize((tw, th), bilinear, reducing_gap=REDUCING_GAP)
         return out, Letterbox(w0, h0, tw, th, tw / w0, th / h0)
+    if spec.resize == "fit_height":
+        # Narrower than the tensor when the line is short: `preprocess` pads the tensor on
+        # the right (after normalisation, as PaddleOCR pads its normalised line with 0).
+        pw = text_line_widths((w0, h0), spec)[1]
+        same = (pw, th) == (w0, h0)
+        out = image if same else image.resize((pw, th), bilinear, reducing_gap=REDUCING_GAP)
+        return out, Letterbox(w0, h0, tw, th, pw / w0, th / h0)
     if spec.resize == "short_side_crop":
         short = spec.resize_short or min(tw, th)
         # torchvision: the long side is truncated; the crop offset is rounded
@@ -252,6 +357,16 @@ def resize_image(image: Image.Image, spec: PreprocessSpec) -> tuple[Image.Image,
             return canvas, Letterbox(w0, h0, tw, th, sx, sy, pad_x=-left, pad_y=-top)
         out = image.resize((tw, th), bilinear, box=box, reducing_gap=REDUCING_GAP)
         return out, Letterbox(w0, h0, tw, th, sx, sy, crop_x=left, crop_y=top)
+    if spec.resize == "letterbox_top_left":
+        # YOLOX's preproc: the sides truncated (int(w * r)), the picture at (0, 0), and boxes
+        # mapped back by dividing by r alone.
+        r = min(tw / w0, th / h0)
+        nw, nh = max(1, int(w0 * r)), max(1, int(h0 * r))
+        same = (nw, nh) == (w0, h0)
+        resized = image if same else image.resize((nw, nh), bilinear, reducing_gap=REDUCING_GAP)
+        canvas = Image.new(image.mode, (tw, th), _pad_colour(spec, image.mode))
+        canvas.paste(resized, (0, 0))
+        return canvas, Letterbox(w0, h0, tw, th, r, r)
     # letterbox: keep the aspect ratio, pad the rest (centered, as Ultralytics does)
     r = min(tw / w0, th / h0)
     nw, nh = max(1, round(w0 * r)), max(1, round(h0 * r))
@@ -289,7 +404,35 @@ def preprocess(image: ImageLike, spec: PreprocessSpec) -> tuple[np.ndarray, Lett
         pixels = pixels[:, :, None]
     if spec.channel_order == "BGR":
         pixels = pixels[:, :, ::-1]
-    return pixels_to_tensor(pixels, spec), box
+    tensor = pixels_to_tensor(pixels, spec)
+    if pixels.shape[1] < box.input_width:
+        tensor = _pad_right(tensor, box.input_width, spec)
+    return tensor, box
+
+
+def _pad_right(tensor: np.ndarray, width: int, spec: PreprocessSpec) -> np.ndarray:
+    """`tensor` widened to `width` on the right with the normalised value of a `pad_value`
+    pixel per channel (0 for PaddleOCR's text lines: pixel 127.5 under (x/255 - 0.5)/0.5)."""
+    axis = 3 if spec.layout == "NCHW" else 2
+    channels = tensor.shape[1 if spec.layout == "NCHW" else 3]
+    mean = np.broadcast_to(np.asarray(spec.mean, np.float64), (3,))
+    std = np.broadcast_to(np.asarray(spec.std, np.float64), (3,))
+    if channels == 1:  # a grayscale input with RGB statistics: their average, as above
+        mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
+    fill = (spec.pad_value * spec.scale - mean) / std  # float64: 127.5 gives exactly 0
+    shape = list(tensor.shape)
+    shape[axis] = width
+    out = np.empty(shape, tensor.dtype)
+    index: list[slice | int] = [slice(None)] * 4
+    index[axis] = slice(0, tensor.shape[axis])
+    out[tuple(index)] = tensor
+    index[axis] = slice(tensor.shape[axis], width)
+    if tensor.dtype.kind in "iu":
+        info = np.iinfo(tensor.dtype)
+        fill = np.clip(np.rint(fill), info.min, info.max)
+    shaped = fill.reshape((1, -1, 1, 1) if spec.layout == "NCHW" else (1, 1, 1, -1))
+    out[tuple(index)] = shaped.astype(tensor.dtype)
+    return out
 
 
 def _array_to_image(arr: np.ndarray) -> Image.Image:
@@ -331,9 +474,10 @@ def pixels_to_tensor(
     only), so a caller converting many images can reuse one buffer; it is returned.
     """
     h, w, c = pixels.shape
-    a, b, unit_a, zero_b = _coefficients(
-        float(spec.scale), tuple(spec.mean), tuple(spec.std), int(c)
-    )
+    scale = float(spec.scale)
+    if spec.scale_to_max:  # rembg's U²-Net: pixels / their largest value (a black picture: 1)
+        scale = 1.0 / max(1, int(pixels.max(initial=0)))
+    a, b, unit_a, zero_b = _coefficients(scale, tuple(spec.mean), tuple(spec.std), int(c))
     shape = (1, c, h, w) if spec.layout == "NCHW" else (1, h, w, c)
     if out is not None:
         if spec.dtype != "float32":

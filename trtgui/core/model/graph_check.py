@@ -29,10 +29,13 @@ from pathlib import Path
 from trtgui.core.errors import ModelLoadError, OnnxParseError
 from trtgui.core.model import onnx_file
 from trtgui.core.model.onnx_wire import Damaged, Graph, Model, Node, parse_model
+from trtgui.core.reading import open_regular
 
 # Largest dimension TensorRT networks are built with in practice (int32 volume math in
 # many layers); ONNX files from real exporters never come near it.
 MAX_DIM = 2**31 - 1
+# TensorRT's Weights hold an int64 count of values.
+MAX_WEIGHTS = 2**63 - 1
 # Every onnx release since 1.16 (2024) knows opsets up to 21: above it, ask onnx itself.
 _SURELY_KNOWN_OPSET = 21
 _QDQ_OPS = frozenset({b"QuantizeLinear", b"DequantizeLinear"})
@@ -86,8 +89,19 @@ def _check_graph(graph: Graph, model_name: str) -> None:
     producer: dict[bytes, int] = {}
     for index, node in enumerate(graph.nodes):
         for out in node.outputs:
-            if out:
-                producer[out] = index
+            if not out:
+                continue
+            if out in producer:
+                # ONNX is single-assignment; left alone, the second writer makes a read of T
+                # look like an edge to the wrong node, which the cycle search then reports.
+                first = _node_label(graph.nodes[producer[out]], producer[out])
+                label = _node_label(node, index)
+                raise OnnxParseError(
+                    f"The model {model_name} is broken: {first} and {label} both write tensor "
+                    f"'{_text(out)}' (each tensor must have one producer); re-export the model.",
+                    errors=[f"{first}, {label}: both write '{_text(out)}'"],
+                )
+            producer[out] = index
     reads = [_node_reads(node) for node in graph.nodes]
     for index, node in enumerate(graph.nodes):
         for name in reads[index]:
@@ -188,6 +202,29 @@ def _check_inputs(graph: Graph, model_name: str) -> None:
             )
 
 
+def _check_initializers(graph: Graph, model_name: str) -> None:
+    """Initializer dims: never negative, and a volume TensorRT can hold (its parser reports
+    both as "Failed to import initializer: Count of weights exceeds maximum!", no name)."""
+    for name, dims in graph.initializer_dims.items():
+        volume = 1
+        for dim in dims:
+            volume *= max(dim, 0)
+        bad = next((d for d in dims if d < 0), None)
+        if bad is None and volume <= MAX_WEIGHTS:
+            continue
+        shape = "x".join(map(str, dims))
+        problem = (
+            f"dimension {bad}, which is negative"
+            if bad is not None
+            else (f"{volume:,} values, more than TensorRT can hold")
+        )
+        raise ModelLoadError(
+            f"The model {model_name} is broken: initializer '{_text(name)}' has shape {shape} "
+            f"({problem}); re-export the model.",
+            details=f"initializer '{_text(name)}' dims {dims}",
+        )
+
+
 def _check_opset(opsets: dict[bytes, int], model_name: str) -> int | None:
     version = opsets.get(b"", opsets.get(b"ai.onnx"))
     if version is None:
@@ -230,7 +267,7 @@ def _any(graph: Graph, test: str) -> bool:
 def _read(path: Path, size: int) -> bytes | mmap.mmap:
     """The file's bytes, memory-mapped (nothing is copied; close the map when done)."""
     try:
-        with path.open("rb") as handle:
+        with open_regular(path, "onnx", onnx_file.PROTOBUF_LIMIT) as handle:
             try:
                 return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             except (OSError, ValueError):  # a file system without mmap: read it
@@ -258,6 +295,24 @@ def _parse_file(path: Path) -> tuple[Model, Graph]:
     return model, model.graph
 
 
+def check_is_onnx(path: str | Path) -> None:
+    """ModelLoadError unless `path` is a regular file that parses as an ONNX model with a
+    graph (its structure only: a few milliseconds, no weights read)."""
+    _parse_file(Path(path))
+
+
+def check_weights_files(path: str | Path) -> None:
+    """ModelLoadError when the model names a weights file that is missing, short, not a
+    regular file or outside the model's folder: for readers that hand the path to a library
+    (ONNX Runtime), which would otherwise open whatever the model names, a FIFO included.
+    Cheap: the wire-format parse, and `inspect_onnx` only for models with external data."""
+    path = Path(path)
+    if _any(_parse_file(path)[1], "external"):
+        from trtgui.core.model.onnx_model import inspect_onnx, require_external_data
+
+        require_external_data(inspect_onnx(path))
+
+
 def has_qdq(path: str | Path) -> bool:
     """Whether the model holds QuantizeLinear/DequantizeLinear nodes (subgraphs included):
     the one Q/DQ detector (`precheck_model` reports the same in `ModelFacts.has_qdq`)."""
@@ -281,9 +336,17 @@ def precheck_model(path: str | Path) -> ModelFacts:
         require_external_data(inspect_onnx(path))
     opset = _check_opset(model.opsets, name)
     _check_inputs(graph, name)
+    _check_initializers(graph, name)
     _check_graph(graph, name)
     _check_convs(graph, name)
     return ModelFacts(_count_nodes(graph), opset, external, _any(graph, "qdq"))
 
 
-__all__ = ["MAX_DIM", "ModelFacts", "has_qdq", "precheck_model"]
+__all__ = [
+    "MAX_DIM",
+    "ModelFacts",
+    "check_is_onnx",
+    "check_weights_files",
+    "has_qdq",
+    "precheck_model",
+]

@@ -1,12 +1,17 @@
-"""INT8 by explicit Q/DQ nodes: ONNX Runtime static quantization, calibrated on real images
-preprocessed the way the model expects (the settings' `PreprocessSpec`, else the guess).
+"""INT8 by explicit Q/DQ nodes, calibrated on real images preprocessed the way the model
+expects (the settings' `PreprocessSpec`, else the guess).
 
-TensorRT takes symmetric INT8 only and rejects quantized (INT32) biases: the quantizer is
-told so. `quantize_int8` writes the quantized model to a work folder the caller owns.
+The Q/DQ nodes go where TensorRT wants them (`qdq_placement`: the inputs of Conv,
+ConvTranspose, Gemm and MatMul; outputs, Concat, Softmax, Sigmoid and the decoding tail stay
+float), made by ONNX Runtime's quantizer or, when installed, NVIDIA ModelOpt's. TensorRT takes
+symmetric INT8 only and rejects quantized (INT32) biases: the quantizer is told so.
+`quantize_int8(source, out, calibration=..., exclude=..., method=...)` is also what the
+accuracy check's retry calls with extra nodes to keep in float.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,13 +20,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trtgui.core.errors import BuildCancelled, ModelLoadError, SettingsError
+from trtgui.core.errors import ModelLoadError, SettingsError, TrtGuiError
 from trtgui.core.imaging import PreprocessSpec
+from trtgui.core.model import qdq_placement
 from trtgui.core.model.convert_base import (
     EXTERNAL_DATA_THRESHOLD,
     PhaseCallback,
     StepCallback,
     check_cancel,
+    companion_files,
     load_model,
     lower_ir_version,
     report_phase,
@@ -30,12 +37,23 @@ from trtgui.core.model.convert_base import (
 )
 from trtgui.core.model.profiles import ShapeProfile
 from trtgui.core.paths import IMAGE_SUFFIXES
+from trtgui.core.reading import check_regular_input
+from trtgui.core.text import clip
 
 if TYPE_CHECKING:  # numpy and onnx load lazily: an FP32 build needs neither
     import numpy as np
     import onnx
 
 log = logging.getLogger(__name__)
+
+
+# How the Q/DQ model is made: ONNX Runtime's quantizer with TensorRT's placement (always
+# here), or NVIDIA ModelOpt's `modelopt.onnx.quantization` when `nvidia-modelopt[onnx]` is
+# installed (its own TensorRT-oriented placement).
+QUANTIZERS = ("ort", "modelopt")
+# ONNX Runtime's calibration method. MinMax measured best on yolov8n-doclaynet (see
+# tests/core/test_int8_placement.py) and is the cheapest: one pass, no histograms.
+CALIBRATE_METHOD = "MinMax"
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,18 @@ class Calibration:
     max_images: int = 64
     preprocess: PreprocessSpec | None = None
     profiles: tuple[ShapeProfile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Int8Result:
+    """A Q/DQ model and how it came to be."""
+
+    path: Path
+    images: int  # calibration images used
+    preprocess: PreprocessSpec  # the preprocessing they went through (resolved)
+    excluded_nodes: tuple[str, ...]  # nodes kept in float: matched patterns + default tail
+    quantized_nodes: tuple[str, ...]  # nodes that take an input through DequantizeLinear
+    method: str  # "ort" or "modelopt"
 
 
 def list_calibration_images(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -63,61 +93,163 @@ def list_calibration_images(folder: str | Path, limit: int | None = None) -> lis
             f"The calibration folder {root} holds no images (.png, .jpg, ...): INT8 needs real "
             "images like the ones the model will see.",
         )
-    return images[:limit] if limit else images
+    chosen = images[:limit] if limit else images
+    for path in chosen:  # a FIFO or a device among them would hang calibration mid-build
+        check_regular_input(path, "calibration")
+    return chosen
+
+
+def modelopt_available() -> bool:
+    """Whether NVIDIA ModelOpt's ONNX quantizer can be imported (`nvidia-modelopt[onnx]`)."""
+    try:
+        return importlib.util.find_spec("modelopt.onnx.quantization") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def quantize_int8(
     source: Path,
+    out: Path,
+    *,
     calibration: Calibration,
-    workdir: Path,
+    exclude: Sequence[str] = (),
+    method: str = "ort",
     cancel: threading.Event | None = None,
     on_phase: PhaseCallback | None = None,
     on_step: StepCallback | None = None,
-) -> tuple[Path, int]:
-    """Explicit Q/DQ INT8 model calibrated on `calibration.folder`; (path, images)."""
+) -> Int8Result:
+    """Write to `out` an explicit Q/DQ INT8 model of `source`, calibrated on
+    `calibration.folder`, with the nodes matching `exclude` (fnmatch patterns on node names or
+    op types) kept in float. `method`: "ort" or "modelopt" (see QUANTIZERS). Scratch files go
+    beside `out` and are removed."""
+    if method not in QUANTIZERS:
+        raise SettingsError(
+            f"Unknown INT8 quantizer {method!r}: choose one of {', '.join(QUANTIZERS)}."
+        )
+    if method == "modelopt" and not modelopt_available():
+        raise SettingsError(
+            "The ModelOpt INT8 quantizer is not installed: pip install 'nvidia-modelopt[onnx]', "
+            "or use the built-in one (--int8-method qdq)."
+        )
     images = list_calibration_images(calibration.folder, calibration.max_images)
     model = load_model(source, with_weights=True)
     input_name, input_shape, input_dtype = _image_input(model)
+    placement = qdq_placement.plan_placement(model, exclude, source.name)
+    for index, node in enumerate(model.graph.node):  # patterns and the record name them so
+        node.name = qdq_placement.node_label(node, index)
     spec = _calibration_spec(calibration, source, input_name, input_shape, input_dtype)
     batch = _calibration_batch(input_shape, calibration.profiles, input_name)
-    ort_ready = workdir / f"{source.stem}.ort.onnx"
+    ort_ready = out.with_name(f"{source.stem}.fp32-for-int8.onnx")
+    model = _per_channel_opset(model, source.name)
     lower_ir_version(model)
     save_model(model, ort_ready)
     del model
-    out = workdir / f"{source.stem}.int8.onnx"
     phase = f"Calibrating INT8 on {len(images)} image(s)"
     report_phase(on_phase, phase, len(images))
     reader = _ImageReader(images, input_name, spec, batch, cancel, on_step, phase)
-
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-
     try:
         with _quiet_root_logger():
-            quantize_static(
-                str(ort_ready),
-                str(out),
-                reader,
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=False,
-                use_external_data_format=ort_ready.stat().st_size > EXTERNAL_DATA_THRESHOLD,
-                # TensorRT takes symmetric INT8 only, and rejects quantized (INT32) biases.
-                extra_options={
-                    "ActivationSymmetric": True,
-                    "WeightSymmetric": True,
-                    "QuantizeBias": False,
-                },
-            )
-    except BuildCancelled:
+            if method == "modelopt":
+                _quantize_modelopt(ort_ready, out, reader, placement)
+            else:
+                _quantize_ort(ort_ready, out, reader, placement)
+    except TrtGuiError:  # a cancel, or a calibration image that cannot be used: said already
         raise
-    except Exception as exc:  # onnxruntime raises many kinds; say it in plain words
+    except Exception as exc:  # the quantizers raise many kinds; say it in plain words
+        cause = clip(_first_line(exc), 160)
+        who = "ModelOpt" if method == "modelopt" else "ONNX Runtime"
         raise ModelLoadError(
-            "INT8 calibration failed: ONNX Runtime could not run or quantize the model.",
+            f"INT8 calibration failed: {who} could not run or quantize the model ({cause}).",
             details=f"{type(exc).__name__}: {exc}",
         ) from exc
+    finally:
+        for scratch in companion_files(ort_ready):
+            scratch.unlink(missing_ok=True)
     check_cancel(cancel)
-    return out, reader.count
+    written = load_model(out, with_weights=True)
+    if qdq_placement.unquantize_non_compute(written):
+        save_model(written, out)
+    quantized = qdq_placement.quantized_nodes(written)
+    del written
+    return Int8Result(out, reader.count, spec, placement.excluded, quantized, method)
+
+
+# Per-channel DequantizeLinear (its `axis`) came with opset 13.
+_PER_CHANNEL_OPSET = 13
+
+
+def _per_channel_opset(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """`model` at opset 13 or later, which per-channel weight scales need; ONNX Runtime would
+    otherwise write an `axis` attribute that an opset-12 model may not have."""
+    from onnx import version_converter
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= _PER_CHANNEL_OPSET:
+        return model
+    try:
+        return version_converter.convert_version(model, _PER_CHANNEL_OPSET)
+    except Exception as exc:  # the converter raises many kinds; say it in plain words
+        raise ModelLoadError(
+            f"INT8 needs opset {_PER_CHANNEL_OPSET} or later for per-channel weight scales, and "
+            f"{name} (opset {opset}) could not be converted: export it again with opset "
+            f"{_PER_CHANNEL_OPSET} or later.",
+            details=f"{type(exc).__name__}: {exc}",
+        ) from exc
+
+
+def _quantize_ort(
+    source: Path, out: Path, reader: _ImageReader, placement: qdq_placement.Placement
+) -> None:
+    """ONNX Runtime static quantization with TensorRT's placement: only the compute layers'
+    inputs (`op_types_to_quantize`), the kept ones excluded by name, symmetric INT8, weights
+    per channel, no quantized (INT32) bias, which TensorRT rejects (FACTS.md)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    quantize_static(
+        str(source),
+        str(out),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=list(qdq_placement.COMPUTE_OPS),
+        nodes_to_exclude=list(placement.excluded),
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHOD),
+        use_external_data_format=source.stat().st_size > EXTERNAL_DATA_THRESHOLD,
+        extra_options={
+            "ActivationSymmetric": True,
+            "WeightSymmetric": True,
+            "QuantizeBias": False,
+            # ONNX Runtime also quantizes a Conv's output; TensorRT wants Q/DQ on the inputs
+            # only (a compute layer's output feeds float ops: Relu, Concat, the head).
+            "OpTypesToExcludeOutputQuantization": list(qdq_placement.COMPUTE_OPS),
+        },
+    )
+
+
+def _quantize_modelopt(
+    source: Path, out: Path, reader: _ImageReader, placement: qdq_placement.Placement
+) -> None:
+    """NVIDIA ModelOpt's ONNX PTQ, called as its documentation describes
+    (`modelopt.onnx.quantization.quantize`): INT8, max calibration over the same preprocessed
+    images, the user's nodes excluded, CPU execution (no GPU is needed to quantize)."""
+    import numpy as np
+    from modelopt.onnx.quantization import quantize
+
+    feeds: list[np.ndarray] = []
+    while (feed := reader.get_next()) is not None:
+        feeds.append(feed[reader.input_name])
+    quantize(
+        onnx_path=str(source),
+        quantize_mode="int8",
+        calibration_data={reader.input_name: np.concatenate(feeds, axis=0)},
+        calibration_method="max",
+        calibration_eps=["cpu"],
+        op_types_to_quantize=list(qdq_placement.COMPUTE_OPS),
+        nodes_to_exclude=list(placement.excluded),
+        output_path=str(out),
+    )
 
 
 class _DemoteToDebug(logging.Filter):
@@ -195,6 +327,8 @@ def _calibration_spec(
         if not (isinstance(shape[hi], int) and isinstance(shape[wi], int)):
             resize = "stretch" if spec.resize == "fit" else spec.resize
             spec = replace(spec, height=item.opt[hi], width=item.opt[wi], resize=resize)
+            if resize == "fit_height":  # text lines padded or squeezed to the one width
+                spec = replace(spec, limit_side=item.opt[wi])
     return spec
 
 
@@ -224,7 +358,7 @@ class _ImageReader:
         phase: str,
     ) -> None:
         self._iter: Iterator[Path] = iter(images)
-        self._input_name = input_name
+        self.input_name = input_name
         self._spec = spec
         self._batch = max(1, batch)
         self._cancel = cancel
@@ -241,17 +375,68 @@ class _ImageReader:
         path = next(self._iter, None)
         if path is None:
             return None
-        array, _ = imaging.preprocess(imaging.load_image(path), self._spec)
+        try:
+            array, _ = imaging.preprocess(imaging.load_image(path), self._spec)
+        except TrtGuiError as err:
+            # Raised inside ONNX Runtime's quantizer, which would otherwise be blamed: name the
+            # image and what is wrong with it.
+            why = err.message.strip().removesuffix(".")
+            raise SettingsError(
+                f"INT8 calibration cannot use {path.name} from the calibration folder ({why}): "
+                "remove or replace that image.",
+                details=err.details,
+            ) from err
         if array.ndim == 3:
             array = array[None]
         if self._batch > 1:
             array = np.repeat(array, self._batch, axis=0)
         report_step(self._on_step, self._phase, self.count)
         self.count += 1
-        return {self._input_name: np.ascontiguousarray(array)}
+        return {self.input_name: np.ascontiguousarray(array)}
 
     def rewind(self) -> None:  # part of the CalibrationDataReader protocol; one pass only
         pass
 
     def set_range(self, start_index: int, end_index: int) -> None:
         pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def calibration_batches(
+    source: Path,
+    calibration: Calibration,
+    input_name: str,
+    shape: Sequence[int],
+    dtype: str = "float32",
+    cancel: threading.Event | None = None,
+    on_step: StepCallback | None = None,
+    phase: str = "",
+) -> tuple[int, Iterator[np.ndarray]]:
+    """For TensorRT's own INT8 calibrator (8.6, 10.x): (number of batches, the batches), each
+    of `shape` (the calibration shape, batch first), from the same images preprocessed exactly
+    as the Q/DQ quantizer preprocesses them. The last batch is filled up by repeating its
+    last image, since TensorRT calibrates at one fixed shape."""
+    import numpy as np
+
+    images = list_calibration_images(calibration.folder, calibration.max_images)
+    spec = _calibration_spec(calibration, source, input_name, tuple(shape), dtype)
+    reader = _ImageReader(images, input_name, spec, 1, cancel, None, phase)
+    batch = max(1, int(shape[0]))
+    count = -(-len(images) // batch)
+
+    def batches() -> Iterator[np.ndarray]:
+        for index in range(count):
+            arrays: list[np.ndarray] = []
+            while len(arrays) < batch and (feed := reader.get_next()) is not None:
+                arrays.append(feed[input_name])
+            if not arrays:
+                return
+            arrays += [arrays[-1]] * (batch - len(arrays))
+            report_step(on_step, phase, index)
+            yield np.ascontiguousarray(np.concatenate(arrays, axis=0), dtype=dtype)
+
+    return count, batches()

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from trtgui.core.errors import ModelLoadError
+from trtgui.core.reading import special_kind
 
 # Protobuf (and so ONNX) cannot parse a single message of 2 GiB or more.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -44,7 +45,8 @@ def checked_size(path: Path) -> int:
         )
     if not stat.S_ISREG(st.st_mode):
         raise ModelLoadError(
-            f"{path} is not a regular file: choose an .onnx model file.",
+            f"{path} is {special_kind(st.st_mode) or 'a special file'}, not a regular file: "
+            "choose an .onnx model file.",
             details=f"stat mode {st.st_mode:o}",
         )
     size = st.st_size

@@ -10,11 +10,12 @@ and embedded weights are dropped before shape inference so it only sees shapes.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import onnx
@@ -22,8 +23,10 @@ from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from trtgui.core.errors import ModelLoadError
 from trtgui.core.model import onnx_file
+from trtgui.core.reading import read_regular
 from trtgui.core.shapes import Dim
 from trtgui.core.tensors import TensorSpec
+from trtgui.core.text import clip
 
 # Domains of the ONNX standard; ops from any other domain are "custom" (TensorRT's parser
 # only knows them through plugins).
@@ -89,13 +92,16 @@ def dtype_name(elem_type: int) -> str:
 @dataclass(frozen=True)
 class ExternalDataFile:
     """A weights file the model refers to. `expected_bytes` is the sum of the lengths of the
-    tensors stored in it; `actual_bytes` is its size on disk (None when missing)."""
+    tensors stored in it; `actual_bytes` is its size on disk (None when missing). `problem`
+    says why a name that is there cannot be used ("is a folder", "is outside the model's
+    folder"); `exists` is true only for a usable regular file."""
 
     location: str
     path: Path
     exists: bool
     expected_bytes: int
     actual_bytes: int | None = None
+    problem: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -109,6 +115,7 @@ class ExternalDataFile:
             "exists": self.exists,
             "expected_bytes": self.expected_bytes,
             "actual_bytes": self.actual_bytes,
+            "problem": self.problem,
         }
 
 
@@ -184,11 +191,8 @@ class ModelInfo:
 def _read_model(path: Path) -> tuple[ModelProto, int]:
     """Parse the model proto without external data; (proto, file size). Raises ModelLoadError."""
     size = onnx_file.checked_size(path)
-    try:
-        with path.open("rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise onnx_file.read_error(path, exc) from None
+    # Bounded by the protobuf limit even if the file grows after checked_size's stat.
+    data = read_regular(path, "onnx", onnx_file.PROTOBUF_LIMIT)
     onnx_file.check_not_foreign(path, data)
     try:
         # Same as onnx.load(path, load_external_data=False), from the bytes already read.
@@ -328,13 +332,42 @@ def _external_files(model: Path, tensors: list[TensorProto]) -> tuple[ExternalDa
     for location, nbytes in expected.items():
         path = model_dir / location
         try:
-            st = path.stat()
-            exists = stat.S_ISREG(st.st_mode)
-            actual: int | None = st.st_size if exists else None
-        except OSError:
-            exists, actual = False, None
-        files.append(ExternalDataFile(location, path, exists, nbytes, actual))
+            st: os.stat_result | None = path.stat()
+        except (OSError, ValueError):
+            st = None
+        problem = _weights_problem(location, path, model_dir, st)
+        exists = st is not None and not problem
+        actual = st.st_size if exists and st is not None else None
+        files.append(ExternalDataFile(location, path, exists, nbytes, actual, problem))
     return tuple(files)
+
+
+def _weights_problem(location: str, path: Path, model_dir: Path, st: os.stat_result | None) -> str:
+    """Why the weights file a model names cannot be used, in words ("" when it can, or when
+    it is simply not there). The model is someone else's file: its weights may only come
+    from a regular file in its own folder, the rule ONNX Runtime applies too, so a model
+    cannot make trtgui read /etc/passwd, /proc/self/environ or a device."""
+    link = f" (it links to {os.path.realpath(path)})" if path.is_symlink() else ""
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return f"is a folder{link}, not a weights file"
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISFIFO(st.st_mode):
+            what = "a named pipe (FIFO)"
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            what = "a device"
+        else:
+            what = "a special file"
+        return f"is {what}{link}, not a weights file"
+    if PurePath(location).is_absolute() or ".." in PurePath(location).parts:
+        return "is outside the model's folder"
+    if st is not None:
+        try:
+            inside = Path(os.path.realpath(path)).is_relative_to(os.path.realpath(model_dir))
+        except (OSError, ValueError):
+            inside = False
+        if not inside:
+            return f"is outside the model's folder{link}"
+    return ""
 
 
 def _drop_weights(tensors: list[TensorProto]) -> None:
@@ -456,6 +489,13 @@ def require_external_data(info: ModelInfo) -> None:
     Call it before anything that reads the weights (building, running).
     """
     for f in info.external_data:
+        if f.problem:
+            raise ModelLoadError(
+                f"Weights file {clip(f.location)} named by {info.path.name} {f.problem}: "
+                "weights are read only from regular files beside the model; export the model "
+                "again with its weights file next to it.",
+                details=f"{info.path} stores {f.expected_bytes} bytes of weights in {f.path}",
+            )
         if not f.exists:
             raise ModelLoadError(
                 f"Weights file {f.location} is missing: put it next to the model "

@@ -20,11 +20,13 @@ import importlib.util
 import logging
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtgui.core.errors import ModelLoadError, SettingsError
+from trtgui.core.imaging import PreprocessSpec, describe_spec
 from trtgui.core.model import graph_check
 from trtgui.core.model.convert_base import (
     PhaseCallback,
@@ -72,6 +74,10 @@ class PreparedModel:
     # A conversion's files: the converted model, then its external-data file when it has one
     # (what "keep the converted model" copies). () when the model is built as it is.
     files: tuple[Path, ...] = ()
+    # INT8: the calibration preprocessing and the nodes kept in float (the user's patterns'
+    # matches and the default placement's), for the build record.
+    preprocess: PreprocessSpec | None = None
+    int8_excluded: tuple[str, ...] = ()
 
 
 def autocast_available() -> bool:
@@ -92,6 +98,8 @@ def prepare_model(
     *,
     has_qdq: bool | None = None,
     calibration: Calibration | None = None,
+    int8_exclude: Sequence[str] = (),
+    int8_method: str = "ort",
     cancel: threading.Event | None = None,
     on_phase: PhaseCallback | None = None,
     on_step: StepCallback | None = None,
@@ -99,7 +107,9 @@ def prepare_model(
     """The ONNX file that gives `precision` when built without precision flags.
 
     `has_qdq`: whether `source` holds Q/DQ nodes, when the caller knows already (the graph
-    pre-check found out); None reads the file. `calibration` is needed for INT8 only.
+    pre-check found out); None reads the file. `calibration` is needed for INT8 only, and so
+    are `int8_exclude` (node names or op types kept in float) and `int8_method` ("ort" or
+    "modelopt", see int8.QUANTIZERS).
     """
     if has_qdq is None:
         has_qdq = graph_check.has_qdq(source)
@@ -128,15 +138,29 @@ def prepare_model(
                 "INT8 needs calibration images: choose a folder of images like the ones the "
                 "model will see (--calib-dir).",
             )
-        out, count = quantize_int8(source, calibration, workdir, cancel, on_phase, on_step)
+        result = quantize_int8(
+            source,
+            workdir / f"{source.stem}.int8.onnx",
+            calibration=calibration,
+            exclude=int8_exclude,
+            method=int8_method,
+            cancel=cancel,
+            on_phase=on_phase,
+            on_step=on_step,
+        )
+        kept = len(result.excluded_nodes)
         return PreparedModel(
-            out,
+            result.path,
             True,
-            "onnxruntime QDQ int8",
-            note=f"Calibrated on {count} image(s) from {calibration.folder}.",
-            calibration_images=count,
+            "modelopt QDQ int8" if result.method == "modelopt" else "onnxruntime QDQ int8",
+            note=f"Calibrated on {result.images} image(s) from {calibration.folder} with "
+            f"preprocessing: {describe_spec(result.preprocess)}; "
+            f"{len(result.quantized_nodes)} layer(s) quantized, {kept} node(s) kept in float.",
+            calibration_images=result.images,
             has_qdq=True,
-            files=companion_files(out),
+            files=companion_files(result.path),
+            preprocess=result.preprocess,
+            int8_excluded=result.excluded_nodes,
         )
     raise SettingsError(f"Unknown precision {precision!r}.")
 

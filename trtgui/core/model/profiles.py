@@ -18,6 +18,10 @@ from trtgui.core.shapes import shape_text, split_dims
 
 Shape = tuple[int, ...]
 
+# TensorRT holds dimensions as int32 (Dims); a larger one failed inside its Python binding
+# ("incompatible function arguments") or its profile check, with no input named.
+MAX_DIM = 2**31 - 1
+
 
 class Precision(StrEnum):
     FP32 = "fp32"
@@ -145,8 +149,8 @@ def validate_profiles(model: _ModelLike, profiles: Sequence[ShapeProfile]) -> No
     """Raise `ProfileError` naming the input and dimension of the first impossible shape.
 
     Checks: every profile input exists in the model; every dynamic input has shapes in every
-    profile; ranks match; static dims are kept; 1 <= min <= opt <= max; dims that share a
-    symbolic name have equal values (TensorRT rejects the profile otherwise).
+    profile; ranks match; static dims are kept; 1 <= min <= opt <= max <= MAX_DIM; dims that
+    share a symbolic name have equal values (TensorRT rejects the profile otherwise).
     """
     inputs = {t.name: t for t in model.inputs}
     dynamic = [t for t in model.inputs if _is_dynamic(t.shape)]
@@ -208,6 +212,11 @@ def _validate_input(tensor: _TensorLike, item: InputShape, where: str) -> None:
         if low < 1:
             raise ProfileError(
                 f"Input {name!r} {label}: min is {low} in {where}; it must be 1 or more."
+            )
+        if max(low, opt, high) > MAX_DIM:
+            raise ProfileError(
+                f"Input {name!r} {label}: {max(low, opt, high)} in {where} is more than "
+                f"TensorRT can hold (at most {MAX_DIM:,}): choose a smaller size."
             )
         if not low <= opt <= high:
             raise ProfileError(

@@ -9,18 +9,19 @@ description (`load_demo`).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from PIL import Image
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic_core import PydanticCustomError
 
-from trtgui.core.build.record import onnx_for_engine, read_record
+from trtgui.core.build.record import converted_model_precision, onnx_for_engine, read_record
 from trtgui.core.engine.runners import OrtRunner, Runner
 from trtgui.core.engine.trt_runner import TrtRunner
 from trtgui.core.errors import BuildRecordError, InferenceError, TrtGuiError
@@ -36,11 +37,24 @@ from trtgui.core.imaging import (
     resolve_spec,
     spec_from_dict,
 )
+from trtgui.core.imaging.spec import MAX_SIDE
 from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.core.paths import MODEL_SUFFIXES
 from trtgui.core.predict.compare import Comparison, compare_outputs
-from trtgui.core.predict.decoders import Prediction, postprocess
-from trtgui.core.predict.labels import Labels, builtin_class_labels, resolve_labels
+from trtgui.core.predict.decoders import ModelHints, Prediction, explain_kind, postprocess
+from trtgui.core.predict.decoders.text import KIND as TEXT
+from trtgui.core.predict.drawing import small_picture_note
+from trtgui.core.predict.labels import (
+    Labels,
+    builtin_class_labels,
+    load_dictionary,
+    names_problem,
+    resolve_dictionary,
+    resolve_labels,
+)
+from trtgui.core.reading import read_regular_text
+from trtgui.core.schema import JsonProblem, finding, loads
+from trtgui.core.shapes import shape_text
 from trtgui.core.tensors import TensorSpec
 
 TENSORRT = "TensorRT"
@@ -168,7 +182,10 @@ def run_prediction(
             input_info.shape,
             input_info.dtype,
         )
-        label_names, labels_source = _chosen_labels(labels, model_path, onnx, model_info, used)
+        _check_input_size(used, input_info)
+        label_names, labels_source = _chosen_labels(
+            labels, model_path, onnx, model_info, used, notes
+        )
 
         t0 = time.perf_counter()
         tensor, box = preprocess(picture, used)
@@ -180,14 +197,31 @@ def run_prediction(
         inference_ms = _ms(t0)
 
         comparison, reference_ms = _reference_comparison(runners, engine_path, feed, outputs, notes)
-        if label_names is None:  # nothing chosen, nothing beside the model: ImageNet?
+        hints = _model_hints(model_info, input_info.shape, labels)
+        if (kind or explain_kind(outputs, hints).kind) == TEXT:
+            # A recogniser's dictionary is read whole (its space line counts), and PaddleOCR
+            # keeps it in the "character" metadata.
+            label_names, labels_source = resolve_dictionary(
+                labels, model_path, onnx, model_info.metadata
+            )
+        elif label_names is None:  # nothing chosen, nothing beside the model: ImageNet?
             label_names, labels_source = builtin_class_labels(outputs, kind)
 
         t0 = time.perf_counter()
         prediction = postprocess(
-            outputs, box, kind=kind, labels=label_names, top_k=top_k, threshold=threshold
+            outputs,
+            box,
+            kind=kind,
+            labels=label_names,
+            top_k=top_k,
+            threshold=threshold,
+            hints=hints,
+            labels_source=labels_source,
         )
         postprocess_ms = _ms(t0)
+    small = small_picture_note(picture.size, prediction)
+    if small:
+        notes.append(small)
 
     return PredictionReport(
         prediction=prediction,
@@ -282,7 +316,15 @@ def _open_runners(
                     "it: pass the ONNX model instead (or --onnx).",
                     details=why_not,
                 )
-            notes.append(f"TensorRT not used: {why_not}; running the ONNX model instead")
+            # Named: the build record chose this file, and the user should see which it is.
+            # The converted model when one was kept: what the engine was built from (#13).
+            converted = converted_model_precision(engine_path, onnx)
+            what = (
+                f"the {converted} model the engine was built from ({onnx})"
+                if converted
+                else f"the ONNX model {onnx}"
+            )
+            notes.append(f"TensorRT not used: {why_not}; running {what} instead")
         else:
             stack.enter_context(trt)
     ort: OrtRunner | None = None
@@ -328,6 +370,17 @@ def _image_input(infos: Sequence[TensorSpec]) -> TensorSpec:
     return rank4[0]
 
 
+def _check_input_size(spec: PreprocessSpec, tensor: TensorSpec) -> None:
+    """A model whose image input is fixed larger than any tensor trtgui makes (a 1×3×100000×
+    100000 input asked for 112 GiB): said in the model's terms, not as a preprocessing field
+    the user never set."""
+    if max(spec.height, spec.width) > MAX_SIDE:
+        raise InferenceError(
+            f"The model's image input {tensor.name!r} is {shape_text(tensor.shape)}, larger than "
+            f"the images trtgui feeds (at most {MAX_SIDE} pixels a side): predict cannot run it.",
+        )
+
+
 @dataclass(frozen=True)
 class _ShapesOnly:
     """A stand-in for ModelInfo when only a runner's I/O is known (an engine alone)."""
@@ -359,16 +412,41 @@ def _chosen_labels(
     onnx: Path | None,
     model_info: ModelLike,
     spec: PreprocessSpec,
+    notes: list[str],
 ) -> Labels:
     """The user's labels, else those beside the model or its ONNX twin or in its metadata,
-    else "text" for PaddleOCR's text detector (None: numbered, or ImageNet after the run)."""
+    else "text" for PaddleOCR's text detector (None: numbered, or ImageNet after the run).
+    Metadata names that cannot be used are ignored with a note."""
     metadata = dict(model_info.metadata)
     found = resolve_labels(labels, model_path, metadata)
     if found[0] is None and onnx is not None and onnx != model_path:
         found = resolve_labels(None, onnx, metadata)
+    if found[0] is None and names_problem(metadata):
+        notes.append(names_problem(metadata))
     if found[0] is None and spec.preset == "paddleocr-det":
         found = ("text",), "preset"
     return found
+
+
+def _model_hints(
+    model_info: ModelLike,
+    shape: Sequence[int | str | None] | None,
+    labels: str | Path | Sequence[str] | None,
+) -> ModelHints:
+    """What the kind guess may read besides the outputs: metadata, ops, the image input's
+    shape, the producer, and how many lines the user's labels have (each kept whole)."""
+    if isinstance(labels, (str, Path)):
+        count: int | None = len(load_dictionary(labels))
+    else:
+        count = len(labels) if labels is not None else None
+    ops = getattr(model_info, "op_histogram", None) or {}  # an engine alone has none
+    return ModelHints(
+        metadata=dict(model_info.metadata),
+        ops=frozenset(ops),
+        input_shape=tuple(shape) if shape is not None else None,
+        labels_count=count,
+        producer=f"{model_info.producer_name} {model_info.graph_name}".strip(),
+    )
 
 
 def _batched(tensor: np.ndarray, shape: Sequence[int | str | None] | None) -> np.ndarray:
@@ -434,9 +512,42 @@ class Demo:
     expected: dict[str, str] = field(default_factory=dict)  # image file name -> top-1 label
 
 
+def _in_folder(name: str) -> str:
+    """A file named by demo.json: a plain name inside the demo's folder (a description should
+    not send the demo to /etc/passwd or ../../elsewhere)."""
+    path = PurePath(name)
+    if not name or path.is_absolute() or ".." in path.parts:
+        raise PydanticCustomError("not_in_folder", "not a file name in the demo's folder")
+    return name
+
+
+_DemoName = Annotated[StrictStr, AfterValidator(_in_folder)]
+_NAME = "a file name in the demo's folder"
+
+
+class DemoFile(BaseModel):
+    """What demo.json may hold, each field with what it must be in words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    WHAT: ClassVar[str] = 'an object with a "model" and "images"'
+
+    title: StrictStr = Field("demo", description="a string")
+    model: _DemoName = Field(description=_NAME)
+    labels: _DemoName | None = Field(None, description=f"{_NAME} or null")
+    preset: StrictStr | dict[str, Any] = Field(
+        "imagenet",
+        description='a preset name such as "imagenet" or an object of preprocessing settings',
+    )
+    images: list[_DemoName] = Field([], description="a list of file names in the demo's folder")
+    expected: dict[StrictStr, StrictStr] = Field(
+        {}, description="an object of image file names to the label each should get"
+    )
+
+
 def load_demo(folder: str | Path | None = None) -> Demo:
-    """Read `folder`/demo.json (default: the shipped resources/demo). Raises InferenceError
-    when it is missing, malformed or names a file that is not there."""
+    """Read `folder`/demo.json (default: the shipped resources/demo), checked against
+    `DemoFile`. Raises one InferenceError naming the problem when it is missing, unreadable,
+    has a wrong field or names a file that is not there."""
     from trtgui.core.resources import resource_path
 
     shipped = resource_path("demo")
@@ -444,30 +555,49 @@ def load_demo(folder: str | Path | None = None) -> Demo:
     config = root / "demo.json"
     fix = "reinstall trtgui" if root == shipped else f"fix {config}"
     try:
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # A regular file within LIMITS["demo"]: a FIFO dropped as demo.json would block.
+        data = loads(read_regular_text(config, "demo"))
+    except InferenceError as exc:
         raise InferenceError(
             f"The demo is not available ({config} is missing or unreadable): {fix}.",
             details=str(exc),
         ) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("model"), str):
-        raise InferenceError(f"The demo description {config} is malformed: {fix}.")
-    preset = data.get("preset", "imagenet")
-    spec = spec_from_dict(preset) if isinstance(preset, dict) else get_preset(str(preset))
-    model = root / data["model"]
-    images = tuple(root / str(name) for name in data.get("images", ()))
+    except JsonProblem as exc:
+        raise InferenceError(
+            f"The demo description {config} is unreadable ({exc.short}): {fix}.",
+            details=exc.details,
+        ) from exc
+    try:
+        described = DemoFile.model_validate(data)
+    except ValidationError as exc:
+        found = finding(exc, DemoFile, data)
+        raise InferenceError(
+            f"The demo description {config} is malformed: {found.sentence}; {fix}.",
+            details=str(exc),
+        ) from exc
+    try:
+        preset = described.preset
+        spec = spec_from_dict(preset) if isinstance(preset, dict) else get_preset(preset)
+    except TrtGuiError as err:  # PreprocessError or an unknown preset name
+        raise InferenceError(
+            f"The demo description {config} has an unusable preset: "
+            f"{err.message.removesuffix('.')}; {fix}.",
+            details=err.details,
+        ) from err
+    model = root / described.model
+    images = tuple(root / name for name in described.images)
     missing = [p for p in (model, *images) if not p.is_file()]
     if missing:
         raise InferenceError(
             f"The demo is incomplete ({missing[0].name} is missing): {fix}.",
             details="\n".join(str(p) for p in missing),
         )
-    labels = root / data["labels"] if data.get("labels") else None
+    labels = root / described.labels if described.labels else None
     return Demo(
-        title=str(data.get("title", "demo")),
+        title=described.title,
         model=model,
         labels=labels if labels is not None and labels.is_file() else None,
         spec=spec,
         images=images,
-        expected={str(k): str(v) for k, v in dict(data.get("expected", {})).items()},
+        expected=dict(described.expected),
     )

@@ -4,7 +4,8 @@ and the registry that chooses a decoder by kind or from the output shapes.
 A decoder module registers itself (`register(Decoder(...))`) when it is imported; adding one
 is a new module and one import in `decoders/__init__.py`; no other decoder changes. `guess_kind`
 asks the registered decoders in their `guess_order` whether the outputs look like theirs, and
-answers "raw" when none says yes.
+answers "raw" when none says yes; `explain_kind` says the same with the reason, in words, from
+the outputs and what else is known of the model (`ModelHints`: metadata, ops, input shape).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class Box:
     score: float
     class_index: int
     label: str
+    # The region's outline in original-image pixels when it is not the box itself (a text
+    # detector's rotated rectangle): corners in order, clockwise from the top-left.
+    polygon: tuple[tuple[float, float], ...] | None = None
+    # Points that belong to the detection, (x, y, confidence) in original-image pixels: a
+    # face's 5 landmarks (eyes, nose, mouth corners; confidence 1 when the model gives none),
+    # a pose's K keypoints.
+    keypoints: tuple[tuple[float, float, float], ...] = ()
 
     @property
     def width(self) -> float:
@@ -56,6 +64,14 @@ class Box:
     @property
     def height(self) -> float:
         return self.y2 - self.y1
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line of text read by a recogniser, and its confidence (0..1)."""
+
+    text: str
+    score: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +116,8 @@ class Prediction:
     mask: float32 probability map (0..1) in the original image's size, or None.
     class_map: int32 class index per original-image pixel (multi-class segmentation), or None.
     region_count: connected regions above `threshold` in a probability map (text lines).
+    texts: the lines a text recogniser read, with their confidence.
+    kind_reason: why this kind was used ("text: output [N,T,6625] with a …"), in words.
     stats: one entry per output, always.
     """
 
@@ -114,6 +132,8 @@ class Prediction:
     source_outputs: tuple[str, ...] = ()  # the outputs this prediction was decoded from
     stats: tuple[OutputStats, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    texts: tuple[TextLine, ...] = ()
+    kind_reason: str = ""
 
     @property
     def top(self) -> ClassScore | None:
@@ -142,9 +162,13 @@ class Prediction:
                     "score": b.score,
                     "class_index": b.class_index,
                     "label": b.label,
+                    **({"polygon": [list(p) for p in b.polygon]} if b.polygon else {}),
+                    **({"keypoints": [list(k) for k in b.keypoints]} if b.keypoints else {}),
                 }
                 for b in self.boxes
             ],
+            "texts": [{"text": t.text, "score": t.score} for t in self.texts],
+            "kind_reason": self.kind_reason,
             "region_count": self.region_count,
             "threshold": self.threshold,
             "source_outputs": list(self.source_outputs),
@@ -178,11 +202,14 @@ class DecodeContext:
 
     letterbox: Letterbox | None = None
     labels: tuple[str, ...] | None = None
+    labels_source: str = ""  # where `labels` came from ("model metadata", a file's path)
     top_k: int = 5
     threshold: float | None = None
     iou_threshold: float = DEFAULT_IOU_THRESHOLD
     objectness: bool | None = None
     box_format: str | None = None
+    # NMS across classes (one box per place, whatever its class) rather than per class.
+    class_agnostic: bool = False
     stats: tuple[OutputStats, ...] = ()
 
     @property
@@ -198,8 +225,30 @@ class DecodeContext:
         return (box.input_width, box.input_height) if box is not None else None
 
 
+@dataclass(frozen=True)
+class ModelHints:
+    """What a guess may read of the model besides its outputs; empty when only the outputs
+    are known (an engine without its ONNX model)."""
+
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    ops: frozenset[str] = frozenset()  # the op types in the graph
+    input_shape: tuple[int | str | None, ...] | None = None  # the image input's
+    labels_count: int | None = None  # lines of the labels the user gave, each kept whole
+    producer: str = ""  # the producer and graph names ("PaddlePaddle", "torch-jit-export")
+
+
+@dataclass(frozen=True)
+class KindGuess:
+    """The kind chosen for a model's outputs and why, in words for people."""
+
+    kind: str
+    reason: str
+
+
 DecodeFn = Callable[[Outputs, DecodeContext], Prediction]
 MatchFn = Callable[[Outputs], bool]
+# The reason the outputs look like this kind ("text: output [N,T,97] …"), or None.
+ExplainFn = Callable[[Outputs, ModelHints], str | None]
 
 
 @dataclass(frozen=True)
@@ -208,6 +257,8 @@ class Decoder:
 
     title: the kind in words, for a choice list; rank: its place there (lower first).
     matches: whether outputs look like this kind (None = never guessed, only chosen).
+    explain: like `matches`, with the model's hints, answering the reason or None; asked
+    instead of `matches` when set.
     guess_order: lower is asked first, so the more specific layouts (boxes) are tried before
     the general ones (class scores).
     """
@@ -219,6 +270,7 @@ class Decoder:
     summarise: Callable[[Prediction], str] = stats_summary
     matches: MatchFn | None = None
     guess_order: int = 100
+    explain: ExplainFn | None = None
 
 
 _REGISTRY: dict[str, Decoder] = {}
@@ -249,12 +301,29 @@ def get_decoder(kind: str) -> Decoder:
     return found
 
 
-def guess_kind(outputs: Outputs) -> str:
+def guess_kind(outputs: Outputs, hints: ModelHints | None = None) -> str:
     """The kind of the first decoder (by `guess_order`) that recognises the outputs."""
+    return explain_kind(outputs, hints).kind
+
+
+def explain_kind(outputs: Outputs, hints: ModelHints | None = None) -> KindGuess:
+    """The first decoder (by `guess_order`) that recognises the outputs, and why."""
+    known = hints if hints is not None else ModelHints()
     for candidate in sorted(decoders(), key=lambda d: d.guess_order):
-        if candidate.matches is not None and candidate.matches(outputs):
-            return candidate.kind
-    return FALLBACK_KIND
+        if candidate.explain is not None:
+            reason = candidate.explain(outputs, known)
+            if reason:
+                return KindGuess(candidate.kind, reason)
+        elif candidate.matches is not None and candidate.matches(outputs):
+            return KindGuess(candidate.kind, f"{candidate.kind}: outputs {shapes_text(outputs)}")
+    return KindGuess(
+        FALLBACK_KIND, f"{FALLBACK_KIND}: no decoder reads outputs {shapes_text(outputs)}"
+    )
+
+
+def shapes_text(outputs: Outputs) -> str:
+    """ "logits [1, 1000], boxes [1, 8400, 4]": the outputs in a reason or a message."""
+    return ", ".join(f"{k} {list(np.shape(v))}" for k, v in outputs.items())
 
 
 def decode(kind: str, outputs: Outputs, context: DecodeContext) -> Prediction:

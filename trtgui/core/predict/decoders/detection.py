@@ -1,7 +1,8 @@
 """Detections → boxes in original-image pixels.
 
 Reads YOLO-style outputs with or without objectness in either [N, boxes, 4+…] or
-[N, 4+…, boxes] layout, SSD-style boxes/scores/classes(/num_detections) outputs, and the
+[N, 4+…, boxes] layout (raw Ultralytics heads are the latter), YOLOX raw grid heads
+(`detection_yolox`), SSD-style boxes/scores/classes(/num_detections) outputs, and the
 7-column DetectionOutput form; owns non-maximum suppression and box conversion.
 """
 
@@ -12,11 +13,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from trtgui.core.errors import InferenceError
+from trtgui.core.predict.decoders import detection_yolox
 from trtgui.core.predict.decoders.base import (
     DEFAULT_IOU_THRESHOLD,
     Box,
     DecodeContext,
     Decoder,
+    ModelHints,
     Outputs,
     Prediction,
     class_label,
@@ -88,6 +91,28 @@ def ssd_parts(outputs: Outputs) -> dict[str, str] | None:
 
 def _yolo_outputs(outputs: Outputs) -> list[str]:
     return [k for k, a in outputs.items() if np.ndim(a) == 3 and yolo_layout(np.shape(a))]
+
+
+def explain(outputs: Outputs, hints: ModelHints) -> str | None:
+    """Why the outputs read as detections, in words, or None."""
+    parts = ssd_parts(outputs)
+    if parts is not None:
+        return f"detection: SSD-style outputs {', '.join(parts.values())} (boxes and scores)"
+    for name, a in outputs.items():
+        if is_detection_output7(np.asarray(a)):
+            return f"detection: output {name} [1,1,K,7], DetectionOutput rows"
+    for name in _yolo_outputs(outputs):
+        a = np.asarray(outputs[name])
+        if a.dtype.kind != "f":
+            continue
+        if yolo_layout(a.shape) == "features_first":
+            f = a.shape[1]
+            return (
+                f"detection: output [N,{f},A], a raw YOLO head "
+                f"(4 box + {f - 4} class scores, NMS here)"
+            )
+        return f"detection: output [N,A,{a.shape[2]}], YOLO box rows (cx, cy, w, h first)"
+    return None
 
 
 def _matches(outputs: Outputs) -> bool:
@@ -172,9 +197,15 @@ def decode_yolo(
     objectness: bool | None = None,
     num_classes: int | None = None,
     input_size: tuple[int, int] | None = None,
+    grid: bool | None = None,
+    class_agnostic: bool = False,
 ) -> Decoded:
     """One image's YOLO output ([boxes, F] or [F, boxes], cx cy w h first) → kept boxes
-    (K, 4 xyxy in input pixels), scores (K,), classes (K,) and notes."""
+    (K, 4 xyxy in input pixels), scores (K,), classes (K,) and notes.
+
+    grid: the output is a raw YOLOX grid (offsets and log sizes in cells, with objectness);
+    None = decide from the rows and the input size. class_agnostic: NMS across classes (one
+    box per place whatever its class) rather than per class."""
     a = np.asarray(raw, dtype=np.float32)
     if a.ndim == 3:
         a = a[0]
@@ -182,6 +213,23 @@ def decode_yolo(
     layout = yolo_layout((1, *a.shape))
     if layout == "features_first":
         a = a.T
+    if grid is None:
+        grid = detection_yolox.looks_like_grid(a, input_size)
+    if grid:
+        if input_size is None:
+            raise InferenceError(
+                "A YOLOX grid output needs the input size to be decoded: run it on an image."
+            )
+        if a.shape[0] != detection_yolox.grid_count(input_size):
+            raise InferenceError(
+                f"The output has {a.shape[0]} rows, but a YOLOX grid for a "
+                f"{input_size[0]}x{input_size[1]} input has "
+                f"{detection_yolox.grid_count(input_size)} (strides 8, 16, 32): choose "
+                "another preset or kind."
+            )
+        a = detection_yolox.ungrid(a, input_size)
+        objectness = True
+        notes.append("YOLOX grid output (strides 8, 16, 32): score = objectness × class")
     feats = a.shape[1]
     if objectness is None:
         if num_classes is not None and feats - 5 == num_classes:
@@ -201,16 +249,19 @@ def decode_yolo(
     score = cls_scores[np.arange(a.shape[0]), cls_idx]
     if objectness:
         score = score * a[:, 4]
+    n = cls_scores.shape[1]
     notes.append(
         f"YOLO output, {'boxes first' if layout != 'features_first' else 'features first'}, "
-        f"{cls_scores.shape[1]} classes, {'with' if objectness else 'no'} objectness"
+        f"{n} class{'es' if n != 1 else ''}, {'with' if objectness else 'no'} objectness"
     )
     sel = score >= threshold
     boxes = cxcywh_to_xyxy(a[sel, :4])
     score, cls_idx = score[sel], cls_idx[sel]
     if input_size is not None and _is_normalised(boxes, input_size):
         _scale_to_input(boxes, input_size)
-    keep = nms(boxes, score, iou_threshold, cls_idx)
+    keep = nms(boxes, score, iou_threshold, None if class_agnostic else cls_idx)
+    if class_agnostic:
+        notes.append("NMS across classes")
     return boxes[keep], score[keep], cls_idx[keep], notes
 
 
@@ -303,7 +354,14 @@ def decode(outputs: Outputs, ctx: DecodeContext) -> Prediction:
         name = max(candidates, key=lambda k: int(np.asarray(outputs[k]).size))
         num_classes = len(ctx.labels) if ctx.labels else None
         decoded = decode_yolo(
-            outputs[name], threshold, ctx.iou_threshold, ctx.objectness, num_classes, input_size
+            outputs[name],
+            threshold,
+            ctx.iou_threshold,
+            ctx.objectness,
+            num_classes,
+            input_size,
+            grid=True if ctx.box_format == detection_yolox.GRID_FORMAT else None,
+            class_agnostic=ctx.class_agnostic,
         )
         source = (name,)
     boxes, scores, classes, notes = decoded
@@ -358,6 +416,7 @@ register(
         decode=decode,
         summarise=summarise,
         matches=_matches,
+        explain=explain,
         guess_order=10,
     )
 )

@@ -2,7 +2,9 @@
 
 One foreground channel (a sigmoid output, a logit, or a 2-class softmax) becomes a probability
 mask and its connected regions above the threshold (the text lines of PaddleOCR's DB
-detector); more channels become a class per pixel and the classes present.
+detector); a salient-object mask (U²-Net's fused map, as rembg reads it: min-max normalised)
+becomes a mask and the share of the picture it covers; more channels become a class per pixel
+and the classes present.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from trtgui.core.predict.decoders.base import (
     ClassScore,
     DecodeContext,
     Decoder,
+    ModelHints,
     Outputs,
     Prediction,
     class_label,
     looks_like_probabilities,
     no_match,
     register,
+    shapes_text,
     softmax,
 )
 from trtgui.core.predict.regions import Regions, connected_regions
@@ -32,6 +36,10 @@ DEFAULT_MAP_THRESHOLD = 0.3  # PaddleOCR DB text detector's binarisation thresho
 # More channels than this is a feature map, not class planes.
 MAX_CLASSES = 1024
 MAP_NAME_WORDS = ("prob", "sigmoid", "mask", "seg", "heat")
+# rembg cuts a U²-Net mask at half its range; the share above it is the mask's coverage.
+DEFAULT_MASK_THRESHOLD = 0.5
+SALIENCY_NAME_WORDS = ("saliency", "matte")
+FOREGROUND = "foreground"
 
 
 def _matches(outputs: Outputs) -> bool:
@@ -43,6 +51,45 @@ def _matches(outputs: Outputs) -> bool:
         and a.shape[1] <= MAX_CLASSES
         for a in map(np.asarray, outputs.values())
     )
+
+
+def saliency_output(outputs: Outputs) -> str | None:
+    """The salient-object mask among the outputs, or None: an output named like one, or the
+    first of several single-channel maps of one size (U²-Net's deep supervision: the fused
+    map, then the side outputs it was made of)."""
+    maps = {
+        k: a
+        for k, a in ((k, np.asarray(v)) for k, v in outputs.items())
+        if a.dtype.kind == "f" and a.ndim == 4 and a.shape[1] == 1 and min(a.shape[2:]) > 1
+    }
+    for k in maps:
+        if any(w in k.lower() for w in SALIENCY_NAME_WORDS):
+            return k
+    same_size = len({a.shape for a in maps.values()}) == 1
+    if len(maps) >= 2 and len(maps) == len(outputs) and same_size:
+        return next(iter(maps))
+    return None
+
+
+def explain(outputs: Outputs, hints: ModelHints) -> str | None:
+    """Why these outputs are a segmentation's, in words; None when they are not."""
+    mask = saliency_output(outputs)
+    if mask is not None:
+        n = len(outputs)
+        if n > 1:
+            what = f"{n} single-channel maps {list(np.shape(outputs[mask]))}"
+            return f"segmentation: {what}, a salient-object mask (the first, {mask}, is fused)"
+        return f"segmentation: {mask} {list(np.shape(outputs[mask]))} is a salient-object mask"
+    if not _matches(outputs):
+        return None
+    name = pick_map_output(outputs)
+    if name is None:
+        return None
+    shape = list(np.shape(outputs[name]))
+    channels = shape[1] if len(shape) == 4 else shape[0]
+    if channels > 2:
+        return f"segmentation: {name} {shape} holds {channels} class planes (argmax per pixel)"
+    return f"segmentation: {name} {shape} is a probability map ({shapes_text(outputs)})"
 
 
 def pick_map_output(outputs: Outputs) -> str | None:
@@ -63,6 +110,9 @@ def pick_map_output(outputs: Outputs) -> str | None:
 
 
 def decode(outputs: Outputs, ctx: DecodeContext) -> Prediction:
+    mask = saliency_output(outputs)
+    if mask is not None:
+        return _saliency_mask(mask, np.asarray(outputs[mask], np.float32)[0, 0], len(outputs), ctx)
     name = pick_map_output(outputs)
     if name is None:
         raise no_match("a map ([N, C, H, W] or [N, H, W])", outputs)
@@ -100,6 +150,30 @@ def _probability_map(name: str, planes: np.ndarray, ctx: DecodeContext) -> Predi
         source_outputs=(name,),
         stats=ctx.stats,
         notes=tuple(notes),
+    )
+
+
+def _saliency_mask(name: str, plane: np.ndarray, count: int, ctx: DecodeContext) -> Prediction:
+    """A salient-object map as rembg reads U²-Net's: min-max normalised to 0..1 (the map is
+    not a calibrated probability), in the picture's size; its coverage is the share above
+    the threshold."""
+    threshold = DEFAULT_MASK_THRESHOLD if ctx.threshold is None else ctx.threshold
+    finite = np.nan_to_num(plane.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    low, high = float(finite.min()), float(finite.max())
+    unit = (finite - low) / (high - low) if high > low else np.zeros_like(finite)
+    mask = np.clip(_to_image(unit, ctx.letterbox), 0, 1)
+    coverage = float(np.mean(mask > threshold))
+    label = ctx.labels[0] if ctx.labels and len(ctx.labels) == 1 else FOREGROUND
+    which = f"the first of {count} maps, {name} (the fused one)" if count > 1 else name
+    return Prediction(
+        kind=KIND,
+        image_size=ctx.image_size,
+        classes=(ClassScore(1, label, coverage),),
+        mask=mask,
+        threshold=threshold,
+        source_outputs=(name,),
+        stats=ctx.stats,
+        notes=(f"salient-object mask from {which}, min-max normalised ({low:.3g}..{high:.3g})",),
     )
 
 
@@ -196,6 +270,9 @@ def summarise(prediction: Prediction) -> str:
         noun = f"region{'s' if n != 1 else ''}"
         noun = noun if what == "region" else f"{what} {noun}"
         return f"{n} {noun} above {prediction.threshold:g}"
+    if prediction.mask is not None and prediction.classes:  # a salient-object mask
+        share, cut = prediction.classes[0], prediction.threshold
+        return f"{share.label} covers {share.score:.0%} of the picture (mask > {cut:g})"
     if prediction.classes:
         return "classes: " + ", ".join(c.label for c in prediction.classes[:5])
     return "segmentation map"
@@ -209,6 +286,7 @@ register(
         decode=decode,
         summarise=summarise,
         matches=_matches,
+        explain=explain,
         guess_order=20,
     )
 )
