@@ -137,7 +137,15 @@ def test_default_names_carry_the_precision_and_replacing_says_so(  # type: ignor
     assert main(base) == 0  # FP32 after FP16: a second engine, not a replaced one
     err = capsys.readouterr().err
     assert "replaced" not in err
-    files = ["m.engine", "m.engine.json", "m.fp16.engine", "m.fp16.engine.json", "m.onnx"]
+    # #13: the FP16 model is kept beside its engine (m.fp16.onnx).
+    files = [
+        "m.engine",
+        "m.engine.json",
+        "m.fp16.engine",
+        "m.fp16.engine.json",
+        "m.fp16.onnx",
+        "m.onnx",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == files
     # Building the same precision again replaces its engine like cp, and says so once.
     assert main([*base, "--precision", "fp16"]) == 0

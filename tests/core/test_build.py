@@ -113,7 +113,8 @@ def test_int8_calibrated_on_real_images(made_models, shared_models, tmp_path: Pa
     sidecar = check_written(result)
     assert sidecar["calibration_images"] == 5
     assert result.precision_method == "onnxruntime QDQ int8"
-    assert only_files(tmp_path) == ["q.engine", "q.engine.json"]
+    # #13: the converted model is kept beside the engine (predict runs it where no GPU can).
+    assert only_files(tmp_path) == ["q.engine", "q.engine.json", "q.int8.onnx"]
 
 
 def test_parse_failure_names_the_node(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -296,11 +297,13 @@ def test_fp16_then_int8_without_output_keep_both(
     )
     assert fp16.engine_path == tmp_path / "m.fp16.engine"
     assert int8.engine_path == tmp_path / "m.int8.engine"
-    assert only_files(tmp_path) == [
+    assert only_files(tmp_path) == [  # #13: each converted model kept beside its engine
         "m.fp16.engine",
         "m.fp16.engine.json",
+        "m.fp16.onnx",
         "m.int8.engine",
         "m.int8.engine.json",
+        "m.int8.onnx",
         "m.onnx",
     ]
 

@@ -268,10 +268,14 @@ def test_int8_exclude_round_trips_through_settings_json() -> None:
 
 def test_build_form_keep_in_float_edit(qtbot) -> None:  # type: ignore[no-untyped-def]
     from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.profiles import Precision
     from trtgui.gui.build_form import BuildForm
 
     form = BuildForm()
     qtbot.addWidget(form)
+    assert not form.int8_exclude_edit.isEnabledTo(form)  # INT8 only, like the calibration
+    form.set_settings(BuildSettings(precision=Precision.INT8))
+    assert form.int8_exclude_edit.isEnabledTo(form)
     assert form.int8_exclude_edit.placeholderText() == "node names or op types, comma-separated"
     qtbot.keyClicks(form.int8_exclude_edit, " Concat, /model.22/* ,, ")
     assert form.settings().int8_exclude == ("Concat", "/model.22/*")

@@ -290,6 +290,8 @@ def test_06_inspect_engine_reads_layers_with_precision_and_tactic(
     assert engine_info.device_memory_bytes > 0
     assert len(engine_info.layers) >= 20
     assert all(la.tactic for la in engine_info.layers if la.type.startswith("Cask"))
+    # 8.6 reports no formats for dynamic shapes (seen, even with a context): the precision
+    # comes from the kernel names there.
     expected = "FP16" if name == "effnet.fp16" else "INT8"
     assert engine_info.precision_summary.get(expected, 0) > 0, engine_info.precision_summary
     assert any("ONNX Layer" in la.metadata for la in engine_info.layers)
@@ -297,10 +299,12 @@ def test_06_inspect_engine_reads_layers_with_precision_and_tactic(
 
 def test_06b_cli_engine_layers(work: Path, results: Results) -> None:
     data = cli_json("engine", str(_engine(work, "effnet.fp16")), "--layers")
+    engine = data["engine"] or {}
     results["cli_engine_layers"] = {
-        k: data.get(k) for k in ("num_layers", "precision_summary", "layer_note", "num_profiles")
+        k: engine.get(k) for k in ("num_layers", "precision_summary", "layer_note", "num_profiles")
     }
-    assert data["precision_summary"].get("FP16", 0) > 0
+    assert data["inspect_problem"] == ""
+    assert engine["precision_summary"].get("FP16", 0) > 0
 
 
 # -- outputs against ONNX Runtime ---------------------------------------------------------------

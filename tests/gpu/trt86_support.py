@@ -93,7 +93,8 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trtgui.cli.main", *args],
         capture_output=True,
-        text=True,
+        encoding="utf-8",  # trtgui prints "×" and "›"; the device's locale is ASCII
+        errors="replace",
         timeout=timeout,
         env={**os.environ, "PYTHONPATH": path},
         cwd=ROOT,

@@ -55,7 +55,8 @@ build_settings = st.builds(
     hardware_compatibility=text,
     compute_capabilities=st.lists(text, max_size=3).map(tuple),
     calibration_dir=text,
-    calibration_max_images=small,
+    # the settings schema allows 1 to 100,000 calibration images
+    calibration_max_images=st.integers(1, 100_000),
     preprocess=st.one_of(st.none(), preprocess),
     keep_converted_onnx=st.booleans(),
 )

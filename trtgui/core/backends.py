@@ -2,9 +2,9 @@
 
 This is the only module that imports TensorRT. It also says what each installed backend can
 do (capabilities, the API family of NVIDIA TensorRT 8.6, 10.x, 11.x or TensorRT-RTX, the
-TensorRT names each family's build code uses) and names TensorRT's data types. Nothing here raises on
-import or while probing: unusable things come back with a plain-language reason and the
-command that installs them. Applying settings to a builder is `trtgui.core.build.trt_config`;
+TensorRT names each family's build code uses) and names TensorRT's data types. Nothing here
+raises on import or while probing: unusable things come back with a plain-language reason and
+the command that installs them. Applying settings to a builder is `trtgui.core.build.trt_config`;
 GPUs are `trtgui.core.gpus`.
 """
 

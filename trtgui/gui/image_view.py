@@ -25,7 +25,15 @@ def display_image(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> QImag
     if max(image.size) > max_side:
         image = image.copy()
         image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return pil_to_qimage(image)
+    qimage = pil_to_qimage(image)
+    # Converted here to the format pixmaps are kept in, so QPixmap.fromImage on the GUI
+    # thread shares the pixels instead of converting them (135 ms for 4096 x 2731 RGB888).
+    native = (
+        QImage.Format.Format_ARGB32_Premultiplied
+        if qimage.hasAlphaChannel()
+        else QImage.Format.Format_RGB32
+    )
+    return qimage.convertToFormat(native)
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:

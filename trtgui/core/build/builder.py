@@ -304,6 +304,7 @@ def _check_accuracy(
         images=images,
         images_note=note,
         preprocess=s.preprocess,
+        excluded_nodes=prepared.int8_excluded,
     )
     tracker.phase_start(ACCURACY_PHASE, None, 1)
     report = check(sample)
@@ -425,6 +426,11 @@ def _build_serialized(
         _check_cancel(tracker.cancel)
         raise failures.explain_build_failure(list(capture.errors), list(capture.warnings))
     _check_cancel(tracker.cancel)  # a cancel after the last step still wins: write nothing
+    # An engine TensorRT says will fail at its own profile's min or max shapes is no success
+    # (#13): nothing is written, and the message names the layer and dimension.
+    inconsistent = failures.profile_inconsistency(capture.warnings)
+    if inconsistent is not None:
+        raise inconsistent
     notes += failures.explain_warnings(capture.warnings)
     notes += _callback_problems(tracker, capture)
     trt_config.save_timing_cache(config, job.info, job.settings.timing_cache_path)

@@ -226,6 +226,21 @@ def explain_build_failure(errors: Sequence[str], warnings: Iterable[str] = ()) -
     )
 
 
+def profile_inconsistency(warnings: Iterable[str]) -> EngineBuildError | None:
+    """The error for a build whose engine TensorRT says will fail at its own profile's min
+    or max shapes ("Profile kMIN/kMAX values are not self-consistent"), or None."""
+    lines = [w for w in warnings if re.search(r"Profile k(MIN|MAX) values are not self", w)]
+    for line in lines:
+        explained = explain_profile_message(line)
+        if explained:
+            return EngineBuildError(
+                f"TensorRT says the engine would fail at its own profile: {explained}; no "
+                "engine was written.",
+                details="\n".join(lines),
+            )
+    return None
+
+
 def explain_warnings(warnings: Iterable[str]) -> list[str]:
     """Notes for warnings people should act on (shape profiles the model cannot run)."""
     notes = []

@@ -33,6 +33,11 @@ from trtgui.core.tensors import TensorSpec
 
 _T = TypeVar("_T")
 
+KERNEL_NOTE = (
+    "TensorRT gave no per-layer formats (dynamic shapes), so precisions are read from each "
+    "layer's kernel name"
+)
+
 
 @dataclass(frozen=True)
 class ProfileShapes:
@@ -236,10 +241,7 @@ def describe_engine(engine: Any, trt: Any, header: PlanHeader, backend: str = ""
     finally:
         del context  # after the inspector has read it: it holds the engine's activation memory
     if any(la.precision_from_kernel for la in layers):
-        note = (
-            "TensorRT gave no per-layer formats (dynamic shapes), so precisions are read "
-            "from each layer's kernel name"
-        )
+        note = KERNEL_NOTE
     if layers and all(not la.type for la in layers):
         note = (
             "the engine was built without detailed profiling verbosity, so layers have names "

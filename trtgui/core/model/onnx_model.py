@@ -498,8 +498,8 @@ def require_external_data(info: ModelInfo) -> None:
             )
         if not f.exists:
             raise ModelLoadError(
-                f"Weights file {f.location} is missing: put it next to the model "
-                f"({info.path.parent}).",
+                f"Weights file {clip(f.location)} is missing: put it next to the model "
+                f"{info.path.name} ({info.path.parent}).",
                 details=f"{info.path} stores {f.expected_bytes} bytes of weights in {f.path}, "
                 "which does not exist",
             )

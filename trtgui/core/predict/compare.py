@@ -311,8 +311,9 @@ def top_k_agreement(reference: np.ndarray, candidate: np.ndarray, k: int = 5) ->
 def _probabilities(scores: np.ndarray) -> np.ndarray:
     """Rows as probabilities: as they are when they already are (non-negative, summing to 1),
     else their softmax (logits)."""
-    x = np.nan_to_num(scores)
+    x: np.ndarray = np.nan_to_num(np.asarray(scores, np.float64))
     if (x >= 0).all() and np.allclose(x.sum(axis=-1), 1.0, atol=1e-3):
         return x
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    e: np.ndarray = np.exp(x - x.max(axis=-1, keepdims=True))
+    out: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return out

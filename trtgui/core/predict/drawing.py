@@ -1,8 +1,8 @@
 """Drawing a `Prediction` on its picture with Pillow (used by the CLI's --save and the GUI).
 
 Owns the look of results: a heat-map or class-colour overlay for maps, a tint for salient-object
-masks, boxes with a filled label tag per detection, faces with their landmarks as dots, and a
-top-k panel with score bars for classifiers. Sizes (lines, fonts) scale with the picture so
+masks, boxes with a filled label tag per detection, faces with their landmarks as dots, poses
+as COCO skeletons, and a top-k panel with score bars for classifiers. Sizes (lines, fonts) scale with the picture so
 small and large images both read well.
 """
 
@@ -292,7 +292,7 @@ def fits_panel(size: tuple[int, int]) -> bool:
 def small_picture_note(size: tuple[int, int], prediction: Prediction) -> str:
     """The note for a picture too small for the result panel ("" when it fits or there is
     no panel to draw)."""
-    panel = prediction.kind in ("classification", "segmentation", "detection")
+    panel = prediction.kind in ("classification", "segmentation", "detection", "keypoints")
     if fits_panel(size) or not panel:
         return ""
     return (
