@@ -625,7 +625,10 @@ def double_ctrl_c(
     leaked = [w for w in JARGON if w in err]
     if leaked:
         outcome.problems.append(f"printed {leaked}")
-    left = sorted(p.name for p in out.iterdir()) + sorted(p.name for p in tmp.iterdir())
+    # ONNX Runtime (the FP16 accuracy check) keeps a session id in $TMPDIR/.ses by design,
+    # reused by every later session: not a file of this build.
+    temps = sorted(p.name for p in tmp.iterdir() if p.name != ".ses")
+    left = sorted(p.name for p in out.iterdir()) + temps
     if left:
         outcome.problems.append(f"left {left}")
     return outcome

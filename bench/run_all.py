@@ -60,6 +60,8 @@ SCRIPTS: tuple[Script, ...] = (
            about="cancel at 20 points of a real build"),
     Script("robustness", (), ("--ctrl-c-runs", "5"), 1500,
            about="bad-input corpus via CLI and GUI; 20 double Ctrl-C builds"),
+    Script("int8_accuracy", (), ("--models", "efficientnet_lite0_dynbatch.onnx"), 900,
+           about="INT8: calibration per image vs one ORT run; precision check's build share"),
     Script("pinned_copy", (), ("--mib", "64", "--rounds", "5"), 600, gpu=True,
            about="pinned H2D/D2H vs torch"),
 )  # fmt: skip

@@ -235,3 +235,45 @@ def test_predict_on_an_int8_engine_runs_its_qdq_model(
     (expected,) = session.run(None, {report.input_name: tensor})
     (got,) = report.outputs.values()
     np.testing.assert_array_equal(got, expected)
+
+
+def test_an_engine_that_fails_at_its_own_min_shape_is_not_written(
+    shared_models: Path, tmp_path: Path
+) -> None:
+    from trtgui.core.model.profiles import InputShape, ShapeProfile
+
+    source = shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
+    # 33×33 is no multiple of 32: TensorRT-RTX 1.7 builds the engine but warns "Profile kMIN
+    # values are not self-consistent" at an Add of the FPN (seen running it).
+    profile = ShapeProfile((InputShape("x", (1, 3, 33, 33), (1, 3, 64, 64), (1, 3, 64, 64)),))
+    settings = BuildSettings(
+        onnx_path=str(source),
+        output_path=str(tmp_path / "det.engine"),
+        backend="rtx",
+        profiles=(profile,),
+    )
+    with pytest.raises(EngineBuildError) as caught:
+        build_engine(settings)
+    message = caught.value.message
+    assert message.startswith("TensorRT says the engine would fail at its own profile")
+    assert "(min shape: x 1x3x33x33)" in message and "no engine was written" in message
+    assert "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_really_broken_int8_build_is_refused(
+    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # EfficientNet-Lite0 in INT8 with the default placement changes the top-1 class of most
+    # shared photos (seen: 2 of 5 agree): a real conversion the check must refuse.
+    source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
+    images = str(shared_models / "images")
+    base = ["build", str(source), "--precision", "int8", "--calib-dir", images]
+    assert main([*base, "-o", str(tmp_path / "e8.engine")]) == 1
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "INT8 agrees with the FP32 model's top-1 class on " in lines[0]
+    assert "keep the sensitive layers in float with --int8-exclude PATTERN" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # no engine, no record, no converted model
+    # With --keep-onnx the converted model stays for inspection; still no engine.
+    assert main([*base, "-o", str(tmp_path / "e8.engine"), "--keep-onnx"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e8.int8.onnx"]

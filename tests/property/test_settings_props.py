@@ -23,13 +23,16 @@ input_shapes = st.builds(InputShape, name=text, min=shape, opt=shape, max=shape)
 profiles = st.lists(
     st.builds(ShapeProfile, inputs=st.lists(input_shapes, max_size=3).map(tuple)), max_size=3
 ).map(tuple)
+# The preprocessing schema range-checks sides (1..8192), pad values (0..255) and the multiple
+# (1..256): random specs stay inside those ranges so they must round-trip exactly.
+side = st.integers(1, 8192)
 preprocess = st.builds(
     PreprocessSpec,
-    height=small,
-    width=small,
+    height=side,
+    width=side,
     resize=text,
-    resize_short=st.one_of(st.none(), small),
-    pad_value=floats,
+    resize_short=st.one_of(st.none(), side),
+    pad_value=st.floats(0, 255),
     channel_order=text,
     layout=text,
     scale=floats,
@@ -37,8 +40,8 @@ preprocess = st.builds(
     std=st.lists(floats, max_size=4).map(tuple),
     dtype=text,
     preset=text,
-    limit_side=st.one_of(st.none(), small),
-    multiple=small,
+    limit_side=st.one_of(st.none(), side),
+    multiple=st.integers(1, 256),
 )
 build_settings = st.builds(
     BuildSettings,
@@ -47,7 +50,7 @@ build_settings = st.builds(
     backend=st.sampled_from(("", "tensorrt", "rtx")),
     precision=st.sampled_from(list(Precision)),
     profiles=profiles,
-    workspace_bytes=st.one_of(st.none(), st.integers(1, 1 << 45)),
+    workspace_bytes=st.one_of(st.none(), st.integers(1, 1 << 40)),  # the schema caps it at 1 TiB
     optimization_level=st.integers(0, 5),
     timing_cache_path=text,
     profiling_verbosity=st.sampled_from(("layer_names_only", "detailed", "none")),

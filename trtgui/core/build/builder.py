@@ -320,7 +320,7 @@ def _check_accuracy(
             write_together([], kept_copies(prepared, target))
             kept = f" The converted model is kept at {target}."
         raise ConversionRejected(
-            f"{report.summary}: {_advice(s.precision)}",
+            f"{report.summary}: {_advice(s.precision, report.task)}",
             report,
             details="The converted model was compared with the original by ONNX Runtime "
             f"before TensorRT built; no engine was written.{kept}",
@@ -328,10 +328,11 @@ def _check_accuracy(
     return report
 
 
-def _advice(p: Precision) -> str:
+def _advice(p: Precision, task: str) -> str:
     if p is Precision.INT8:
+        what = "the detector head" if task in ("detection", "faces") else "the sensitive layers"
         return (
-            "keep the detector head in float with --int8-exclude PATTERN, or use FP16 "
+            f"keep {what} in float with --int8-exclude PATTERN, or use FP16 "
             "(--accept-accuracy-loss builds anyway)"
         )
     return "build in FP32 or another precision (--accept-accuracy-loss builds anyway)"
@@ -428,7 +429,7 @@ def _build_serialized(
     _check_cancel(tracker.cancel)  # a cancel after the last step still wins: write nothing
     # An engine TensorRT says will fail at its own profile's min or max shapes is no success
     # (#13): nothing is written, and the message names the layer and dimension.
-    inconsistent = failures.profile_inconsistency(capture.warnings)
+    inconsistent = failures.profile_inconsistency(capture.warnings, job.settings.profiles)
     if inconsistent is not None:
         raise inconsistent
     notes += failures.explain_warnings(capture.warnings)

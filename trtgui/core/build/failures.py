@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trtgui.core.errors import EngineBuildError, OnnxParseError
+from trtgui.core.model.profiles import ShapeProfile
 
 # -- the ONNX parser ------------------------------------------------------------------------------
 
@@ -226,18 +227,28 @@ def explain_build_failure(errors: Sequence[str], warnings: Iterable[str] = ()) -
     )
 
 
-def profile_inconsistency(warnings: Iterable[str]) -> EngineBuildError | None:
+def profile_inconsistency(
+    warnings: Iterable[str], profiles: Sequence[ShapeProfile] = ()
+) -> EngineBuildError | None:
     """The error for a build whose engine TensorRT says will fail at its own profile's min
-    or max shapes ("Profile kMIN/kMAX values are not self-consistent"), or None."""
+    or max shapes ("Profile kMIN/kMAX values are not self-consistent"), or None. The first
+    profile's shapes at that end are named (which input, which dimensions)."""
     lines = [w for w in warnings if re.search(r"Profile k(MIN|MAX) values are not self", w)]
     for line in lines:
         explained = explain_profile_message(line)
-        if explained:
-            return EngineBuildError(
-                f"TensorRT says the engine would fail at its own profile: {explained}; no "
-                "engine was written.",
-                details="\n".join(lines),
-            )
+        if not explained:
+            continue
+        which = "min" if "kMIN" in line else "max"
+        shapes = ", ".join(
+            f"{i.name} {'x'.join(str(d) for d in (i.min if which == 'min' else i.max))}"
+            for i in (profiles[0].inputs if profiles else ())
+        )
+        named = f" ({which} shape: {shapes})" if shapes else ""
+        return EngineBuildError(
+            f"TensorRT says the engine would fail at its own profile{named}: {explained}; "
+            "no engine was written.",
+            details="\n".join(lines),
+        )
     return None
 
 
