@@ -600,14 +600,21 @@ def double_ctrl_c(
     assert proc.stderr is not None
     lines: list[str] = []
     deadline = time.monotonic() + 120
+    reached = False
     for line in proc.stderr:
         lines.append(line)
-        if BUILDING in line or time.monotonic() > deadline:
+        reached = BUILDING in line
+        if reached or time.monotonic() > deadline:
             break
-    time.sleep(first_after)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(gap)
-    if proc.poll() is None:
+    if reached:
+        time.sleep(first_after)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(gap)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    else:  # it ended (or stalled) before TensorRT built: a failure, but not a signal's
+        said = next((ln.strip() for ln in reversed(lines) if "error" in ln), "no error line")
+        outcome.problems.append(f"ended before TensorRT began building ({said[:120]})")
         proc.send_signal(signal.SIGINT)
     try:
         _, rest = proc.communicate(timeout=60)
@@ -620,10 +627,10 @@ def double_ctrl_c(
     outcome.hard_exit = "stopped at once" in err
     if proc.returncode < 0:
         outcome.problems.append(f"killed by {signal.Signals(-proc.returncode).name}")
-    elif proc.returncode != 130:
+    elif proc.returncode != 130 and reached:
         outcome.problems.append(f"exit {proc.returncode}")
     leaked = [w for w in JARGON if w in err]
-    if leaked:
+    if leaked and reached:
         outcome.problems.append(f"printed {leaked}")
     # ONNX Runtime (the FP16 accuracy check) keeps a session id in $TMPDIR/.ses by design,
     # reused by every later session: not a file of this build.

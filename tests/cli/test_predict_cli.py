@@ -130,3 +130,25 @@ def test_bad_image_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_unwritable_save_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["predict", "--demo", "--save", str(tmp_path / "x.unknownext")]) == 1
     assert "Cannot save" in capsys.readouterr().err
+
+
+def test_report_says_why_kind_and_preset(
+    shared_models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The picked decoder and the guessed preset each come with their evidence."""
+    onnx = shared_models / "onnx" / "retinaface_mnet025_tiny.onnx"
+    assert main(["predict", str(onnx), str(shared_models / "images" / "astronaut.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    kind = next(line for line in lines if line.startswith("kind "))
+    preset = next(line for line in lines if line.startswith("preset "))
+    # RetinaFace's output names loc/conf/landmarks: the shared README's inputs → outputs column.
+    assert "faces" in kind and "loc" in kind and "landmarks" in kind
+    assert preset.rstrip().endswith("retinaface")
+
+
+def test_given_preset_has_no_guess_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = load_demo()
+    assert main(["predict", str(demo.model), str(demo.images[0]), "--preset", "imagenet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any(line.startswith("preset ") for line in lines)
+    assert any(line.startswith("kind      classification") for line in lines)

@@ -253,10 +253,14 @@ def _with_suggested_profile(settings: BuildSettings, out: TextIO) -> BuildSettin
     if settings.profiles:
         return settings
     from trtgui.core.model.onnx_model import inspect_onnx
-    from trtgui.core.model.profiles import suggest_profiles
+    from trtgui.core.model.profile_check import check_suggestion
     from trtgui.core.shapes import shape_arg
 
-    profiles = suggest_profiles(inspect_onnx(settings.onnx_path))
+    # Checked with ONNX Runtime dry runs, so e.g. a PP-OCR recogniser gets height 48.
+    checked = check_suggestion(inspect_onnx(settings.onnx_path))
+    profiles = checked.profiles
+    for note in checked.notes:
+        print(f"note: {note}", file=out)
     if profiles:
         # A command to copy and edit, so the typed "1x3x224x224" form (shape_arg), not the
         # printed "1×3×224×224" that is hard to type (--shapes reads both).

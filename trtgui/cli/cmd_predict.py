@@ -260,6 +260,10 @@ def format_report(report: PredictionReport) -> str:
         f"{report.input_tensor.dtype}"
     )
     lines.append(f"preprocess {message_line(describe_spec(report.spec))} ({origin})")
+    if report.preset_reason:
+        lines.append(f"preset    {message_line(report.preset_reason)}")
+    kind = report.prediction
+    lines.append(f"kind      {message_line(kind.kind_reason or kind.kind)}")
     if report.labels_source:
         lines.append(f"labels    {message_line(str(report.labels_source))}")
     t = report.timings

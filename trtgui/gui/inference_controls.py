@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trtgui.core.imaging import PreprocessSpec
+from trtgui.core.imaging import PreprocessSpec, PresetGuess, get_preset
 from trtgui.core.predict.decoders import decoders
 from trtgui.core.predict.labels import IMAGENET_LABELS_SOURCE
 from trtgui.gui.image_view import pil_to_qimage
@@ -84,7 +85,7 @@ class InferenceControls(QWidget):
         # a 1200×800 window without scrolling.
         box = QGroupBox("Model and image")
         files = QGridLayout(box)
-        files.setVerticalSpacing(6)
+        files.setVerticalSpacing(3)
         for row, (label, button) in enumerate(
             ((self.model_label, self.model_button), (self.image_label, self.image_button))
         ):
@@ -100,7 +101,7 @@ class InferenceControls(QWidget):
         self.guess_button = QPushButton("Reset to guess")
         self.guess_button.setToolTip("Set the preprocessing back to what the model suggests")
         self.thumbnail = QLabel()
-        self.thumbnail.setFixedSize(88, 88)
+        self.thumbnail.setFixedSize(80, 80)
         self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumbnail.setStyleSheet("background:#2b2d31; border-radius:3px; color:#9aa0a6;")
         self.thumbnail.setText("no image")
@@ -110,12 +111,22 @@ class InferenceControls(QWidget):
         # The reset button shares the title's row rather than taking one of its own: the
         # controls must fit a 1200×800 window without scrolling.
         title = hbox((QLabel("<b>Input tensor</b>"), 1), self.guess_button, margins=0)
+        # Why this preprocessing was guessed, and the other presets when the guess is unsure.
+        self.guess_label = muted_label()
+        self.guess_label.hide()
+        self.alternatives = QWidget()
+        self._alternatives_row = QHBoxLayout(self.alternatives)
+        self._alternatives_row.setContentsMargins(0, 0, 0, 0)
+        self.alternatives.hide()
         tensor_text = vbox(title, self.tensor_label)
         tensor_text.addStretch(1)
         tensor_row = hbox(self.thumbnail, (tensor_text, 1))
         tensor_row.setAlignment(self.thumbnail, Qt.AlignmentFlag.AlignTop)
         box = QGroupBox("Preprocessing")
         layout = QVBoxLayout(box)
+        layout.setSpacing(3)  # the guess's line must not push Run off a 1200×800 window
+        layout.addWidget(self.guess_label)
+        layout.addWidget(self.alternatives)
         layout.addWidget(self.form)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -154,6 +165,10 @@ class InferenceControls(QWidget):
         form = QFormLayout(box)
         form.setVerticalSpacing(4)
         form.addRow("Kind", self.kind_combo)
+        # Why the last run read the outputs as it did ("faces: RetinaFace outputs loc …").
+        self.kind_reason_label = muted_label()
+        self.kind_reason_label.hide()
+        form.addRow(self.kind_reason_label)
         # Top-k and threshold share a row so the controls fit a 1200×800 window.
         numbers = hbox(self.top_k, QLabel("Threshold"), self.threshold, margins=0)
         numbers.insertSpacing(1, 10)
@@ -182,6 +197,7 @@ class InferenceControls(QWidget):
         """Labels, kind and threshold back to their defaults (another model was chosen)."""
         self.labels_edit.clear()
         self.kind_combo.setCurrentIndex(self.kind_combo.findData(AUTO_KIND))
+        self.show_kind_reason("")
         self.threshold.setValue(self.threshold.minimum())  # shows "default"
 
     def show_labels_default(self, source: str) -> None:
@@ -200,6 +216,39 @@ class InferenceControls(QWidget):
             source if source and source not in (IMAGENET_LABELS_SOURCE, METADATA_SOURCE) else text
         )
         self.labels_edit.setToolTip(f"Class names, one per line (line i = class i). Empty: {empty}")
+
+    def show_preset_guess(self, guess: PresetGuess | None) -> None:
+        """Say why the preprocessing was guessed; an unsure guess gets a button per other preset
+        (it sets the form to that preset, fitted to the input)."""
+        layout = self._alternatives_row
+        while layout.count():
+            item = layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        if guess is None:
+            self.guess_label.hide()
+            self.alternatives.hide()
+            return
+        self.guess_label.setText(f"Guessed: {html_escape(guess.reason)}")  # ends "→ preset"
+        self.guess_label.show()
+        if guess.alternatives:
+            layout.addWidget(QLabel("Unsure; also fits:"))
+            for name in guess.alternatives:
+                button = QPushButton(name)
+                button.setToolTip(f"Use the {name} preprocessing instead")
+                button.clicked.connect(lambda _=False, n=name: self._use_preset(n))
+                layout.addWidget(button)
+            layout.addStretch(1)
+        self.alternatives.setVisible(bool(guess.alternatives))
+
+    def _use_preset(self, name: str) -> None:
+        self.form.set_spec(self.form.fitted(get_preset(name)))
+
+    def show_kind_reason(self, reason: str) -> None:
+        """Why the outputs were read as they were (the prediction's kind_reason); "" hides it."""
+        self.kind_reason_label.setText(html_escape(reason))
+        self.kind_reason_label.setVisible(bool(reason))
 
     def show_tensor(self, tensor: np.ndarray, spec: PreprocessSpec) -> None:
         """The tensor's statistics and its picture as the network sees it."""

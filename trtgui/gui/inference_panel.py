@@ -394,6 +394,7 @@ class InferencePanel(QWidget):
             image_input.dtype if image_input is not None else None,
         )
         form.set_spec(imaging.guess_preprocess(info))
+        self.controls.show_preset_guess(imaging.guess_preset(info))
 
     def open_image(self, path: str | Path) -> bool:
         """Read, decode and show an image in a worker; `image_loaded` or `image_failed` (the
@@ -495,6 +496,7 @@ class InferencePanel(QWidget):
     def show_report(self, report: PredictionReport) -> None:
         """Render a PredictionReport: picture, result list, runner, timings, comparison."""
         self._report = report
+        self.controls.show_kind_reason(report.prediction.kind_reason)
         shown = self._picture
         picture = shown.picture if shown is not None and shown.report is report else None
         self.results.show_report(report, picture)

@@ -197,7 +197,9 @@ class OrtRunner(ClosesOnExit):
                 f"{', '.join(ort.get_available_providers())}."
             )
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only; warnings about providers are noise here
+        # Fatal only: a failed run's error is raised as one InferenceError below, and ORT's own
+        # coloured "[E:onnxruntime:…]" log line on stderr would say it twice.
+        options.log_severity_level = 4
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
         try:
@@ -284,7 +286,7 @@ class OrtRunner(ClosesOnExit):
                 values = session.run(names, checked)
             except Exception as exc:
                 raise InferenceError(
-                    f"ONNX Runtime failed to run {self.path.name}: {_first_line(str(exc))}",
+                    _run_failure(self.path.name, checked, self._inputs, str(exc)),
                     details=str(exc),
                 ) from exc
             self.last_run_ms = (time.perf_counter() - start) * 1000.0
@@ -311,6 +313,25 @@ def _ort_io(arg: Any, is_input: bool) -> TensorSpec:
             for d in shape
         )
     return TensorSpec(str(arg.name), _ORT_DTYPES.get(str(arg.type), "unknown"), dims, is_input)
+
+
+def _run_failure(
+    model: str, feeds: Mapping[str, np.ndarray], inputs: Sequence[TensorSpec], error: str
+) -> str:
+    """One line: the shapes sent against the shapes the model takes, and the failing node.
+    Rank, dtype and fixed dims were checked before the run, so this is a size the graph
+    cannot take (a PP-OCR recogniser given 224 rows where it needs 48)."""
+    sent = ", ".join(
+        f"{t.name!r} {shape_text(feeds[t.name].shape)} (the model takes {shape_text(t.shape)})"
+        for t in inputs
+        if t.name in feeds
+    )
+    node = re.search(r"while running (\w+) node\. Name:'([^']*)'", error)
+    where = f"its {node.group(1)} node {node.group(2)!r} failed" if node else _first_line(error)
+    return (
+        f"ONNX Runtime could not run {model} on input {sent}: {where}. The input size does "
+        "not suit the model: choose the size it needs in the preprocessing."
+    )
 
 
 def _first_line(text: str) -> str:

@@ -32,6 +32,7 @@ from trtgui.core.imaging import (
     describe_spec,
     get_preset,
     guess_preprocess,
+    guess_preset,
     load_image,
     preprocess,
     resolve_spec,
@@ -104,6 +105,7 @@ class PredictionReport:
     comparison: Comparison | None = None
     labels_source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    preset_reason: str = ""  # why the guessed preset was picked (empty when a spec was given)
 
     def annotated(self) -> Image.Image:
         """The picture with the prediction drawn on it."""
@@ -123,6 +125,7 @@ class PredictionReport:
             "preprocess": {
                 "preset": self.spec.preset,
                 "guessed": self.spec_guessed,
+                "reason": self.preset_reason or None,
                 "description": describe_spec(self.spec),
                 "input": self.input_name,
                 "shape": list(self.input_tensor.shape),
@@ -234,6 +237,7 @@ def run_prediction(
         runner_detail=runners.detail,
         spec=used,
         spec_guessed=spec is None,
+        preset_reason=guess_preset(model_info).text() if spec is None else "",
         input_name=input_info.name,
         input_tensor=tensor,
         letterbox=box,
