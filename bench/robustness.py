@@ -658,7 +658,7 @@ def run_ctrl_c(model: Path, folder: Path, runs: int) -> list[CtrlC]:
     for i, (first, gap, precision) in enumerate(ctrl_c_plan(runs)):
         outcome = double_ctrl_c(model, folder, i, first, gap, precision)
         outcomes.append(outcome)
-        how = "hard exit" if outcome.hard_exit else "cancelled"
+        how = "hard exit" if outcome.hard_exit else "cancelled" if outcome.code == 130 else "-"
         verdict = "ok  " if outcome.ok else "FAIL"
         print(
             f"{verdict} Ctrl-C #{i + 1}: +{first:.2f} s, gap {gap * 1000:.0f} ms, {precision}: "

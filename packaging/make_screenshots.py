@@ -4,7 +4,9 @@ Rerun it whenever the UI changes; the README and the AppStream metadata show the
     QT_QPA_PLATFORM=offscreen python packaging/make_screenshots.py [--out packaging/screenshots]
 
 The Build screenshot comes from a real TensorRT-RTX build of the demo model on the CPU; the
-Engine screenshot shows that engine as a machine without a supported GPU sees it.
+Engine screenshot shows that engine as a machine without a supported GPU sees it. With the
+shared test models beside the project (../shared/models) it also shows the Inference panel on
+four kinds of model (`kind-*.png`), each with the kind and preprocessing it guesses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "models"
+# (picture name, model, photo): one per kind of model, each decoded with the guessed kind.
+KIND_SHOTS = (
+    ("kind-text-regions", "ch_PP-OCRv4_det_infer.onnx", "page.png"),
+    ("kind-detection", "yolov8n-doclaynet.onnx", "page.png"),
+    ("kind-faces", "retinaface_mnet025_tiny.onnx", "astronaut.png"),
+    ("kind-keypoints", "yolo11n_pose_dyn.onnx", "astronaut.png"),
+)
 sys.path.insert(0, str(ROOT))
 
 
@@ -96,6 +106,17 @@ def main() -> int:
     inference.run()
     _wait(app, lambda: not inference.is_busy())
     shot("inference")
+
+    for name, model, photo in KIND_SHOTS:
+        if not (SHARED / "onnx" / model).is_file():
+            print(f"skipped {name}: {SHARED / 'onnx' / model} is not there")
+            continue
+        inference.set_model(SHARED / "onnx" / model)
+        inference.open_image(SHARED / "images" / photo)
+        _wait(app, lambda: not inference.is_loading() and not inference.is_busy())
+        inference.run()
+        _wait(app, lambda: not inference.is_busy())
+        shot(name)
 
     window.shutdown()
     window.close()

@@ -54,3 +54,29 @@ def test_unsure_guess_offers_each_other_preset(qtbot) -> None:  # type: ignore[n
     assert controls.form.spec().preset == "yolo-stretch"
     controls.show_preset_guess(None)
     assert not controls.guess_label.isVisible() and not controls.alternatives.isVisible()
+
+
+def test_text_recogniser_fills_the_text_table(qtbot, shared_models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    # One printed line of page.png (rows 44-72); its words read by eye from the picture.
+    line = tmp_path / "line.png"
+    Image.open(shared_models / "images" / "page.png").crop((0, 44, 384, 72)).save(line)
+    panel = _panel(qtbot)
+    panel.show()
+    panel.set_model(shared_models / "onnx" / "en_PP-OCRv4_rec_infer.onnx")
+    panel.open_image(line)
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=30000)
+    # The metadata's `character` is an HTML page here: the dictionary file (shared README).
+    panel.controls.labels_edit.setText(str(shared_models / "onnx" / "en_PP-OCRv4_rec_dict.txt"))
+    with qtbot.waitSignal(panel.run_finished, timeout=60000):
+        panel.controls.run_button.click()
+    panel.wait()
+    view = panel.results
+    assert view.result_stack.currentWidget() is view.text_view
+    model = view.text_model
+    assert model.rowCount() == 1
+    text = model.data(model.index(0, 1))
+    assert "markers of the coins" in text
+    # The shared README: en PP-OCRv4 rec reads page.png's lines with p 0.95-0.99.
+    assert float(model.data(model.index(0, 2)).rstrip("%")) >= 90

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QStyledItemDelegate, QStyleOptionViewItem
 
 from trtgui.core.predict.compare import Comparison
-from trtgui.core.predict.decoders import Box, ClassScore, OutputStats, unnamed_label
+from trtgui.core.predict.decoders import Box, ClassScore, OutputStats, TextLine, unnamed_label
 from trtgui.core.shapes import shape_text
 from trtgui.gui.table_models import RowTableModel
 from trtgui.gui.widgets import error_colour
@@ -75,6 +75,28 @@ class BoxModel(RowTableModel):
     def role_data(self, record: Box, row: int, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.UserRole and column == 2:
             return record.score
+        return None
+
+
+class TextLineModel(RowTableModel):
+    """# | Text | Confidence — the lines a text recogniser read."""
+
+    COLUMNS = ("#", "Text", "Confidence")
+    RIGHT_ALIGNED = frozenset({0, 2})
+
+    def set_lines(self, lines: Sequence[TextLine]) -> None:
+        self.set_rows(lines)
+
+    def display(self, record: TextLine, row: int, column: int) -> Any:
+        if column == 0:
+            return row + 1
+        if column == 1:
+            return record.text
+        return f"{record.score:.1%}"
+
+    def role_data(self, record: TextLine, row: int, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.UserRole and column == 2:
+            return record.score  # the bar delegate's fraction
         return None
 
 

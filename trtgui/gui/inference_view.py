@@ -32,6 +32,7 @@ from trtgui.gui.inference_results import (
     ClassScoreModel,
     KeyValueModel,
     ScoreBarDelegate,
+    TextLineModel,
     comparison_rows,
     runner_text,
     stats_rows,
@@ -122,12 +123,20 @@ class PredictionView(QWidget):
         self.box_view.horizontalHeader().setStretchLastSection(False)
         # The label takes the spare width, as in the class table (no blank strip on the right).
         self.box_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.text_model = TextLineModel(self)
+        self.text_view = data_table(self.text_model)
+        self.text_view.setItemDelegateForColumn(2, ScoreBarDelegate(self.text_view))
+        self.text_view.horizontalHeader().setStretchLastSection(False)
+        self.text_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.text_view.setColumnWidth(0, 36)
+        self.text_view.setColumnWidth(2, 150)
         self.result_note = muted_label(NO_RESULT_TEXT)
         self.result_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.result_note)
         self.result_stack.addWidget(self.class_view)
         self.result_stack.addWidget(self.box_view)
+        self.result_stack.addWidget(self.text_view)
         return self.result_stack
 
     # -- rendering --------------------------------------------------------------------------
@@ -176,8 +185,11 @@ class PredictionView(QWidget):
         classified = prediction.kind == "classification"
         self.class_model.set_items(prediction.classes if classified else [])
         self.box_model.set_boxes(prediction.boxes)
+        self.text_model.set_lines(prediction.texts)
         if classified and prediction.classes:
             self.result_stack.setCurrentWidget(self.class_view)
+        elif prediction.texts:  # a text recogniser: what it read, and how sure it is
+            self.result_stack.setCurrentWidget(self.text_view)
         elif prediction.boxes:
             self.result_stack.setCurrentWidget(self.box_view)
             self.box_view.resizeColumnsToContents()
@@ -228,6 +240,7 @@ class PredictionView(QWidget):
         self.verdict_label.setVisible(False)
         self.class_model.set_items([])
         self.box_model.set_boxes([])
+        self.text_model.set_lines([])
         self.timing_model.set_rows([])
         self.stats_model.set_rows([])
         self.compare_model.set_rows([])

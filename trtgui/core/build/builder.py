@@ -425,7 +425,9 @@ def _build_serialized(
         ) from calibration.error
     if serialized is None:
         _check_cancel(tracker.cancel)
-        raise failures.explain_build_failure(list(capture.errors), list(capture.warnings))
+        raise failures.explain_build_failure(
+            list(capture.errors), list(capture.warnings), job.settings.profiles
+        )
     _check_cancel(tracker.cancel)  # a cancel after the last step still wins: write nothing
     # An engine TensorRT says will fail at its own profile's min or max shapes is no success
     # (#13): nothing is written, and the message names the layer and dimension.

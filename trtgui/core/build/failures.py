@@ -151,6 +151,14 @@ _PROFILE_RE = re.compile(
     r"(?P<reason>.*?)(?:\s*Condition|\s*In operator|$)",
     re.S,
 )
+# TensorRT-RTX / 10.x: "kOPT values for profile 0 violate shape constraints: LAYER: REASON".
+_VIOLATE_RE = re.compile(
+    r"k(?P<which>MIN|OPT|MAX) values for profile \d+ violate shape constraints:\s*"
+    r"(?P<layer>[^:]+):\s*(?P<reason>.*?)(?:\s*Condition|\s*In operator|\)?$)",
+    re.S,
+)
+# A Reshape whose target sizes were fixed at export ("reshape … volume 13440 to 3360").
+_RESHAPE_RE = re.compile(r"(?P<layer>[^\s:]*[Rr]eshape[^\s:]*)[^\n]*volume \d+ to \d+")
 _SAME_NAME_RE = re.compile(r"(?P<name>[^\s(]+): Input dimensions with this name have different")
 _NAMED_EQUAL_RE = re.compile(
     r"Profile k(?P<which>MIN|OPT|MAX) values are not self-consistent\.\s*Dimensions with name "
@@ -185,8 +193,49 @@ def explain_profile_message(line: str) -> str | None:
     return None
 
 
-def explain_build_failure(errors: Sequence[str], warnings: Iterable[str] = ()) -> EngineBuildError:
-    """`EngineBuildError` with a plain-words summary first and TensorRT's lines as details."""
+def _varying_dims(profiles: Sequence[ShapeProfile]) -> str:
+    """ "input 'x' dimension 2 (32/224/1024), dimension 3 (32/224/1024)": the dims a profile
+    lets vary, the ones a shape constraint can break."""
+    parts = []
+    for item in profiles[0].inputs if profiles else ():
+        dims = [
+            f"dimension {i} ({item.min[i]}/{item.opt[i]}/{item.max[i]})"
+            for i in range(len(item.min))
+            if i > 0 and not item.min[i] == item.opt[i] == item.max[i]
+        ]
+        if dims:
+            parts.append(f"input {item.name!r} " + ", ".join(dims))
+    return "; ".join(parts)
+
+
+def _shape_constraint(line: str, profiles: Sequence[ShapeProfile]) -> str | None:
+    """A layer that cannot take the profile's sizes, named with the input dims that vary and
+    the likely constraint, or None."""
+    match = _VIOLATE_RE.search(line)
+    reshape = _RESHAPE_RE.search(line)
+    if match:
+        which = match["which"].lower()
+        # The first sentence: the rest is TensorRT's symbolic size algebra.
+        reason = _first_sentence(match["reason"]).rstrip(". )")
+        where = f"at the {which} shapes, layer '{match['layer'].strip()}' cannot work ({reason})"
+    elif reshape:
+        where = f"layer '{reshape['layer']}' reshapes to sizes fixed in the model"
+    else:
+        return None
+    varying = _varying_dims(profiles)
+    named = f"; the profile varies {varying}" if varying else ""
+    return (
+        f"{where}{named}: the model likely needs one of them fixed (a text recogniser's "
+        "height is 48) or multiples of 32; use the suggested profile, which is checked "
+        "against the model"
+    )
+
+
+def explain_build_failure(
+    errors: Sequence[str], warnings: Iterable[str] = (), profiles: Sequence[ShapeProfile] = ()
+) -> EngineBuildError:
+    """`EngineBuildError` with a plain-words summary first and TensorRT's lines as details;
+    `profiles` (the build's) lets a shape-constraint failure name the input dims involved."""
     lines = [e for e in errors if e.strip()]
     details = "\n".join(lines) or "TensorRT returned no engine and logged no error."
     warning_lines = [w for w in warnings if "not self-consistent" in w]
@@ -199,6 +248,12 @@ def explain_build_failure(errors: Sequence[str], warnings: Iterable[str] = ()) -
         if explained:
             return EngineBuildError(
                 f"TensorRT rejected the shape profile: {explained}.", details=details
+            )
+    for line in lines:
+        constraint = _shape_constraint(line, profiles)
+        if constraint:
+            return EngineBuildError(
+                f"TensorRT rejected the shape profile: {constraint}.", details=details
             )
     if any(k in low for k in ("out of memory", "outofmemory", "mem_alloc_failed", "bad_alloc")) or (
         "error code 2" in low and "memory" in low
