@@ -187,3 +187,16 @@ def test_cli_predict_text_regions(shared_models: Path, capsys: pytest.CaptureFix
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "7 text regions above 0.3"  # the shared README: 7 text lines
     assert lines[1].split()[:2] == ["text", "0.99"]
+
+
+def test_a_map_with_no_text_gives_no_regions() -> None:
+    """A photo without text (an all-zero map, as the FP16 precision check's random pictures
+    give) decodes to no regions instead of an IndexError."""
+    import numpy as np
+
+    from trtgui.core.predict.decoders import text_regions
+    from trtgui.core.predict.decoders.base import DecodeContext
+
+    empty = np.zeros((1, 1, 64, 64), np.float32)
+    prediction = text_regions.decode({"sigmoid_0.tmp_0": empty}, DecodeContext())
+    assert prediction.boxes == ()

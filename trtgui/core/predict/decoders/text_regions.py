@@ -139,6 +139,8 @@ def unclip(corners: Corners, long_side: float, short_side: float, ratio: float) 
 
 def _region_points(regions: Regions) -> list[np.ndarray]:
     """Per region, the end pixels of its runs (x, y): their hull is the region's hull."""
+    if regions.count == 0:  # np.split of nothing would still give one empty piece
+        return []
     order = np.argsort(regions.run_labels, kind="stable")
     counts = np.bincount(regions.run_labels, minlength=regions.count)
     starts = np.stack([regions.run_starts, regions.run_rows], axis=1)[order]
