@@ -2,8 +2,8 @@
 
 Owns the look of results: a heat-map or class-colour overlay for maps, a tint for salient-object
 masks, boxes with a filled label tag per detection, faces with their landmarks as dots, poses
-as COCO skeletons, and a top-k panel with score bars for classifiers. Sizes (lines, fonts) scale with the picture so
-small and large images both read well.
+as COCO skeletons, and a top-k panel with score bars for classifiers. Sizes (lines, fonts)
+scale with the picture so small and large images both read well.
 """
 
 from __future__ import annotations
