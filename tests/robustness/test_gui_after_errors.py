@@ -8,7 +8,6 @@ drop and the command line use). Error boxes are recorded instead of shown.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests import onnx_factory
 from tests.robustness import corpus
+from tests.robustness.gui_support import settle
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -23,48 +23,9 @@ pytest.importorskip("pytestqt")
 QtCore = pytest.importorskip("PySide6.QtCore")
 QtWidgets = pytest.importorskip("PySide6.QtWidgets")
 try:
-    from trtgui.gui import workers
-    from trtgui.gui.main_window import MainWindow
+    import trtgui.gui.main_window  # noqa: F401  (the module-level skip below needs the GUI)
 except ImportError as exc:  # the GUI is optional for the core suite
     pytest.skip(f"the GUI is not importable: {exc}", allow_module_level=True)
-
-
-@pytest.fixture
-def boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Texts of the message boxes the window tried to show; none is really opened."""
-    shown: list[str] = []
-
-    def record(box: Any, *args: Any) -> int:
-        shown.append(box.text())
-        return 0
-
-    monkeypatch.setattr(QtWidgets.QMessageBox, "open", record)
-    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", record)
-    return shown
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
-    folder = tmp_path / "qsettings"
-    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
-        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(folder))
-    settings = QtCore.QSettings(str(tmp_path / "trtgui.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    workers.stop_all(30000)
-
-
-def _settle(qtbot: Any, window: Any) -> None:
-    """Wait until every worker the window started has finished and its signals arrived."""
-    qtbot.waitUntil(lambda: not workers.running_threads(), timeout=20000)
-    for tab in (window.engine_tab, window.inference_tab):
-        if tab.panel is not None and hasattr(tab.panel, "wait"):
-            tab.panel.wait(20000)
-    qtbot.wait(50)
 
 
 def _bad_files(root: Path) -> list[Path]:
@@ -108,7 +69,7 @@ def test_window_usable_after_bad_files(
     bad = _bad_files(tmp_path)
     for path in bad:
         window.open_path(path)
-        _settle(qtbot, window)
+        settle(qtbot, window, 20000)
         assert window.isVisible()
 
     # Every bad file reached the user as a one-line message.
@@ -122,7 +83,7 @@ def test_window_usable_after_bad_files(
     shown_before = len(boxes)
     window.open_path(good.path)
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
-    _settle(qtbot, window)
+    settle(qtbot, window, 20000)
     assert Path(window.model_info.path) == good.path
     assert [t.name for t in window.model_info.inputs] == ["input"]
     assert good.path.name in window.windowTitle()

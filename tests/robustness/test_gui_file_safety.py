@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.robustness import corpus
+from tests.robustness.gui_support import settle
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -26,20 +27,6 @@ try:
     from trtgui.gui.main_window import MainWindow
 except ImportError as exc:  # the GUI is optional for the core suite
     pytest.skip(f"the GUI is not importable: {exc}", allow_module_level=True)
-
-
-@pytest.fixture
-def boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Texts of the message boxes the window tried to show; none is really opened."""
-    shown: list[str] = []
-
-    def record(box: Any, *args: Any) -> int:
-        shown.append(box.text())
-        return 0
-
-    monkeypatch.setattr(QtWidgets.QMessageBox, "open", record)
-    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", record)
-    return shown
 
 
 @pytest.fixture
@@ -76,14 +63,6 @@ def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     workers.stop_all(30000)
 
 
-def _settle(qtbot: Any, window: Any) -> None:
-    qtbot.waitUntil(lambda: not workers.running_threads(), timeout=20000)
-    for tab in (window.engine_tab, window.inference_tab):
-        if tab.panel is not None and hasattr(tab.panel, "wait"):
-            tab.panel.wait(20000)
-    qtbot.wait(50)
-
-
 def test_dropped_foreign_pictures_are_refused_by_name(
     qtbot: Any, window: Any, boxes: list[str], no_ghostscript: list[str], tmp_path: Path
 ) -> None:
@@ -91,7 +70,7 @@ def test_dropped_foreign_pictures_are_refused_by_name(
     for case_id in ("eps_as_png", "eps_loop", "pdf_as_png", "tga_as_png"):
         before = len(boxes)
         window.open_path(cases[case_id].path)
-        _settle(qtbot, window)
+        settle(qtbot, window)
         assert window.isVisible()
         said = boxes[before:]
         assert len(said) == 1, said
@@ -110,7 +89,7 @@ def test_a_model_with_weights_outside_its_folder_is_flagged(
     words = next(w for i, _, w in corpus.ESCAPING_WEIGHTS if i == case_id)
     window.open_path(case.path)
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
-    _settle(qtbot, window)
+    settle(qtbot, window)
     texts = window.model_panel.warning_texts(window.model_info)
     assert any(words.split(" (")[0] in t and "missing" not in t for t in texts), texts
     assert boxes == []

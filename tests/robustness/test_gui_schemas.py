@@ -8,7 +8,6 @@ no "Unexpected error" box, and the window keeps working. Boxes are recorded, not
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests import onnx_factory
 from tests.robustness import corpus
+from tests.robustness.gui_support import settle
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -23,8 +23,7 @@ pytest.importorskip("pytestqt")
 QtCore = pytest.importorskip("PySide6.QtCore")
 QtWidgets = pytest.importorskip("PySide6.QtWidgets")
 try:
-    from trtgui.gui import workers
-    from trtgui.gui.main_window import MainWindow
+    import trtgui.gui.main_window  # noqa: F401  (the module-level skip below needs the GUI)
 except ImportError as exc:  # the GUI is optional for the core suite
     pytest.skip(f"the GUI is not importable: {exc}", allow_module_level=True)
 
@@ -40,44 +39,6 @@ SETTINGS_IDS = (
     "preprocess_pad_null",
     "preprocess_side_huge",
 )
-
-
-@pytest.fixture
-def boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Texts of the message boxes the window tried to show; none is really opened."""
-    shown: list[str] = []
-
-    def record(box: Any, *args: Any) -> int:
-        shown.append(box.text())
-        return 0
-
-    monkeypatch.setattr(QtWidgets.QMessageBox, "open", record)
-    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", record)
-    return shown
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
-    folder = tmp_path / "qsettings"
-    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
-        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(folder))
-    settings = QtCore.QSettings(str(tmp_path / "trtgui.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    workers.stop_all(30000)
-
-
-def _settle(qtbot: Any, window: Any) -> None:
-    """Wait until every worker the window started has finished and its signals arrived."""
-    qtbot.waitUntil(lambda: not workers.running_threads(), timeout=30000)
-    for tab in (window.engine_tab, window.inference_tab):
-        if tab.panel is not None and hasattr(tab.panel, "wait"):
-            tab.panel.wait(30000)
-    qtbot.wait(50)
 
 
 def _assert_one_clear_box(new: list[str], what: str) -> None:
@@ -97,7 +58,7 @@ def test_bad_settings_files_give_one_line_each(
         path.write_text(text, encoding="utf-8")
         before = len(boxes)
         window.open_path(path)
-        _settle(qtbot, window)
+        settle(qtbot, window)
         _assert_one_clear_box(boxes[before:], case_id)
     assert window.isVisible() and window.isEnabled()
 
@@ -108,7 +69,7 @@ def test_a_malformed_demo_json_gives_one_box(
     for case in corpus.bad_demos(tmp_path / "demos"):
         before = len(boxes)
         window.open_path(case.path)  # dropping demo.json opens the demo it describes
-        _settle(qtbot, window)
+        settle(qtbot, window)
         _assert_one_clear_box(boxes[before:], case.id)
         assert case.path.name in boxes[-1]
     assert QtWidgets.QApplication.activeModalWidget() is None
@@ -126,7 +87,7 @@ def test_an_engine_with_a_bad_record_still_shows(
     cases = {c.id: c for c in corpus.bad_records(tmp_path / "records", good.read_bytes())}
     for case_id in ("tensor_shape_5", "build_seconds_text", "deep", "settings_precision_null"):
         window.open_path(cases[case_id].path)
-        _settle(qtbot, window)
+        settle(qtbot, window)
         panel = window.engine_panel()
         assert panel is not None
         # The rest of the engine is shown; the record's problem is said where it belongs.
@@ -146,7 +107,7 @@ def _predict(qtbot: Any, window: Any, model: Path, image: Path) -> Any:
     with qtbot.waitSignal(panel.run_finished, timeout=60000):
         panel.controls.run_button.click()
     panel.wait()
-    _settle(qtbot, window)
+    settle(qtbot, window)
     return panel.report()
 
 
