@@ -8,8 +8,9 @@ ratio ("paired", the least sensitive to other load on a shared machine):
 
   (a) `trtgui-cli build` in a subprocess   vs  the bare script in a subprocess
   (b) `build_engine` in this process        vs  the bare build in this process
-  (c) the GUI worker (QThread) path         vs  the bare build in this process
-      (skipped with a message when trtgui.gui.workers is absent)
+  (c) the GUI's build (#15: a child process  vs  the bare build in this process
+      speaking the build event protocol, the idle child pre-started and ready, as the
+      Build panel has it; timed from the request to the child gone)
 
 Log levels: the bare script uses trt.Logger(WARNING). The CLI passes WARNING and above on by
 default (equal). The GUI and `build_engine` default to INFO, so (b) and (c) run at both
@@ -25,8 +26,11 @@ pre-check, the ONNX SHA-256 (in a helper thread during the build), the Python lo
 TensorRT calls for every message (VERBOSE included: ILogger subclasses get no severity
 filter), writing engine + sidecar with fsync, and the CLI's imports.
 
-Usage: python bench/build_overhead.py [-n 9] [--model PATH] [--skip-cli] [--skip-gui]
-       [--no-pyc-cache]
+Usage: python bench/build_overhead.py [-n 9] [--model PATH] [--shapes MIN:OPT:MAX]
+       [--skip-cli] [--skip-gui] [--skip-breakdown] [--no-pyc-cache]
+
+Another model: `--model ../shared/models/onnx/ch_PP-OCRv4_det_infer.onnx --shapes
+1x3x640x640:1x3x640x640:1x3x736x736` (the shapes of its first input).
 """
 
 from __future__ import annotations
@@ -78,22 +82,30 @@ if __name__ == "__main__":
 """
 
 
+@dataclass(frozen=True)
+class SelfTimed:
+    """What a path returns when it times itself (the GUI path waits for its idle child to be
+    ready first: between two builds in the GUI that happens while the user looks)."""
+
+    seconds: float
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    got = fn()
+    return got.seconds if isinstance(got, SelfTimed) else time.perf_counter() - start
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def cli_command(model: Path, out: Path) -> list[str]:
+def cli_command(model: Path, out: Path, input_name: str = "input") -> list[str]:
     shapes = ":".join(shape_text(s) for s in SHAPES)
     exe = shutil.which("trtgui-cli")
     head = [exe] if exe else [sys.executable, "-m", "trtgui.cli.main"]
     return [*head, "build", str(model), "-o", str(out), "--backend", "rtx", "--opt-level", "3",
-            "--shapes", f"input:{shapes}", "--json"]  # fmt: skip
+            "--shapes", f"{input_name}:{shapes}", "--json"]  # fmt: skip
 
 
 @dataclass
@@ -256,6 +268,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", type=int, default=9, help="repetitions of each (default 9)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--shapes", help="MIN:OPT:MAX of the first input, e.g. 1x3x224x224:…")
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-gui", action="store_true")
     parser.add_argument("--skip-breakdown", action="store_true")
@@ -269,7 +282,13 @@ def main() -> int:
 
     from trtgui.core.build.builder import build_engine
     from trtgui.core.build.settings import BuildSettings
+    from trtgui.core.model.onnx_model import inspect_onnx
     from trtgui.core.model.profiles import InputShape, ShapeProfile
+
+    global SHAPES
+    if args.shapes:
+        SHAPES = tuple(tuple(int(d) for d in s.split("x")) for s in args.shapes.split(":"))
+    input_name = inspect_onnx(args.model).inputs[0].name
 
     work = Path(tempfile.mkdtemp(prefix="trtgui-bench-"))
     bare_py = work / "bare_build.py"
@@ -287,7 +306,7 @@ def main() -> int:
         backend="rtx",
         optimization_level=3,
         profiling_verbosity="detailed",
-        profiles=(ShapeProfile((InputShape("input", *SHAPES),)),),
+        profiles=(ShapeProfile((InputShape(input_name, *SHAPES),)),),
     )
 
     def bare_inproc() -> None:
@@ -302,7 +321,7 @@ def main() -> int:
 
     def ours_subproc() -> None:
         subprocess.run(
-            cli_command(args.model, work / "cli.engine"),
+            cli_command(args.model, work / "cli.engine", input_name),
             check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
@@ -335,12 +354,13 @@ def main() -> int:
                           ours_inproc(logging.INFO), bare_inproc))  # fmt: skip
     if not args.skip_gui:
         for level in (logging.INFO, logging.WARNING):
-            gui_build = _gui_worker_build(settings, level)
+            gui_build = _gui_child_build(settings, level)
             if gui_build is None:
-                print("(c) GUI worker: skipped (trtgui.gui.workers is not importable)")
+                print("(c) GUI build: skipped (PySide6 is not importable)")
                 break
+            gui_build()  # warm: the child's first build reads the files once
             name = logging.getLevelName(level)
-            rows.append(run_pairs(f"(c) GUI worker (QThread), {name}", args.n, gui_build,
+            rows.append(run_pairs(f"(c) GUI build (child process), {name}", args.n, gui_build,
                                   bare_inproc))  # fmt: skip
     worst = max(r.ratio for r in rows)
     worst_min = max(r.min_ratio for r in rows)
@@ -354,54 +374,44 @@ def main() -> int:
     return 0
 
 
-def _gui_worker_build(settings: object, log_level: int) -> Callable[[], object] | None:
-    """A function that builds through `trtgui.gui.workers` and waits for `finished`."""
+def _gui_child_build(settings: Any, log_level: int) -> Callable[[], object] | None:
+    """A function that builds as the Build panel does (#15): the request to the pre-started
+    idle child, its events parsed on this (GUI) thread, timed until the child is gone."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
-        from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Slot
+        from PySide6.QtCore import QCoreApplication, QEventLoop
 
-        from trtgui.gui import workers
+        from trtgui.core.build.events import BuildRequest
+        from trtgui.gui import build_process
     except ImportError as exc:
-        print(f"(c) GUI worker unavailable: {exc}")
+        print(f"(c) GUI build unavailable: {exc}")
         return None
     app = QCoreApplication.instance() or QCoreApplication([])
-    outcome: dict[str, object] = {}
-
-    class Receiver(QObject):  # lives in this (GUI) thread: Qt queues the signals here
-        def __init__(self) -> None:
-            super().__init__()
-            self.loop = QEventLoop()
-
-        @Slot(object)
-        def succeeded(self, result: object) -> None:
-            outcome["result"] = result
-
-        @Slot(object)
-        def failed(self, error: BaseException) -> None:
-            outcome["error"] = error
-
-        @Slot()
-        def finished(self) -> None:
-            self.loop.quit()
 
     def run() -> object:
-        receiver = Receiver()
-        outcome.clear()
-        workers.start_worker(
-            workers.build_job(settings, log_level),
-            name="bench-build",
-            on_succeeded=receiver.succeeded,
-            on_failed=receiver.failed,
-            on_finished=receiver.finished,
-        )
-        receiver.loop.exec()
-        for thread in workers.running_threads():
-            thread.wait()
+        build_process.prestart()
+        deadline = time.monotonic() + 60
+        while not build_process.spare_ready() and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.002)
+        lines: list[tuple[int, str]] = []  # what the log view would get
+        outcome: dict[str, object] = {}
+        loop = QEventLoop()
+        request = BuildRequest.of(settings, log_level)
+        process = build_process.BuildProcess(request, lambda lv, m: lines.append((lv, m)))
+        process.succeeded.connect(lambda r: outcome.setdefault("result", r))
+        process.failed.connect(lambda e: outcome.setdefault("error", e))
+        process.finished.connect(loop.quit)
+        started = time.perf_counter()
+        process.start()
+        loop.exec()
+        seconds = time.perf_counter() - started
         if "error" in outcome:
             raise outcome["error"]  # type: ignore[misc]
-        return outcome.get("result")
+        if not process.reused_spare:
+            raise SystemExit("(c) the GUI build did not use the pre-started child")
+        return SelfTimed(seconds)
 
-    _ = app
     return run
 
 

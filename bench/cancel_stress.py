@@ -8,7 +8,14 @@ the script checks: `BuildCancelled` was raised, the output folder is empty (no e
 sidecar or temporary file), no Python thread was left, the process's OS thread count is back
 where it was, and the next build of the same model (not cancelled) succeeds.
 
-    python bench/cancel_stress.py [--model PATH] [--points 20]
+Then (#15) the same points through the GUI's build path: a child process
+(`trtgui.gui.build_process.BuildProcess`, the build event protocol) cancelled when the GUI
+sees the point's event, with the idle child pre-started as the Build panel does. Measured:
+the latency from the cancel (the click) to `finished` with the child gone (reaped); checked:
+the child's process is gone, the output folder and the child's temporary folder are empty.
+Target: p95 <= 0.5 s over all phases.
+
+    python bench/cancel_stress.py [--model PATH] [--points 20] [--skip-in-process]
 
 Default model: ../shared/models/onnx/ch_PP-OCRv4_det_infer.onnx (12 TensorRT-RTX phases,
 ~700 progress events), or a generated conv net when the shared models are absent.
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -212,6 +220,140 @@ def cancel_at(model: Path, point: Point, folder: Path, grace: float = 2.0) -> Ou
     return outcome
 
 
+@dataclass
+class ChildOutcome:
+    point: Point
+    reached: Point | None = None
+    kind: str = ""  # cancelled / succeeded / failed: ...
+    latency: float = float("nan")  # cancel() to `finished`, the child reaped
+    killed: bool = False  # the grace period ran out
+    left_files: tuple[str, ...] = ()
+    child_alive: bool = False
+    temp_dir_left: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.kind == "cancelled"
+            and not self.left_files
+            and not self.child_alive
+            and not self.temp_dir_left
+            and self.reached is not None
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for_spare(timeout: float = 60.0) -> None:
+    """Prestart the idle child and wait until it has imported TensorRT, as between two
+    builds in the GUI (the user reads the result meanwhile)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from trtgui.gui import build_process
+
+    build_process.prestart()
+    deadline = time.monotonic() + timeout
+    while not build_process.spare_ready() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.005)
+
+
+def cancel_child_at(model: Path, point: Point, folder: Path) -> ChildOutcome:
+    """Build `model` in a child as the GUI does, cancel when the GUI sees event `point.index`."""
+    import logging
+
+    from PySide6.QtCore import QEventLoop
+
+    from trtgui.core.build.events import BuildRequest
+    from trtgui.gui.build_process import BuildProcess
+
+    out = folder / f"child_{point.index}"
+    out.mkdir(parents=True)
+    outcome = ChildOutcome(point)
+    request = BuildRequest.of(settings_for(model, out / "model.engine"), logging.WARNING)
+    process = BuildProcess(request, lambda level, message: None)
+    forward = process.stream.on_progress
+    count = 0
+    clicked = 0.0
+
+    def on_progress(event: ProgressEvent) -> None:
+        nonlocal count, clicked
+        # The child's events are the same phases, but not always the same count (steps
+        # that TensorRT reports by time): the point is its phases and step, not its index.
+        seen = _point(count, event)
+        if outcome.reached is None and seen.path == point.path and seen.step >= point.step:
+            outcome.reached = seen
+            clicked = time.perf_counter()
+            process.cancel()
+        count += 1
+        forward(event)
+
+    process.stream.on_progress = on_progress
+    loop = QEventLoop()
+    process.cancelled.connect(lambda: setattr(outcome, "kind", "cancelled"))
+    process.succeeded.connect(lambda r: setattr(outcome, "kind", "succeeded"))
+    process.failed.connect(lambda e: setattr(outcome, "kind", f"failed: {e}"))
+    gone: list[float] = []
+    process.finished.connect(lambda: (gone.append(time.perf_counter()), loop.quit()))
+    process.start()
+    pid = process.pid
+    loop.exec()
+    if clicked and gone:
+        outcome.latency = gone[0] - clicked
+    outcome.killed = process.killed
+    outcome.child_alive = _alive(pid)
+    assert process.child is not None
+    outcome.temp_dir_left = process.child.temp_dir.exists()
+    outcome.left_files = tuple(sorted(p.name for p in out.iterdir()))
+    return outcome
+
+
+def run_child_points(model: Path, points: Sequence[Point], folder: Path) -> list[ChildOutcome]:
+    from PySide6.QtCore import QCoreApplication
+
+    from trtgui.gui import build_process
+
+    _app = QCoreApplication.instance() or QCoreApplication([])
+    outcomes = []
+    for point in points:
+        wait_for_spare()
+        outcome = cancel_child_at(model, point, folder)
+        outcomes.append(outcome)
+        verdict = "ok  " if outcome.ok else "FAIL"
+        how = "killed after the grace period" if outcome.killed else "stopped by itself"
+        extra = "" if outcome.ok else f"  <- {_child_problems(outcome)}"
+        print(f"{verdict} child {point.label()}: gone {outcome.latency:.3f} s after the "
+              f"cancel ({how}){extra}", flush=True)  # fmt: skip
+    build_process.discard_spare()
+    return outcomes
+
+
+def _child_problems(o: ChildOutcome) -> str:
+    problems = []
+    if o.kind != "cancelled":
+        problems.append(o.kind or "no outcome")
+    if o.reached is None:
+        problems.append("the event was never reached")
+    if o.left_files:
+        problems.append(f"files left: {list(o.left_files)}")
+    if o.child_alive:
+        problems.append("the child still runs")
+    if o.temp_dir_left:
+        problems.append("the child's temporary folder was left")
+    return "; ".join(problems)
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * (len(ordered) - 1))))]
+
+
 def default_model(folder: Path) -> Path:
     if SHARED.is_file():
         return SHARED
@@ -224,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path)
     parser.add_argument("--points", type=int, default=20)
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-child", action="store_true")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="trtgui-cancel-") as tmp:
@@ -237,23 +381,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trace: {len(trace)} progress events, {len(phases)} phases, {trace_seconds:.1f} s")
         points = pick_points(trace, args.points)
         outcomes: list[Outcome] = []
-        for point in points:
+        for point in [] if args.skip_in_process else points:
             outcome = cancel_at(model, point, folder)
             outcomes.append(outcome)
             verdict = "ok  " if outcome.ok else "FAIL"
             extra = "" if outcome.ok else f"  <- {_problems(outcome)}"
             print(f"{verdict} {point.label()} cancelled in {outcome.seconds:.2f} s{extra}")
+        child = [] if args.skip_child else run_child_points(model, points, folder / "child")
 
-    hit = {o.point.phase for o in outcomes}
+    hit = {o.point.phase for o in outcomes} | {o.point.phase for o in child}
     good = sum(o.ok for o in outcomes)
     # Every phase, unless there are fewer points than phases (a quick run).
     need = min(len(phases), len(outcomes))
     covered = len(hit) >= need
-    passed = good == len(outcomes) and covered
+    child_good = sum(o.ok for o in child)
+    latencies = [o.latency for o in child if o.latency == o.latency]
+    latency_p95 = p95(latencies) if latencies else float("nan")
+    latency_ok = bool(latencies) and latency_p95 <= 0.5
+    passed = (
+        good == len(outcomes) and covered and child_good == len(child) and (latency_ok or not child)
+    )
     print(
-        f"{good}/{len(outcomes)} cancel points clean; phases hit {len(hit)}/{len(phases)}; "
+        f"{good}/{len(outcomes)} in-process cancel points clean; {child_good}/{len(child)} "
+        f"child cancels clean; phases hit {len(hit)}/{len(phases)}; "
         f"{'PASS' if passed else 'FAIL'}"
     )
+    if latencies:
+        killed = sum(o.killed for o in child)
+        print(
+            f"child cancel latency (cancel to child gone): p95 {latency_p95:.3f} s, max "
+            f"{max(latencies):.3f} s, median {statistics.median(latencies):.3f} s over "
+            f"{len(latencies)} points ({killed} killed after the grace period); target p95 "
+            "<= 0.5 s"
+        )
     missed = sorted(set(phases) - hit)
     if missed:
         print(f"phases never cancelled in: {missed}")
@@ -278,8 +438,42 @@ def main(argv: list[str] | None = None) -> int:
                 "target": "all phases" if need == len(phases) else f">= {need} phases",
                 "pass": covered,
             },
-        ],
+        ]
+        + (
+            [
+                {
+                    "metric": "GUI cancel latency p95, cancel to child gone (#15)",
+                    "value": round(latency_p95, 3),
+                    "unit": "s",
+                    "reference": 0.5,
+                    "ratio": round(latency_p95 / 0.5, 3),
+                    "target": "<= 0.5 s",
+                    "pass": latency_ok,
+                },
+                {
+                    "metric": "GUI child cancels clean (nothing written, child gone)",
+                    "value": child_good,
+                    "unit": "points",
+                    "reference": len(child),
+                    "ratio": round(child_good / len(child), 3),
+                    "target": f"{len(child)}/{len(child)}",
+                    "pass": child_good == len(child),
+                },
+            ]
+            if child
+            else []
+        ),
         "model": Path(model).name,
+        "child_points": [
+            {
+                "point": o.point.label(),
+                "ok": o.ok,
+                "latency_s": round(o.latency, 4),
+                "killed": o.killed,
+                "problems": _child_problems(o),
+            }
+            for o in child
+        ],
         "points": [
             {"point": o.point.label(), "ok": o.ok, "problems": _problems(o)} for o in outcomes
         ],

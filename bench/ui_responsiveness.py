@@ -1,11 +1,14 @@
-"""Event-loop stalls of the GUI during a real VERBOSE TensorRT build, through the GUI worker
-and the log view.
+"""Event-loop stalls of the GUI during a real VERBOSE TensorRT build, through the GUI's build
+child process and the log view.
 
 The Build panel builds ../shared/models/onnx/ch_PP-OCRv4_det_infer.onnx with TensorRT-RTX
 (on the CPU when there is no GPU) with every TensorRT message (VERBOSE) shown in the log view.
 Meanwhile a 5 ms QTimer heartbeat on the main thread records when it fires: the gaps between
 beats are the time the event loop could not react. Prints p50 / p99 / max gap per run and
-the log lines per second that reached the view. Targets: p99 <= 16 ms, max <= 50 ms.
+the log lines per second that reached the view. Since #15 the build runs in a child process
+(the idle child pre-started, as the Build panel does) and the window only parses its JSON
+lines: targets p99 <= 8 ms, max <= 30 ms, and every log line the child sent shown in the view
+(counted after the build, once the view has drained).
 
     python bench/ui_responsiveness.py [--runs 3] [--model PATH]
 """
@@ -49,12 +52,22 @@ def one_build(app, panel, out_dir: Path, run: int) -> dict[str, float]:  # type:
     outcome: list[str] = []
     panel.build_succeeded.connect(lambda r: outcome.append("ok"))
     panel.build_failed.connect(lambda e: outcome.append(f"failed: {e}"))
+    from trtgui.gui import build_process
+
+    build_process.prestart()  # as after the window shows / the last build
+    deadline = time.monotonic() + 60
+    while not build_process.spare_ready() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
     heartbeat.start()
     t0 = time.perf_counter()
     panel.start_build()
     loop.exec()
     elapsed = time.perf_counter() - t0
+    while panel.log_view.pending():  # the view's last batches, still under the heartbeat
+        app.processEvents()
     heartbeat.stop()
+    sent = panel.build_process.stream.log_lines
     panel.build_finished.disconnect(loop.quit)
     panel.build_succeeded.disconnect()
     panel.build_failed.disconnect()
@@ -70,6 +83,9 @@ def one_build(app, panel, out_dir: Path, run: int) -> dict[str, float]:  # type:
         "max": max(gaps),
         "lines": lines,
         "lines_per_s": lines / elapsed,
+        "sent": sent,
+        "all_shown": panel.log_view.lines_displayed == panel.log_view.lines_received
+        and lines >= sent,
     }
 
 
@@ -107,7 +123,8 @@ def main() -> int:
             print(
                 f"run {run + 1}: build {r['seconds']:.2f} s, heartbeat gaps p50 {r['p50']:.1f} ms, "
                 f"p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms; {r['lines']:.0f} log lines shown "
-                f"({r['lines_per_s']:.0f} lines/s)"
+                f"({r['lines_per_s']:.0f} lines/s; the child sent {r['sent']}, all shown: "
+                f"{r['all_shown']})"
             )
     if hasattr(os, "getloadavg"):
         print(
@@ -117,29 +134,30 @@ def main() -> int:
     p99 = statistics.median(r["p99"] for r in results)
     worst = max(r["max"] for r in results)
     lps = statistics.median(r["lines_per_s"] for r in results)
+    all_shown = all(r["all_shown"] for r in results)
     print(
-        f"median p99 {p99:.1f} ms (target <= 16), worst max {worst:.1f} ms (target <= 50), "
-        f"median {lps:.0f} log lines/s reached the view"
+        f"median p99 {p99:.1f} ms (target <= 8), worst max {worst:.1f} ms (target <= 30), "
+        f"median {lps:.0f} log lines/s reached the view, all lines shown: {all_shown}"
     )
-    print(f"verdict: {'OK' if p99 <= 16 and worst <= 50 else 'STALLS'}")
+    print(f"verdict: {'OK' if p99 <= 8 and worst <= 30 and all_shown else 'STALLS'}")
     figures = [
         {
             "metric": "UI heartbeat gap p99 during a VERBOSE build (median of runs)",
             "value": round(p99, 1),
             "unit": "ms",
-            "reference": 16.0,
-            "ratio": round(p99 / 16.0, 3),
-            "target": "<= 16 ms",
-            "pass": p99 <= 16,
+            "reference": 8.0,
+            "ratio": round(p99 / 8.0, 3),
+            "target": "<= 8 ms",
+            "pass": p99 <= 8,
         },
         {
             "metric": "UI heartbeat gap, worst",
             "value": round(worst, 1),
             "unit": "ms",
-            "reference": 50.0,
-            "ratio": round(worst / 50.0, 3),
-            "target": "<= 50 ms",
-            "pass": worst <= 50,
+            "reference": 30.0,
+            "ratio": round(worst / 30.0, 3),
+            "target": "<= 30 ms",
+            "pass": worst <= 30,
         },
         {
             "metric": "log lines per second reaching the view",
@@ -148,7 +166,7 @@ def main() -> int:
             "reference": None,
             "ratio": None,
             "target": "all lines shown",
-            "pass": None,
+            "pass": all_shown,
         },
     ]
     print("BENCH_JSON " + json.dumps({"name": "ui_responsiveness", "figures": figures}))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU check of trtgui with NVIDIA TensorRT, in one command for the lent device machine.
 #
-#   bash tools/gpu-check.sh a|b|c    (a: EfficientNet-Lite0 ~5 min, b: PP-OCRv4 det with two
-#                                    profiles ~6 min, c: doclaynet; each fits one device call)
+#   bash tools/gpu-check.sh a|b|c|p [PYTEST ARGS]
+#     a: EfficientNet-Lite0 (~5 min), b: PP-OCRv4 det with two profiles (~6 min), c: doclaynet
+#     FP16 + INT8, p: pycuda with part a's engines; each fits one device call. PYTEST ARGS
+#     (e.g. -k bench) narrow a part for a short re-run.
 #
 # On the device, after ../shared/tools/trt86's install.sh put TensorRT 8.6 in /tmp/trt86/pkg:
 # installs the few wheels the device lacks (.trt86/gpu-a/wheels, git-ignored) into /tmp/site,
@@ -18,14 +20,19 @@
 #   TRTGUI_TACTIC_SOURCES  default -CUBLAS,-CUBLAS_LT,-CUDNN: the kit's cuBLAS 12 / cuDNN 8 are
 #                          stubs that only satisfy the loader, so TensorRT must not use them
 #   BUDGET                 seconds the tests may take (default 480; the device allows 600 a call)
+# A timing cache from an earlier device run, <data>/cache/timing.cache, seeds TRTGUI_GPU_WORK's
+# (same GPU, same TensorRT: rebuilds skip the kernel timing they already did). Part p needs
+# pycuda: built on the device into /tmp/site-pycuda (see ../shared/tools/device-wheels.sh).
 set -u
 part=${1:-a}
 case "$part" in
   a) tests=(tests/gpu/test_trt86_classifier.py) ;;
   b) tests=(tests/gpu/test_trt86_detectors.py -k ppocr) ;;
   c) tests=(tests/gpu/test_trt86_detectors.py -k doclaynet) ;;
-  *) echo "usage: $0 a|b|c" >&2; exit 2 ;;
+  p) tests=(tests/gpu/test_trt86_pycuda.py tests/gpu/test_cuda_gpu.py) ;;
+  *) echo "usage: $0 a|b|c|p [PYTEST ARGS...]" >&2; exit 2 ;;
 esac
+tests+=("${@:2}")  # e.g. -k bench: a part's tests narrowed for a short re-run
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 out=${OUT:-/tmp/trtgui-gpu-out}
@@ -40,7 +47,7 @@ for wheels in "$data"/gpu-a/wheels "$data"/gpu-b/wheels; do
       --target "$site" "$wheels"/*.whl && touch "$site/.trtgui-wheels" || exit 3
   fi
 done
-export PYTHONPATH="/tmp/trt86/pkg:$site:$root${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="/tmp/trt86/pkg:$site:/tmp/site-pycuda:$root${PYTHONPATH:+:$PYTHONPATH}"
 export CUDA_MODULE_LOADING=LAZY PYTHONUNBUFFERED=1 PYTHONUTF8=1
 export TRTGUI_TACTIC_SOURCES=${TRTGUI_TACTIC_SOURCES--CUBLAS,-CUBLAS_LT,-CUDNN}
 export TRTGUI_GPU_WORK=${TRTGUI_GPU_WORK:-/tmp/gpuwork}
@@ -48,10 +55,15 @@ export TRTGUI_GPU_MODELS="$data/gpu-a:$data/gpu-b"
 export TRTGUI_GPU_RESULTS="$out/results_$part.json"
 export OUT="$out"
 mkdir -p "$TRTGUI_GPU_WORK"
+if [ ! -f "$TRTGUI_GPU_WORK/timing.cache" ] && [ -f "$data/cache/timing.cache" ]; then
+  cp "$data/cache/timing.cache" "$TRTGUI_GPU_WORK/timing.cache"
+fi
 
 {
   echo "== $(date -u +%FT%TZ) part $part on $(hostname)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -2
+  echo "nvcc: $(command -v nvcc || echo none) | cuda.h: $(ls /usr/local/cuda*/include/cuda.h 2>/dev/null | head -1 || true)" \
+    "| timing cache: $(stat -c %s "$TRTGUI_GPU_WORK/timing.cache" 2>/dev/null || echo none) bytes"
   "$py" - <<'EOF'
 import sys
 from trtgui.core import backends, gpus

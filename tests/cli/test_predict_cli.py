@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from trtgui.cli.main import main
-from trtgui.core.predict.flow import load_demo
+from trtgui.core.predict.demo import load_demo
 
 
 def test_demo_text(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ import pytest
 from tests.onnx_factory import MadeModel
 from trtgui.cli.main import main
 from trtgui.core import backends, shapes
-from trtgui.core.predict.flow import load_demo
+from trtgui.core.predict.demo import load_demo
 
 needs_rtx = pytest.mark.skipif(
     not backends.probe_backend("rtx").available, reason="TensorRT-RTX is not installed"

@@ -23,7 +23,7 @@ from trtgui.core.predict.decoders import (
     postprocess,
     register,
 )
-from trtgui.core.predict.flow import load_demo
+from trtgui.core.predict.demo import load_demo
 from trtgui.core.resources import resource_path
 
 

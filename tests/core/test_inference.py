@@ -17,8 +17,9 @@ from trtgui.core.engine import runners
 from trtgui.core.errors import BackendUnavailable, InferenceError
 from trtgui.core.imaging import PRESETS
 from trtgui.core.model.onnx_model import inspect_onnx
-from trtgui.core.predict import flow
-from trtgui.core.predict.flow import load_demo, run_prediction
+from trtgui.core.predict import runner_choice
+from trtgui.core.predict.demo import load_demo
+from trtgui.core.predict.flow import run_prediction
 from trtgui.core.predict.labels import (
     IMAGENET_LABELS_SOURCE,
     default_labels_source,
@@ -229,7 +230,7 @@ class _StandInTrtRunner(runners.OrtRunner):
 def test_engine_and_onnx_both_run_and_compare(
     made_models: dict[str, onnx_factory.MadeModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(flow, "TrtRunner", _StandInTrtRunner)
+    monkeypatch.setattr(runner_choice, "TrtRunner", _StandInTrtRunner)
     engine = _engine_with_record(tmp_path, made_models["static_conv"].path)
     image = tmp_path / "x.png"
     Image.new("RGB", (16, 16), (1, 2, 3)).save(image)
@@ -257,7 +258,7 @@ def test_engine_runner_failure_is_a_note(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise BackendUnavailable("no usable NVIDIA GPU here")
 
-    monkeypatch.setattr(flow, "TrtRunner", refuse)
+    monkeypatch.setattr(runner_choice, "TrtRunner", refuse)
     engine = _engine_with_record(tmp_path, made_models["static_conv"].path)
     image = tmp_path / "x.png"
     Image.new("RGB", (16, 16)).save(image)

@@ -14,8 +14,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_factory import OPSET, MadeModel
 from trtgui.core.errors import ModelLoadError
+from trtgui.core.model.external_data import ExternalDataFile
 from trtgui.core.model.onnx_model import (
-    ExternalDataFile,
     ModelInfo,
     check_onnx,
     inspect_onnx,

@@ -23,11 +23,10 @@ import pytest
 
 from tests.gpu.trt86_support import (
     Results,
-    bare_loop,
+    bench_against_bare_loop,
     cli,
     cli_json,
     find,
-    median,
     require_tensorrt,
 )
 from trtgui.core import backends
@@ -106,6 +105,24 @@ def _top5(logits: np.ndarray) -> list[int]:
     return [int(i) for i in np.argsort(-logits[0], kind="stable")[:5]]
 
 
+def agreement(ref: np.ndarray, cand: np.ndarray) -> dict[str, float]:
+    """Per-image classifier agreement, computed here with numpy alone (not trtgui's compare):
+    the share of rows with the same top-1, the mean top-5 overlap, and the cosine of the
+    logits (lowest and mean over rows)."""
+    r, c = ref.astype(np.float64), cand.astype(np.float64)
+    top5_r = np.argsort(-r, axis=1, kind="stable")[:, :5]
+    top5_c = np.argsort(-c, axis=1, kind="stable")[:, :5]
+    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(top5_r, top5_c, strict=True)]
+    cos = (r * c).sum(axis=1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(c, axis=1))
+    return {
+        "rows": int(r.shape[0]),
+        "top1_agreement": float(np.mean(top5_r[:, 0] == top5_c[:, 0])),
+        "top5_overlap": float(np.mean(overlap)),
+        "cosine_min": float(cos.min()),
+        "cosine_mean": float(cos.mean()),
+    }
+
+
 def _softmax_top1(logits: np.ndarray) -> float:
     z = logits[0].astype(np.float64)
     p = np.exp(z - z.max())
@@ -149,7 +166,9 @@ def test_02_cli_builds_fp32(work: Path, results: Results) -> None:
 def test_03_gui_worker_job_builds_fp16_with_progress_from_the_log(
     work: Path, results: Results
 ) -> None:
-    """The Build panel's worker body (`jobs.build_job`) with its callbacks, no Qt needed."""
+    """The Build panel's build path without Qt: `jobs.build_job`, which runs the build in a
+    child process (`trtgui-cli build --events --request-stdin`), as the panel's BuildProcess
+    does, and relays its log and progress to the callbacks."""
     from trtgui.gui.jobs import JobContext, build_job
 
     lines: list[tuple[int, str]] = []
@@ -170,7 +189,8 @@ def test_03_gui_worker_job_builds_fp16_with_progress_from_the_log(
         backend="tensorrt",
         precision=Precision.FP16,
         profiles=(PROFILE,),
-        timing_cache_path=str(work / "timing.cache"),
+        # Its own, empty cache: the progress below comes from TensorRT timing every layer.
+        timing_cache_path=str(work / "timing-gui-job.cache"),
     )
     t0 = time.perf_counter()
     result = build_job(settings, log_level=trt_log.VERBOSE)(
@@ -214,17 +234,22 @@ def test_04_cli_builds_int8_by_qdq(work: Path, results: Results) -> None:
         "--int8-method",
         "qdq",
         "--keep-onnx",
+        # 5 photos are too few: the precision check refuses this model (top-1 kept on 2 of 5
+        # in a CPU rehearsal). Built anyway, to measure the engine against its Q/DQ ONNX.
+        "--accept-accuracy-loss",
     )
     results["build_int8_qdq_cli"] = data
     assert data["precision_method"] == "onnxruntime QDQ int8"
     assert (work / "effnet.int8.onnx").is_file()
+    assert data["accuracy"] is not None, "the precision check ran before TensorRT built"
 
 
 def test_05_cli_builds_int8_by_tensorrt_calibrator(work: Path, results: Results) -> None:
     calib = find("images", "coffee.png").parent
     data = _cli_build(
-        work, "effnet.int8cal", "int8", "--calib-dir", str(calib), "--int8-method", "calibrator"
-    )
+        work, "effnet.int8cal", "int8", "--calib-dir", str(calib), "--int8-method", "calibrator",
+        "--accept-accuracy-loss",
+    )  # fmt: skip
     results["build_int8_calibrator_cli"] = data
     assert "entropy calibrator" in data["precision_method"]
     assert any("calibrated INT8" in n for n in data["notes"])
@@ -354,15 +379,23 @@ def test_07_trt_runner_matches_onnx_runtime_on_real_photos(work: Path, results: 
             "batch8": {"passed": c8.passed, "summary": c8.summary()},
             "timings_ms": t1.as_phases() if t1 else None,
         }
+        if precision == "int8":
+            entry["vs_fp32_onnx_photos"] = agreement(ref8[: len(PHOTOS)], out8[: len(PHOTOS)])
         if precision == "int8" and (work / "effnet.int8.onnx").is_file():
             # How far the TensorRT INT8 engine is from the Q/DQ model ONNX Runtime runs.
             with OrtRunner(work / "effnet.int8.onnx") as qdq:
                 ref_q = qdq.run({"input": coffee})["logits"]
+                ref_q8 = qdq.run({"input": batch})["logits"]
             saved["ort_qdq_coffee"] = ref_q
+            saved["ort_qdq_batch8"] = ref_q8
             entry["vs_qdq_onnx"] = compare_outputs(
                 {"logits": ref_q}, {"logits": out1}, "int8"
             ).to_dict()
+            entry["vs_qdq_onnx_photos"] = agreement(ref_q8[: len(PHOTOS)], out8[: len(PHOTOS)])
             entry["qdq_onnx_top5"] = _top5(ref_q)
+            entry["qdq_onnx_vs_fp32_onnx_photos"] = agreement(
+                ref8[: len(PHOTOS)], ref_q8[: len(PHOTOS)]
+            )
         table[name] = entry
     # A real error must fail: the FP32 engine fed the wrong preprocessing (ImageNet mean/std
     # instead of the model's (x - 127) / 128).
@@ -417,35 +450,14 @@ def test_08_cli_run_and_predict(work: Path, results: Results) -> None:
 def test_09_bench_is_within_5_percent_of_a_bare_execute_loop(
     work: Path, results: Results, name: str, batch: int
 ) -> None:
-    from trtgui.core.engine.bench import measure_latency
-    from trtgui.core.engine.trt_runner import TrtRunner
-
-    path = _engine(work, name)
-    feeds = {"input": np.concatenate([_tensor("coffee.png")] * batch)}
-    rounds: list[dict[str, Any]] = []
-    for _round in range(2):  # interleaved, so clocks and caches treat both alike
-        bare = bare_loop(path, feeds, iterations=500, warmup=100)
-        with TrtRunner(path, cuda_api="cuda-python") as runner:
-            stats = measure_latency(
-                lambda: runner.run(feeds),
-                warmup_ms=200,
-                iterations=500,
-                phases=lambda: runner.last_timings.as_phases() if runner.last_timings else None,
-                batch=batch,
-            )
-        rounds.append(
-            {
-                "bare_median_ms": median(bare["latency"]),
-                "bare_h2d_ms": median(bare["h2d"]),
-                "bare_compute_ms": median(bare["compute"]),
-                "bare_d2h_ms": median(bare["d2h"]),
-                "trtgui": stats.to_dict(),
-                "trtgui_median_ms": stats.latency.median,
-            }
-        )
-    last = rounds[-1]
-    ratio = last["trtgui_median_ms"] / last["bare_median_ms"]
-    results[f"bench_{name}_b{batch}"] = {"rounds": rounds, "ratio_median": ratio}
+    results[f"bench_{name}_b{batch}"] = bench_against_bare_loop(
+        _engine(work, name), {"input": np.concatenate([_tensor("coffee.png")] * batch)}
+    )
+    data = results[f"bench_{name}_b{batch}"]
+    # The staged replay computes what the bare loop computes (same engine, same input; 1e-3:
+    # room for a kernel whose reduction order varies between runs; logits are ~1-20).
+    assert max(r["max_abs_difference_from_bare_loop"] for r in data["rounds"]) < 1e-3
+    ratio = data["ratio_median"]
     assert ratio <= 1.05, f"trtgui median {ratio:.3f}x the bare loop's"
 
 
@@ -459,8 +471,9 @@ def test_09b_cli_bench(work: Path, results: Results) -> None:
 
 
 def test_10_cancel_on_86_leaves_nothing_behind(work: Path, results: Results) -> None:
-    """8.6 cannot stop mid-build: Cancel takes effect when TensorRT returns, and nothing is
-    written (no engine, no record, no temporary file)."""
+    """Cancel through the GUI's path (`build_job`: the build's child process is told to stop,
+    and killed when it cannot, as 8.6 has no progress monitor): nothing is written (no
+    engine, no record, no temporary file)."""
     from trtgui.gui.jobs import JobContext, build_job
 
     folder = work / "cancelled"

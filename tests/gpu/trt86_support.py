@@ -126,10 +126,13 @@ def bare_loop(
     profile: int = 0,
     outputs: dict[str, np.ndarray] | None = None,
 ) -> dict[str, list[float]]:
-    """Time `engine_path` with nothing but TensorRT and cuda-python: pinned buffers, one
-    stream, H2D copies, `execute_async_v3`, D2H copies, CUDA events; per run: host latency
-    and the three phases in ms, as trtgui's runner reports them. `profile`: the optimization
-    profile to run; `outputs`, when given, receives the last run's outputs."""
+    """Time `engine_path` with nothing but TensorRT and cuda-python, as trtexec does: inputs put
+    once into pinned buffers; each iteration is, on one stream, an event, the H2D copies, an
+    event, `execute_async_v3`, an event, the D2H copies, an event, then a wait for the stream
+    (its host wall time is "latency"; the events give H2D / compute / D2H, read after the
+    wait). No status checks, no lookups in the loop: the least a Python program can do.
+    `profile`: the optimization profile to run; `outputs`, when given, receives the last
+    run's outputs."""
     import tensorrt as trt
     from cuda.bindings import runtime as rt
 
@@ -145,33 +148,38 @@ def bare_loop(
         _ck(rt.cudaStreamSynchronize(stream))
     for n in inputs:
         ctx.set_input_shape(n, feeds[n].shape)
-    host, dev, nbytes = {}, {}, {}
+    host, hptr, dev, nbytes = {}, {}, {}, {}
     for n in names:
         dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(n)))
         nbytes[n] = int(np.prod(tuple(ctx.get_tensor_shape(n)))) * dtype.itemsize
-        ptr = _ck(rt.cudaMallocHost(nbytes[n]))
-        host[n] = np.ctypeslib.as_array((np.ctypeslib.ctypes.c_uint8 * nbytes[n]).from_address(ptr))
+        hptr[n] = _ck(rt.cudaMallocHost(nbytes[n]))
+        host[n] = np.ctypeslib.as_array(
+            (np.ctypeslib.ctypes.c_uint8 * nbytes[n]).from_address(hptr[n])
+        )
         dev[n] = _ck(rt.cudaMalloc(nbytes[n]))
         ctx.set_tensor_address(n, int(dev[n]))
     for n in inputs:
         host[n][:] = np.ascontiguousarray(feeds[n]).view(np.uint8).ravel()
     ev = [_ck(rt.cudaEventCreate()) for _ in range(4)]
     h2d, d2h = rt.cudaMemcpyKind.cudaMemcpyHostToDevice, rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
+    ins = [(dev[n], hptr[n], nbytes[n]) for n in inputs]
+    outs = [(hptr[n], dev[n], nbytes[n]) for n in names if n not in inputs]
+    record, copy, sync = rt.cudaEventRecord, rt.cudaMemcpyAsync, rt.cudaStreamSynchronize
+    execute, clock, address = ctx.execute_async_v3, time.perf_counter, int(stream)
     out: dict[str, list[float]] = {k: [] for k in ("latency", "h2d", "compute", "d2h")}
     for it in range(warmup + iterations):
-        t0 = time.perf_counter()
-        rt.cudaEventRecord(ev[0], stream)
-        for n in inputs:
-            rt.cudaMemcpyAsync(dev[n], host[n].ctypes.data, nbytes[n], h2d, stream)
-        rt.cudaEventRecord(ev[1], stream)
-        ctx.execute_async_v3(int(stream))
-        rt.cudaEventRecord(ev[2], stream)
-        for n in names:
-            if n not in inputs:
-                rt.cudaMemcpyAsync(host[n].ctypes.data, dev[n], nbytes[n], d2h, stream)
-        rt.cudaEventRecord(ev[3], stream)
-        rt.cudaStreamSynchronize(stream)
-        t1 = time.perf_counter()
+        t0 = clock()
+        record(ev[0], stream)
+        for d, h, size in ins:
+            copy(d, h, size, h2d, stream)
+        record(ev[1], stream)
+        execute(address)
+        record(ev[2], stream)
+        for h, d, size in outs:
+            copy(h, d, size, d2h, stream)
+        record(ev[3], stream)
+        sync(stream)
+        t1 = clock()
         if it >= warmup:
             out["latency"].append((t1 - t0) * 1000.0)
             for key, (a, b) in zip(
@@ -188,10 +196,62 @@ def bare_loop(
         rt.cudaEventDestroy(e)
     for n in names:
         rt.cudaFree(dev[n])
-        rt.cudaFreeHost(host[n].ctypes.data)
+        rt.cudaFreeHost(hptr[n])
     rt.cudaStreamDestroy(stream)
     del ctx, engine
     return out
+
+
+def bench_against_bare_loop(
+    engine_path: Path,
+    feeds: Mapping[str, np.ndarray],
+    cuda_api: str = "cuda-python",
+    rounds: int = 3,
+) -> dict[str, Any]:
+    """trtgui's bench (`bench.time_runner`, what `trtgui-cli bench` runs) and the bare loop on
+    the same engine and inputs, interleaved for `rounds` rounds (so clocks and caches treat
+    both alike), 500 timed runs each; also `TrtRunner.run` timed per call, for comparison (it
+    copies the caller's arrays in and the outputs out). Returns every round and
+    `ratio_median`, the median over rounds of trtgui's median / the bare loop's median."""
+    from trtgui.core.engine.bench import measure_latency, time_runner
+    from trtgui.core.engine.trt_runner import TrtRunner
+
+    batch = int(next(iter(feeds.values())).shape[0])
+    out: list[dict[str, Any]] = []
+    for _round in range(rounds):
+        bare_outputs: dict[str, np.ndarray] = {}
+        bare = bare_loop(engine_path, feeds, iterations=500, warmup=100, outputs=bare_outputs)
+        with TrtRunner(engine_path, cuda_api=cuda_api) as runner:
+            stats = time_runner(runner, feeds, warmup_ms=200, iterations=500, batch=batch)
+            with runner.staged(feeds) as replay:
+                replay()
+                staged = replay.outputs()
+            run_stats = measure_latency(
+                lambda: runner.run(feeds), warmup_ms=100, iterations=200, batch=batch
+            )
+        diff = max(float(np.abs(staged[k] - bare_outputs[k]).max()) for k in bare_outputs)
+        out.append(
+            {
+                "bare_median_ms": median(bare["latency"]),
+                "bare_h2d_ms": median(bare["h2d"]),
+                "bare_compute_ms": median(bare["compute"]),
+                "bare_d2h_ms": median(bare["d2h"]),
+                "trtgui_median_ms": stats.latency.median,
+                "trtgui_h2d_ms": stats.phases["H2D Latency"].median,
+                "trtgui_compute_ms": stats.phases["GPU Compute Time"].median,
+                "trtgui_d2h_ms": stats.phases["D2H Latency"].median,
+                "trtgui": stats.to_dict(),
+                "run_per_call_median_ms": run_stats.latency.median,
+                "max_abs_difference_from_bare_loop": diff,
+                "ratio": stats.latency.median / median(bare["latency"]),
+            }
+        )
+    return {
+        "cuda_api": cuda_api,
+        "batch": batch,
+        "rounds": out,
+        "ratio_median": median([r["ratio"] for r in out]),
+    }
 
 
 def median(values: list[float]) -> float:

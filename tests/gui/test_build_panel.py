@@ -371,9 +371,10 @@ def test_cancel_says_cancelling_at_once_and_cancelled_once(  # type: ignore[no-u
 def test_closing_during_a_build_shows_cancelling_first(  # type: ignore[no-untyped-def]
     qtbot, window, shared_models, tmp_path
 ) -> None:
-    """Ctrl+Q waits for TensorRT to stop: "Cancelling…" must be painted before that wait."""
+    """Ctrl+Q waits for the build's child to end: "Cancelling…" must be painted before that
+    wait."""
     pytest.importorskip("tensorrt_rtx")
-    from trtgui.gui import workers
+    from trtgui.gui import build_process, workers
 
     window.open_path(shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx")
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=20000)
@@ -394,19 +395,20 @@ def test_closing_during_a_build_shows_cancelling_first(  # type: ignore[no-untyp
     spy = PaintSpy()
     panel.phase_label.installEventFilter(spy)
     at_wait: list[tuple[list[str], str]] = []
-    handle = panel._handle
-    real_wait = handle.wait
+    process = panel.build_process
+    real_shutdown = process.shutdown
 
-    def wait(timeout_ms: int = 30000) -> bool:
+    def shutdown(timeout_ms: int = 2000) -> bool:
         at_wait.append((list(painted), window.statusBar().currentMessage()))
-        return bool(real_wait(timeout_ms))
+        return bool(real_shutdown(timeout_ms))
 
-    handle.wait = wait
+    process.shutdown = shutdown
     window.close()
     painted_then, status_then = at_wait[0]
     assert "Cancelling…" in painted_then
     assert status_then == "Cancelling the build…"
     assert not workers.running_threads()
+    assert not build_process.running_children()  # the build's child and the idle one
     assert not (tmp_path / "det.engine").exists()
 
 

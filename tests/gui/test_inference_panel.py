@@ -455,16 +455,16 @@ def test_preview_refuses_a_tensor_too_large_to_make(monkeypatch) -> None:  # typ
     from PIL import Image as PilImage
 
     from trtgui.core.errors import InferenceError
-    from trtgui.gui import inference_panel
+    from trtgui.gui import inference_jobs
     from trtgui.gui.workers import JobContext
 
     spec = PreprocessSpec(height=64, width=64)
     # 1x3x64x64 float32 is 48 KiB (3 * 64 * 64 * 4 bytes): over a 40 KiB limit, under 64 KiB.
-    assert inference_panel.tensor_bytes((100, 80), spec) == (64, 64, 3, 49152)
+    assert inference_jobs.tensor_bytes((100, 80), spec) == (64, 64, 3, 49152)
     image = PilImage.new("RGB", (100, 80))
-    monkeypatch.setattr(inference_panel, "PREVIEW_MAX_BYTES", 40 * 1024)
+    monkeypatch.setattr(inference_jobs, "PREVIEW_MAX_BYTES", 40 * 1024)
     with pytest.raises(InferenceError, match=r"would be 3×64×64 \(48\.0 KiB\)"):
-        inference_panel.preview_job(image, spec)(JobContext())
-    monkeypatch.setattr(inference_panel, "PREVIEW_MAX_BYTES", 64 * 1024)
-    preview = inference_panel.preview_job(image, spec)(JobContext())
+        inference_jobs.preview_job(image, spec)(JobContext())
+    monkeypatch.setattr(inference_jobs, "PREVIEW_MAX_BYTES", 64 * 1024)
+    preview = inference_jobs.preview_job(image, spec)(JobContext())
     assert preview.tensor.shape == (1, 3, 64, 64) and not preview.picture.isNull()

@@ -14,7 +14,7 @@ from trtgui.core.imaging import PreprocessSpec
 from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.core.model.profiles import InputShape, ShapeProfile
 from trtgui.core.predict.decoders.raw import output_stats
-from trtgui.core.predict.flow import load_demo
+from trtgui.core.predict.demo import load_demo
 from trtgui.core.shapes import shape_text
 from trtgui.gui.inference_results import stats_rows
 from trtgui.gui.model_panel import ModelPanel

@@ -190,7 +190,7 @@ def test_preprocess_cli(
 
 @pytest.mark.parametrize("case_id", DEMO_IDS)
 def test_demo_core(case_id: str, demos: dict[str, corpus.BadCase]) -> None:
-    from trtgui.core.predict.flow import load_demo
+    from trtgui.core.predict.demo import load_demo
 
     case = demos[case_id]
     with pytest.raises(TrtGuiError) as info:
@@ -202,7 +202,7 @@ def test_demo_core(case_id: str, demos: dict[str, corpus.BadCase]) -> None:
 
 def test_demo_messages_name_the_field(demos: dict[str, corpus.BadCase]) -> None:
     from trtgui.core.errors import InferenceError
-    from trtgui.core.predict.flow import load_demo
+    from trtgui.core.predict.demo import load_demo
 
     expected = {
         "images_number": "images must be a list of file names in the demo's folder, got 5",

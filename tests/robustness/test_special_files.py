@@ -149,7 +149,7 @@ def test_a_special_build_record_is_named_and_the_engine_still_checks(
 @pytest.mark.parametrize("index", range(3))
 def test_a_special_demo_json_is_refused(index: int, made: dict[str, Any]) -> None:
     from trtgui.core.errors import InferenceError
-    from trtgui.core.predict.flow import load_demo
+    from trtgui.core.predict.demo import load_demo
 
     case = made["demos"][index]
     with pytest.raises(InferenceError) as info:

@@ -92,29 +92,21 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtgui.core.engine.bench import measure_latency
-    from trtgui.core.engine.trt_runner import TrtRunner
+    from trtgui.core.engine.bench import time_runner
 
     notes: list[str] = []
     with open_runner_for(args, notes) as runner:
         feeds, defaults = make_feeds(args, runner, notes)
         print_notes(notes)
-        phases = None
-        if isinstance(runner, TrtRunner):
-            trt_runner = runner
-
-            def phases() -> dict[str, float] | None:
-                t = trt_runner.last_timings
-                return t.as_phases() if t is not None else None
-
         batch = next((int(a.shape[0]) for a in feeds.values() if a.ndim), 1)
         with explain_default_shapes(defaults):
-            stats = measure_latency(
-                lambda: runner.run(feeds),
+            # Engines: inputs staged once, then copies + launch per run, as trtexec times them.
+            stats = time_runner(
+                runner,
+                feeds,
                 warmup_ms=args.warmup,
                 iterations=args.iterations,
                 duration=args.duration,
-                phases=phases,
                 batch=batch,
             )
         kind = runner.title

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from trtgui.core import backends
     from trtgui.core.model.onnx_model import inspect_onnx
     from trtgui.core.paths import demo_output_dir
-    from trtgui.core.predict.flow import load_demo, run_prediction
+    from trtgui.core.predict.demo import load_demo
+    from trtgui.core.predict.flow import run_prediction
     from trtgui.core.predict.picture_file import check_picture_path, save_picture
 
     demo = load_demo()

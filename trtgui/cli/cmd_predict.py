@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.predict.compare import Comparison
     from trtgui.core.predict.decoders import Prediction
-    from trtgui.core.predict.flow import PredictionReport
+    from trtgui.core.predict.report import PredictionReport
 
 # "auto" and the decoder kinds (`trtgui.core.predict.decoders.kinds()`, which a test holds
 # this to): spelled out so that `--help` need not import numpy.
@@ -121,7 +121,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from trtgui.core.errors import InferenceError
-    from trtgui.core.predict.flow import load_demo, run_prediction
+    from trtgui.core.predict.demo import load_demo
+    from trtgui.core.predict.flow import run_prediction
 
     model: str | None = args.model
     image: str | None = args.image

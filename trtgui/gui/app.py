@@ -102,7 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # QThread destroyed while running aborts the process.
     # After a close the window has waited already: only look again.
     stuck = window.shutdown(100 if window.has_closed() else None)
-    if stuck:
+    if not window.has_closed():
+        window.state.sync()  # app.quit() skipped closeEvent, which writes the settings
+    # Still importing the panels' modules (closed within a second of starting): Python's
+    # shutdown must not run under a thread inside an extension module's initialisation.
+    if stuck or not window.warm_up.wait(0.2):
         leave_now(code)
     return code
 
@@ -110,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def leave_now(code: int) -> None:
     """End the process at once, without Python's shutdown: for when a worker thread is still
     inside a call that cannot be interrupted (TensorRT, a read blocked in the kernel) after
-    the window asked it to stop and waited. Returning normally would destroy its running
+    the window asked it to stop and waited, or the warm-up thread is still importing. Returning normally would destroy its running
     QThread ("QThread: Destroyed while thread is still running", then abort: exit 134) or wait
     for it for good. The window's settings were saved and synced by closeEvent/save_state and
     nothing trtgui writes is half-done (every write is a temporary file renamed into place),

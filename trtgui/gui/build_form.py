@@ -217,6 +217,12 @@ class BuildForm(QWidget):
         self.cc_edit = QLineEdit()
         self.cc_edit.setPlaceholderText("this GPU (e.g. 8.6, 8.9, 12.0)")
         self.keep_onnx = QCheckBox("Keep the converted ONNX model beside the engine")
+        self.accept_loss = QCheckBox("Build even if the precision check fails")
+        self.accept_loss.setToolTip(
+            "FP16, BF16 and INT8 models are compared with the original before the build; a "
+            "conversion that loses too much is not built unless this is on (the build record "
+            "then says it was built anyway)."
+        )
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced options")
         self.advanced_toggle.setCheckable(True)
@@ -233,6 +239,7 @@ class BuildForm(QWidget):
         adv.addRow("Hardware compatibility:", self.hw_compat)
         adv.addRow("Compute capabilities:", self.cc_edit)
         adv.addRow(self.keep_onnx)
+        adv.addRow(self.accept_loss)
         self.advanced_toggle.toggled.connect(self.show_advanced)
         self.show_advanced(False)
 
@@ -335,6 +342,10 @@ class BuildForm(QWidget):
         int8 = self.precision() is Precision.INT8
         self.calib_box.setEnabled(int8)
         self.calib_box.setToolTip("" if int8 else "Calibration images are used for INT8 only")
+        # Only a converted model (FP16, BF16, INT8) is checked against the original.
+        self.accept_loss.setEnabled(
+            self.precision() in (Precision.FP16, Precision.BF16, Precision.INT8)
+        )
 
     def show_advanced(self, on: bool) -> None:
         self.advanced_box.setVisible(on)
@@ -376,6 +387,7 @@ class BuildForm(QWidget):
             ),
             preprocess=self._preprocess,
             keep_converted_onnx=self.keep_onnx.isChecked(),
+            accept_accuracy_loss=self.accept_loss.isChecked(),
         )
 
     def set_settings(self, s: BuildSettings, *, with_paths: bool = True) -> None:
@@ -395,6 +407,7 @@ class BuildForm(QWidget):
         self._int8_method = s.int8_method
         self._preprocess = s.preprocess
         self.keep_onnx.setChecked(s.keep_converted_onnx)
+        self.accept_loss.setChecked(s.accept_accuracy_loss)
         if with_paths:
             if s.output_path:
                 self.output_edit.setText(s.output_path)

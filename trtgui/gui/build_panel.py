@@ -1,13 +1,14 @@
-"""The Build panel: choose how to build, build in a worker thread, watch it, see the result.
+"""The Build panel: choose how to build, build in a child process, watch it, see the result.
 
 The settings form (`BuildForm`, with the shape-profile editor) on the left with Build /
 Cancel / Copy command; on the right a progress bar with the current phase, step and elapsed
 time, the log view and the result (`BuildResultView`). Errors go through the error funnel.
 
-The build itself is `trtgui.gui.workers.build_job` in a QThread; this panel never calls
-TensorRT. How much of TensorRT's log a build records is the log view's severity chooser (one
-control for what is recorded and shown). An existing engine file is replaced only after the
-user says so.
+The build itself runs in a child process (`trtgui.gui.build_process`, the build event
+protocol of `trtgui-cli build --events`); this panel never calls TensorRT, and a TensorRT
+crash ends the child, not the window. How much of TensorRT's log a build records is the log
+view's severity chooser (one control for what is recorded and shown). An existing engine file
+is replaced only after the user says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -36,17 +38,19 @@ from PySide6.QtWidgets import (
 
 from trtgui.core.backends import BackendInfo
 from trtgui.core.build.accuracy_record import ConversionRejected
+from trtgui.core.build.events import BuildRequest
 from trtgui.core.build.progress import ProgressEvent
 from trtgui.core.build.result import BuildResult, check_build_outputs
 from trtgui.core.build.settings import BuildSettings
 from trtgui.core.errors import OutputPathError, ProfileError, SettingsError, TrtGuiError
 from trtgui.core.model.profiles import Precision, validate_profiles
+from trtgui.gui import build_process
 from trtgui.gui.build_form import BuildForm, default_output_for
+from trtgui.gui.build_process import BuildProcess
 from trtgui.gui.build_result_view import BuildResultView
 from trtgui.gui.errors import show_error
 from trtgui.gui.log_view import LogView
 from trtgui.gui.widgets import take_given_width
-from trtgui.gui.workers import WorkerHandle
 
 if TYPE_CHECKING:  # onnx loads with the model, not with the panel
     from collections.abc import Callable
@@ -57,10 +61,13 @@ if TYPE_CHECKING:  # onnx loads with the model, not with the panel
 log = logging.getLogger("trtgui.gui")
 
 RESULT_TAB = 1
+# The window's close waits at most this long for the build's child, killed after its grace
+# period (0.3 s): with the window's 1 s for its threads, within the 2 s close promise.
+CLOSE_WAIT_MS = 900
 
 
 class BuildPanel(QWidget):
-    """Settings → build in a worker → progress, log, result.
+    """Settings → build in a child process → progress, log, result.
 
     Signals: busy_changed(bool), build_succeeded(BuildResult), build_failed(exception),
     build_cancelled(), build_finished() (always last).
@@ -76,7 +83,10 @@ class BuildPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result: BuildResult | None = None
-        self._handle: WorkerHandle | None = None
+        # The last build's child client, kept until the next build (it owns the QProcess
+        # whose `finished` it relays: dropping it inside that signal would delete the sender).
+        self._process: BuildProcess | None = None
+        self._shut_down = False
         self._pending: BuildSettings | None = None
         # INT8 calibration preprocessing for a model (the Inference panel's form when it shows
         # the same model; set by the main window), or None: the guess from the model.
@@ -236,7 +246,23 @@ class BuildPanel(QWidget):
     # -- building -----------------------------------------------------------------------------
 
     def is_building(self) -> bool:
-        return self._handle is not None and self._handle.is_running()
+        return self._process is not None and self._process.is_running()
+
+    @property
+    def build_process(self) -> BuildProcess | None:
+        """The running (or last) build's child-process client."""
+        return self._process
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # The first build should not wait for Python and TensorRT to import: start the idle
+        # child once the panel is on screen.
+        if not self._shut_down:
+            QTimer.singleShot(0, self._prestart)
+
+    def _prestart(self) -> None:
+        if not self._shut_down and not self.is_building():
+            build_process.prestart()
 
     def start_build(self) -> None:
         """Start a build with the current settings (errors go to the funnel)."""
@@ -284,8 +310,6 @@ class BuildPanel(QWidget):
         return settings
 
     def _start(self, settings: BuildSettings, engine: Path) -> None:
-        from trtgui.gui.workers import build_job, start_worker
-
         self.result = None
         self.steps_seen = 0
         self._last_event = None
@@ -301,20 +325,29 @@ class BuildPanel(QWidget):
         self.right_tabs.setCurrentIndex(0)
         self._elapsed.start()
         self._tick.start()
-        self._handle = start_worker(
-            build_job(settings, log_level=level),
-            log_sink=self.log_view.sink,
-            name="build",
-            on_progress=self._on_progress,
-            on_succeeded=self._on_succeeded,
-            on_failed=self._on_failed,
-            on_cancelled=self._on_cancelled,
-            on_finished=self._on_finished,
-            start=False,
+        request = BuildRequest.of(
+            settings, log_level=level, accept_accuracy_loss=self._accepts_accuracy_loss()
         )
-        self._handle.start()
+        process = BuildProcess(request, self.log_view.sink, self)
+        process.progress.connect(self._on_progress)
+        process.log.connect(self.log_view.sink)
+        process.succeeded.connect(self._on_succeeded)
+        process.failed.connect(self._on_failed)
+        process.cancelled.connect(self._on_cancelled)
+        process.finished.connect(self._on_finished)
+        old, self._process = self._process, process
+        if old is not None:
+            old.deleteLater()
+        process.start()
         self._update_state()
         self.busy_changed.emit(True)
+
+    def _accepts_accuracy_loss(self) -> bool:
+        """The form's "Build even if the precision check fails" switch (#13).
+        TODO(#13): call the form's accessor directly once it has landed; until then a
+        broken conversion stops the build, as it always did."""
+        accessor = getattr(self.form, "accepts_accuracy_loss", None)
+        return bool(accessor()) if callable(accessor) else False
 
     def _confirm_replace(self, engine: Path) -> bool:
         """Ask before a build replaces an existing engine file (No is the default)."""
@@ -332,24 +365,33 @@ class BuildPanel(QWidget):
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def cancel_build(self) -> None:
-        """Ask the build to stop; says so at once (TensorRT stops at its next step)."""
-        if self._handle is not None and self.is_building() and not self._cancelling:
+        """Ask the build to stop; says so at once. The child stops at TensorRT's next
+        progress check, or is killed when it has not ended within the grace period."""
+        if self._process is not None and self.is_building() and not self._cancelling:
             self._cancelling = True
-            self._handle.cancel()
+            self._process.cancel()
             self.phase_label.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
             self.phase_label.repaint()  # before the caller blocks (window close waits)
 
     def wait(self, timeout_ms: int = 60000) -> bool:
-        return self._handle.wait(timeout_ms) if self._handle is not None else True
-
-    def shutdown(self, timeout_ms: int = 60000) -> bool:
-        """Cancel a running build and wait for its thread (window close)."""
-        if self._handle is None:
+        """Block until the build's child has ended (tests); True when it has."""
+        process = self._process
+        if process is None or not process.is_running() or process.child is None:
             return True
-        self.cancel_build()
-        self._handle.cancel()
-        return self._handle.wait(timeout_ms)
+        process.child.process.waitForFinished(timeout_ms)
+        return not process.is_running()
+
+    def shutdown(self, timeout_ms: int = CLOSE_WAIT_MS) -> bool:
+        """Window close: cancel a running build, wait for its child at most `timeout_ms`
+        (killed after the grace period), and end the idle child. True when none is left."""
+        self._shut_down = True
+        ended = True
+        if self._process is not None and self.is_building():
+            self.cancel_build()
+            ended = self._process.shutdown(timeout_ms)
+        build_process.discard_spare()
+        return ended
 
     @Slot(object)
     def _on_progress(self, event: ProgressEvent) -> None:
@@ -419,6 +461,8 @@ class BuildPanel(QWidget):
             if self._succeeded:  # the result, once the build is over (never mid-build)
                 self.right_tabs.setCurrentIndex(RESULT_TAB)
             self._update_state()
+            if not self._shut_down:  # the next build's child imports while the user looks
+                QTimer.singleShot(0, self._prestart)
         except Exception as exc:  # shown to the user; the signals below still go out
             show_error(self, exc)
         finally:

@@ -82,11 +82,12 @@ def precision_lines(report: AccuracyReport, refused: bool = False) -> list[str]:
         lines.append("Built anyway: the loss of accuracy was accepted.")
     if report.reason and report.verdict == NOT_CHECKED:
         lines.append(f"Why: {html_escape(report.reason)}")
-    # The figure the verdict is read from first; the generic output figures after the task's.
-    keys = sorted(
-        report.metrics,
-        key=lambda k: (k != report.deciding_metric, k in _GENERIC, list(report.metrics).index(k)),
-    )
+    # The figure the verdict is read from first. A task's own figure (detections kept, top-1)
+    # decides over the raw outputs' cosine, which would read as a contradiction beside it
+    # ("cosine 1.000" next to "0 of 3 detections"): those stay in the record only.
+    task_decided = report.deciding_metric not in _GENERIC
+    shown = [k for k in report.metrics if not (task_decided and k in _GENERIC)]
+    keys = sorted(shown, key=lambda k: (k != report.deciding_metric, shown.index(k)))
     for key in keys:
         value = report.metrics[key]
         figure = _figure(key, value)
@@ -100,9 +101,33 @@ def precision_lines(report: AccuracyReport, refused: bool = False) -> list[str]:
         lines.append(f"Worst images: {worst}")
     if report.excluded_nodes:
         nodes = report.excluded_nodes
-        shown = ", ".join(html_escape(n) for n in nodes[:_MAX_NODES_SHOWN])
-        more = f" and {len(nodes) - _MAX_NODES_SHOWN} more" if len(nodes) > _MAX_NODES_SHOWN else ""
-        lines.append(f"Kept in float ({len(nodes)} node(s)): {shown}{more}")
+        lines.append(f"Kept in float ({len(nodes)} node(s)): {_node_list(nodes)}")
+    lines += _retry_lines(report)
+    return lines
+
+
+def _node_list(nodes: tuple[str, ...]) -> str:
+    shown = ", ".join(html_escape(n) for n in nodes[:_MAX_NODES_SHOWN])
+    more = f" and {len(nodes) - _MAX_NODES_SHOWN} more" if len(nodes) > _MAX_NODES_SHOWN else ""
+    return shown + more
+
+
+def _retry_lines(report: AccuracyReport) -> list[str]:
+    """What the automatic INT8 retries kept in float and what they gave (reported, not
+    built): the nodes, the figure, and the options that rebuild it."""
+    lines = []
+    for attempt in report.retries:
+        word, colour = _VERDICTS.get(attempt.verdict, (attempt.verdict, "#57606a"))
+        lines.append(
+            f"<b>Retried</b> with {html_escape(attempt.what)} in float: "
+            f'<b style="color:{colour}">{word}</b> ({html_escape(attempt.figure)})'
+        )
+        lines.append(f"&nbsp;&nbsp;Kept in float: {_node_list(attempt.kept_float)}")
+        if attempt.helped:
+            lines.append(
+                "&nbsp;&nbsp;Not built automatically; to build it, keep these nodes in float "
+                f"(Keep in float), or: <code>{html_escape(attempt.flags)}</code>"
+            )
     return lines
 
 
@@ -138,10 +163,18 @@ class BuildResultView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(summary_row)
         layout.addWidget(self.precision_card)
-        layout.addWidget(QLabel("Network inputs and outputs:"))
-        layout.addWidget(self.io_table, 2)
-        layout.addWidget(QLabel("Shape profiles:"))
-        layout.addWidget(self.profiles_table, 1)
+        # The engine's tables; hidden after a refused build, which has no engine to describe.
+        self.tables = QWidget()
+        tables = QVBoxLayout(self.tables)
+        tables.setContentsMargins(0, 0, 0, 0)
+        tables.addWidget(QLabel("Network inputs and outputs:"))
+        tables.addWidget(self.io_table, 2)
+        tables.addWidget(QLabel("Shape profiles:"))
+        tables.addWidget(self.profiles_table, 1)
+        layout.addWidget(self.tables, 1)
+        self.refused_stretch = QWidget()  # keeps the card at the top when the tables are gone
+        self.refused_stretch.hide()
+        layout.addWidget(self.refused_stretch, 1)
 
     def show_result(self, result: BuildResult, model: ModelInfo | None) -> None:
         """Show `result`; `model` (the ONNX model open now) names the network's -1 dims when
@@ -152,12 +185,18 @@ class BuildResultView(QWidget):
         self.io_model.set_records(result.io_tensors, model_shapes(model) if same_model else None)
         self.profiles_model.set_profiles(result.profiles or result.settings.profiles)
         self._show_precision(result.accuracy)
+        self._show_tables(True)
 
     def show_rejected(self, report: AccuracyReport) -> None:
         """A build the precision check refused: no result, only the card and why."""
         self.clear()
         self.result_summary.setText("<b>No engine was written</b>: the precision check failed.")
         self._show_precision(report, refused=True)
+        self._show_tables(False)
+
+    def _show_tables(self, on: bool) -> None:
+        self.tables.setVisible(on)
+        self.refused_stretch.setVisible(not on)
 
     def _show_precision(self, report: AccuracyReport | None, refused: bool = False) -> None:
         self.precision_card.setVisible(report is not None)
@@ -169,3 +208,4 @@ class BuildResultView(QWidget):
         self.io_model.set_records((), None)
         self.profiles_model.set_profiles(())
         self._show_precision(None)
+        self._show_tables(True)

@@ -48,6 +48,8 @@ def cli_command(settings: BuildSettings) -> str:
             args += ["--calib-max", str(s.calibration_max_images)]
     if s.keep_converted_onnx:
         args.append("--keep-onnx")
+    if s.accept_accuracy_loss:
+        args.append("--accept-accuracy-loss")
     if s.workspace_bytes:
         args += ["--workspace", size_arg(s.workspace_bytes)]
     if s.optimization_level != 3:

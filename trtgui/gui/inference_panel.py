@@ -9,179 +9,49 @@ list for classifiers or a box list for detectors, timings, which runner ran and 
 when TensorRT and ONNX Runtime both ran — their comparison with a clear PASS/FAIL.
 
 The left column is `inference_controls.InferenceControls`, the right `inference_view.
-PredictionView`; this module holds the state and the flow between them. Errors (a bad image,
-a failed run) go through the error funnel; the panel stays usable.
+PredictionView`; this module holds the state and the flow between them. The work itself runs
+in `inference_jobs`; the Open dialogs and drops are `inference_files`'. Errors (a bad image, a
+failed run) go through the error funnel; the panel stays usable.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QWidget
 
 from trtgui.core import imaging
-from trtgui.core.build.record import onnx_for_engine
-from trtgui.core.errors import InferenceError, TrtGuiError
+from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import PreprocessSpec
-from trtgui.core.model.onnx_model import ModelInfo, inspect_onnx
-from trtgui.core.paths import ENGINE_SUFFIXES, IMAGE_SUFFIXES, MODEL_SUFFIXES
-from trtgui.core.predict.flow import Demo, PredictionReport, is_onnx, load_demo, run_prediction
-from trtgui.core.predict.labels import default_labels_source
-from trtgui.core.text import format_bytes
-from trtgui.gui.image_view import display_image, pil_to_qimage
+from trtgui.core.model.onnx_model import ModelInfo
+from trtgui.core.predict.demo import Demo, load_demo
+from trtgui.core.predict.report import PredictionReport
 from trtgui.gui.inference_controls import InferenceControls
-from trtgui.gui.inference_view import PredictionView, annotated_picture
-from trtgui.gui.preprocess_form import summarise_tensor, tensor_preview
-from trtgui.gui.widgets import dropped_path, show_file, splitter, vbox
-from trtgui.gui.workers import JobContext, LatestOnly, WorkerHandle
-
-log = logging.getLogger(__name__)
-
-IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-MODEL_FILTER = (
-    "Models and engines ("
-    + " ".join(f"*{s}" for s in (*MODEL_SUFFIXES, *ENGINE_SUFFIXES))
-    + ");;All files (*)"
+from trtgui.gui.inference_files import (
+    ask_image,
+    ask_labels,
+    ask_model,
+    drag_is_welcome,
+    is_model_or_engine,
 )
-LABELS_FILTER = "Labels (*.txt *.names *.labels);;All files (*)"
-
-
-@dataclasses.dataclass(frozen=True)
-class PredictionRequest:
-    """What one Run needs; the worker body is `run_request(request)`."""
-
-    model_path: Path
-    image_path: Path
-    spec: PreprocessSpec
-    onnx_path: Path | None = None
-    kind: str | None = None
-    labels_path: Path | None = None
-    top_k: int = 5
-    threshold: float | None = None
-
-
-def run_request(request: PredictionRequest) -> PredictionReport:
-    """Worker body: `trtgui.core.predict.flow.run_prediction` with the request's settings."""
-    return run_prediction(
-        request.model_path,
-        request.image_path,
-        spec=request.spec,
-        labels=request.labels_path,
-        top_k=request.top_k,
-        threshold=request.threshold,
-        kind=request.kind,
-        onnx_path=request.onnx_path,
-    )
-
-
-# What the workers below hand to the GUI thread. Everything slow — reading and decoding the
-# file, drawing on a 24-megapixel photo (8.6 s for PP-OCR text regions), scaling it for the
-# screen, the preprocessed tensor, reading a build record, inspecting a model — happens in
-# the worker; the GUI thread only places finished QImages and texts.
-
-
-@dataclasses.dataclass(frozen=True)
-class ShownPrediction:
-    """A run's report and its annotated picture, drawn and scaled for the screen."""
-
-    report: PredictionReport
-    picture: QImage
-
-
-def predict_and_draw(request: PredictionRequest) -> ShownPrediction:
-    report = run_request(request)
-    return ShownPrediction(report, display_image(annotated_picture(report)))
-
-
-@dataclasses.dataclass(frozen=True)
-class LoadedImage:
-    path: Path
-    image: Image.Image  # full size: what the tensor preview is made from
-    preview: QImage  # at most DISPLAY_MAX_SIDE on its long side: what the view shows
-
-
-def load_image_job(path: Path) -> Callable[[JobContext], LoadedImage]:
-    def job(ctx: JobContext) -> LoadedImage:
-        image = imaging.load_image(path)
-        return LoadedImage(path, image, display_image(image))
-
-    return job
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorPreview:
-    tensor: np.ndarray
-    text: str  # shape, dtype, min, max, mean
-    picture: QImage  # what the network sees, thumbnail-sized
-
-
-# The preview makes the real tensor: refuse one this large before allocating it (a model
-# input of 1x3x100000x100000 is 112 GiB of float32).
-PREVIEW_MAX_BYTES = 1 << 30
-THUMBNAIL_SIDE = 256
-
-
-def tensor_bytes(image_size: tuple[int, int], spec: PreprocessSpec) -> tuple[int, int, int, int]:
-    """(width, height, channels, bytes as float32) of the tensor `spec` makes of an image of
-    `image_size`, computed without making it."""
-    width, height = imaging.target_size(image_size, spec)
-    channels = 1 if spec.channel_order == "GRAY" else 3
-    return width, height, channels, width * height * channels * 4
-
-
-def preview_job(image: Image.Image, spec: PreprocessSpec) -> Callable[[JobContext], TensorPreview]:
-    def job(ctx: JobContext) -> TensorPreview:
-        imaging.validate_spec(spec)
-        width, height, channels, nbytes = tensor_bytes(image.size, spec)
-        if nbytes > PREVIEW_MAX_BYTES:
-            raise InferenceError(
-                f"The input tensor would be {channels}×{height}×{width} "
-                f"({format_bytes(nbytes)}), more than {format_bytes(PREVIEW_MAX_BYTES)}: "
-                "choose a smaller width and height."
-            )
-        tensor, _ = imaging.preprocess(image, spec)
-        picture = tensor_preview(tensor, spec)
-        picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
-        return TensorPreview(tensor, summarise_tensor(tensor).text(), pil_to_qimage(picture))
-
-    return job
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelChoice:
-    """What the panel needs to know about a model or engine before a run: its ONNX twin,
-    the twin's ModelInfo (for the preprocessing guess) and where labels come from."""
-
-    path: Path
-    onnx_path: Path | None
-    info: ModelInfo | None
-    labels_source: str
-
-
-def model_job(
-    path: Path, onnx_path: Path | None, info: ModelInfo | None
-) -> Callable[[JobContext], ModelChoice]:
-    def job(ctx: JobContext) -> ModelChoice:
-        onnx = onnx_path
-        if onnx is None and not is_onnx(path):
-            onnx, _why = onnx_for_engine(path)  # reads the build record
-        source = path if is_onnx(path) else onnx
-        model = info
-        if model is None and source is not None and source.is_file():
-            try:
-                model = inspect_onnx(source)
-            except TrtGuiError as exc:  # the run will report it; the guess is only a start
-                log.warning("could not inspect %s for the preprocessing guess: %s", source, exc)
-        return ModelChoice(path, onnx, model, default_labels_source(path, model, onnx))
-
-    return job
+from trtgui.gui.inference_jobs import (
+    LoadedImage,
+    ModelChoice,
+    PredictionRequest,
+    ShownPrediction,
+    TensorPreview,
+    load_image_job,
+    model_job,
+    predict_and_draw,
+    preview_job,
+)
+from trtgui.gui.inference_view import PredictionView
+from trtgui.gui.widgets import dropped_path, show_file, splitter, vbox
+from trtgui.gui.workers import LatestOnly, WorkerHandle
 
 
 class InferencePanel(QWidget):
@@ -569,26 +439,20 @@ class InferencePanel(QWidget):
         if self.receivers("2open_model_requested()") > 0:  # the main window chooses
             self.open_model_requested.emit()
             return
-        start = str(self._model_path.parent) if self._model_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model or engine", start, MODEL_FILTER)
-        if path:
+        path = ask_model(self, self._model_path)
+        if path is not None:
             self.set_model(path)
 
     @Slot()
     def _choose_labels(self) -> None:
-        current = self.controls.labels_path()
-        start = str(current.parent) if current else ""
-        if not start and self._model_path is not None:
-            start = str(self._model_path.parent)
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a labels file", start, LABELS_FILTER)
-        if path:
-            self.controls.labels_edit.setText(path)
+        path = ask_labels(self, self.controls.labels_path(), self._model_path)
+        if path is not None:
+            self.controls.labels_edit.setText(str(path))
 
     @Slot()
     def _choose_image(self) -> None:
-        start = str(self._image_path.parent) if self._image_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", start, IMAGE_FILTER)
-        if path:
+        path = ask_image(self, self._image_path)
+        if path is not None:
             self.open_image(path)
 
     # The signals go out even when rendering raises (the error still reaches the funnel
@@ -623,11 +487,11 @@ class InferencePanel(QWidget):
     # -- drag and drop ----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_path(event) is not None or event.mimeData().hasImage():
+        if drag_is_welcome(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if dropped_path(event) is not None or event.mimeData().hasImage():
+        if drag_is_welcome(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
@@ -635,7 +499,7 @@ class InferencePanel(QWidget):
         if path is None:
             return
         event.acceptProposedAction()
-        if path.suffix.lower() in (*MODEL_SUFFIXES, *ENGINE_SUFFIXES):
+        if is_model_or_engine(path):
             self.set_model(path)
         else:
             self.open_image(path)

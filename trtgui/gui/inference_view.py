@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from trtgui.core import imaging
 from trtgui.core.predict.compare import Comparison
-from trtgui.core.predict.flow import PredictionReport
+from trtgui.core.predict.report import PredictionReport
 from trtgui.gui.image_view import ImageView, display_image
 from trtgui.gui.inference_results import (
     BoxModel,

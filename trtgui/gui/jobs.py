@@ -2,7 +2,9 @@
 
 A job is `job(ctx: JobContext) -> result`: a thin call into `trtgui.core` with the context's
 log and progress callbacks and cancel event. `trtgui.gui.workers` runs jobs in a QThread; tests
-(and the GPU check on a machine without Qt) call them directly.
+(and the GPU check on a machine without Qt) call them directly. A build is the exception: the
+GUI builds in a child process (`trtgui.gui.build_process`), and `build_job` runs the same child
+protocol without Qt (`build_stream.run_build_child`).
 """
 
 from __future__ import annotations
@@ -37,23 +39,24 @@ class JobContext:
 Job = Callable[[JobContext], T]
 
 
-def build_job(settings: BuildSettings, log_level: int = logging.INFO) -> Job[BuildResult]:
-    """The body of a build: `trtgui.core.build.builder.build_engine` with the context's callbacks.
+def build_job(
+    settings: BuildSettings, log_level: int = logging.INFO, accept_accuracy_loss: bool = False
+) -> Job[BuildResult]:
+    """A build as the GUI runs it: in a child process speaking the build event protocol
+    (`trtgui-cli build --events --request-stdin`), with the context's callbacks and cancel.
+    The callbacks run in the calling thread.
 
     `log_level`: the lowest TensorRT message level passed on (5 = VERBOSE, everything).
+    Raises what the child reported, BuildCancelled, or BuildProcessError when it died.
     """
 
     def job(ctx: JobContext) -> BuildResult:
-        from trtgui.core.build.builder import build_engine
-        from trtgui.core.predict.accuracy import check_conversion
+        from trtgui.core.build.events import BuildRequest
+        from trtgui.gui.build_stream import run_build_child
 
-        return build_engine(
-            settings,
-            on_log=ctx.on_log,
-            on_progress=ctx.on_progress,
-            cancel=ctx.cancel,
-            log_level=log_level,
-            check_conversion=check_conversion,  # the precision check of FP16/BF16/INT8
+        request = BuildRequest.of(settings, log_level, accept_accuracy_loss)
+        return run_build_child(
+            request, on_log=ctx.on_log, on_progress=ctx.on_progress, cancel=ctx.cancel
         )
 
     return job

@@ -16,8 +16,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QThread, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QTabWidget
 
 from trtgui.core.errors import TrtGuiError
@@ -34,6 +34,7 @@ from trtgui.gui.open_files import (
     kind_of,
 )
 from trtgui.gui.panel import LazyTab
+from trtgui.gui.warm_up import WarmUp
 from trtgui.gui.window_actions import WindowActions, app_icon
 from trtgui.gui.window_state import RecentKind, WindowState
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from trtgui.core.doctor import BackendStatus
     from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.model.onnx_model import ModelInfo
-    from trtgui.core.predict.flow import Demo
+    from trtgui.core.predict.demo import Demo
     from trtgui.gui.build_panel import BuildPanel
     from trtgui.gui.engine_panel import EnginePanel
     from trtgui.gui.inference_panel import InferencePanel
@@ -55,6 +56,9 @@ MODEL_TAB, BUILD_TAB, ENGINE_TAB, INFERENCE_TAB = range(4)
 # must be gone within 2 s even with a worker stuck (app.main then exits without it). Leaves
 # room for a worker holding the GIL in C (TensorRT's import: ~0.5 s) to delay the wake-up.
 CLOSE_WAIT_MS = 1000
+# After the first show, the panels' modules are imported in the background (`warm_up`), once
+# the window has painted.
+WARM_UP_DELAY_MS = 100
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         self._demo_folder: Path | None = None
         self._import_handle: WorkerHandle | None = None
         self._closing = False
+        self.warm_up = WarmUp()
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -108,6 +113,11 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self._drop_filter)
         self._restore_state()
         self._update_actions()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._closing:
+            QTimer.singleShot(WARM_UP_DELAY_MS, self.warm_up.start)  # once: start() ignores more
 
     def _update_actions(self) -> None:
         self.menu_actions.update(has_model=self.model_info is not None, building=self.is_building())
@@ -306,7 +316,7 @@ class MainWindow(QMainWindow):
         """Open the bundled demo (or the one in `folder`): its model, the engine `trtgui-cli
         demo` built (when there is one), then its first image in the Inference panel.
         demo.json is read in a worker (`_demo_loaded` follows)."""
-        from trtgui.core.predict.flow import load_demo
+        from trtgui.core.predict.demo import load_demo
         from trtgui.gui.workers import call_job, start_worker
 
         root = Path(folder) if folder is not None else None
@@ -502,8 +512,9 @@ class MainWindow(QMainWindow):
         interrupted: TensorRT, a read in the kernel), for `app.main` to leave without them."""
         from trtgui.gui.workers import stop_all
 
+        self.warm_up.stop()
         if self.build_tab.panel is not None:
-            self.build_tab.panel.cancel_build()
+            self.build_tab.panel.shutdown()  # cancels; its child is gone within ~0.3 s
         inference = self.inference_tab.panel
         if inference is not None:
             inference.cancel()

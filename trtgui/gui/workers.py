@@ -7,6 +7,9 @@ then `finished()`, always last. Log lines never become one signal each: they go 
 thread-safe sink (normally a `LogBuffer` drained by the log view's timer). Progress events
 are throttled before they become signals.
 
+Builds do not run here: the GUI builds in a child process (`trtgui.gui.build_process`), so no
+TensorRT callback runs in the GUI's process and no signal comes from TensorRT's threads.
+
 Every QThread started here is kept in a registry until it has stopped, so tests can check
 that none is left running (`running_threads`).
 """
@@ -14,7 +17,6 @@ that none is left running (`running_threads`).
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,10 +35,6 @@ __all__ = ["Job", "JobContext", "LogSink", "build_job", "call_job", "inspect_job
 T = TypeVar("T")
 
 _PROGRESS_INTERVAL_S = 0.05
-# A worker thread that runs Python callbacks thousands of times a second (TensorRT's VERBOSE
-# log) keeps the GIL for up to the switch interval whenever the GUI thread wants it; the
-# default 5 ms turns into visible event-loop stalls. 1 ms keeps the GUI thread's waits short.
-GUI_SWITCH_INTERVAL_S = 0.001
 
 
 class Worker(QObject):
@@ -190,8 +188,6 @@ def start_worker(
     GUI thread (a lambda would run in the worker thread). With `start=False` the caller may
     connect more signals and then call `handle.start()`.
     """
-    if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
-        sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     thread = QThread()
     thread.setObjectName(f"trtgui-{name}")
     worker = Worker(job, log_sink=log_sink, name=name)

@@ -70,6 +70,64 @@ class ConversionSample:
 
 
 @dataclass(frozen=True)
+class RetryAttempt:
+    """One automatic retry of a broken INT8 conversion: the model quantized again with more
+    nodes kept in float, and checked again. Reported, never built: the engine the user asked
+    for was refused, and a different one is theirs to choose (`flags` rebuilds it)."""
+
+    what: str  # "the 16 nodes after the last Conv", in words
+    kept_float: tuple[str, ...]  # the nodes this attempt added to the float ones
+    patterns: tuple[str, ...]  # every --int8-exclude pattern that reproduces it
+    verdict: str
+    deciding_metric: str = ""
+    value: float = 0.0
+    summary: str = ""
+    seconds: float = 0.0
+
+    @property
+    def helped(self) -> bool:
+        return self.verdict in (OK, DEGRADED)
+
+    @property
+    def flags(self) -> str:
+        """The command-line options that give this attempt's model, ready to paste."""
+        import shlex
+
+        return " ".join(f"--int8-exclude {shlex.quote(p)}" for p in self.patterns)
+
+    @property
+    def figure(self) -> str:
+        """The deciding figure in words: "F1 0.97", "top-1 agreement 0.80"."""
+        return f"{FIGURE_WORDS.get(self.deciding_metric, self.deciding_metric)} {self.value:.2f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "kept_float": list(self.kept_float),
+            "patterns": list(self.patterns),
+            "verdict": self.verdict,
+            "deciding_metric": self.deciding_metric,
+            "value": round(float(self.value), 6),
+            "summary": self.summary,
+            "seconds": round(self.seconds, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RetryAttempt:
+        verdict = str(data.get("verdict", NOT_CHECKED))
+        return cls(
+            what=str(data.get("what", "")),
+            kept_float=tuple(str(n) for n in data.get("kept_float") or ()),
+            patterns=tuple(str(n) for n in data.get("patterns") or ()),
+            verdict=verdict if verdict in VERDICTS else NOT_CHECKED,
+            deciding_metric=str(data.get("deciding_metric", "")),
+            value=float(data.get("value", 0.0)),
+            summary=str(data.get("summary", "")),
+            seconds=float(data.get("seconds", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
 class AccuracyReport:
     """The precision check's answer, as the build record keeps it under `accuracy`."""
 
@@ -85,6 +143,13 @@ class AccuracyReport:
     excluded_nodes: tuple[str, ...] = ()
     accepted_loss: bool = False  # built anyway with --accept-accuracy-loss
     seconds: float = 0.0
+    # INT8 found broken: what the automatic retries kept in float, and what they gave.
+    retries: tuple[RetryAttempt, ...] = ()
+
+    @property
+    def fix(self) -> RetryAttempt | None:
+        """The first retry that made the conversion ok or degraded, if one did."""
+        return next((r for r in self.retries if r.helped), None)
 
     @property
     def broken(self) -> bool:
@@ -104,6 +169,7 @@ class AccuracyReport:
             "excluded_nodes": list(self.excluded_nodes),
             "accepted_loss": self.accepted_loss,
             "seconds": round(self.seconds, 4),
+            "retries": [r.to_dict() for r in self.retries],
         }
 
     @classmethod
@@ -125,6 +191,7 @@ class AccuracyReport:
             excluded_nodes=tuple(str(n) for n in data.get("excluded_nodes") or ()),
             accepted_loss=bool(data.get("accepted_loss", False)),
             seconds=float(data.get("seconds", 0.0)),
+            retries=tuple(RetryAttempt.from_dict(r) for r in data.get("retries") or ()),
         )
 
 
@@ -150,6 +217,16 @@ METRIC_TITLES: Mapping[str, str] = {
     "cosine_similarity": "Cosine similarity (worst output)",
     "max_relative_error": "Max relative error",
     "mean_relative_error": "Mean relative error",
+}
+
+
+# The deciding figures as a message names them ("F1 0.97").
+FIGURE_WORDS: Mapping[str, str] = {
+    "top1_agreement": "top-1 agreement",
+    "detection_f1": "F1",
+    "character_error_rate": "character error rate",
+    "mask_iou": "map IoU",
+    "cosine_similarity": "cosine similarity",
 }
 
 

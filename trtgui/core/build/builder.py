@@ -21,14 +21,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from trtgui.core import backends, gpus
-from trtgui.core.build import failures, trt_config, trt_log
-from trtgui.core.build.accuracy_record import (
-    AccuracyReport,
-    ConversionCheck,
-    ConversionRejected,
-    ConversionSample,
-    held_back,
-)
+from trtgui.core.build import accuracy_step, failures, trt_calibrator, trt_config, trt_log
+from trtgui.core.build.accuracy_record import AccuracyReport, ConversionCheck
 from trtgui.core.build.progress import (
     LogProgress,
     ProgressCallback,
@@ -45,6 +39,7 @@ from trtgui.core.build.result import (
     write_outputs,
 )
 from trtgui.core.build.settings import BuildSettings, converted_onnx_path, default_engine_path
+from trtgui.core.build.timing_cache import load_timing_cache, save_timing_cache
 from trtgui.core.errors import BuildCancelled, EngineBuildError, ModelLoadError
 from trtgui.core.files import InputFile, Output, write_together
 from trtgui.core.model import graph_check, precision
@@ -118,13 +113,16 @@ def build_engine(
     `cancel` to stop. Both callbacks run on TensorRT's threads and must be cheap.
     `check_conversion` (the predict stage's `accuracy.check_conversion`, injected: the build
     stage does not import predict) compares a converted model with the original before
-    TensorRT builds; a broken verdict stops the build unless `accept_accuracy_loss`.
+    TensorRT builds; a broken verdict stops the build unless `accept_accuracy_loss` (or the
+    settings' `accept_accuracy_loss`).
 
     Raises BuildCancelled, OnnxParseError, ProfileError, SettingsError, OutputPathError,
     EngineBuildError, ModelLoadError, BackendUnavailable.
     """
     started = time.perf_counter()
     tracker = ProgressTracker(on_progress, cancel)
+    if accept_accuracy_loss:  # the CLI flag: recorded in the settings like the GUI's switch
+        settings = settings.with_changes(accept_accuracy_loss=True)
     job = _plan(settings)
     # Read once here, so preparing the model need not read it again.
     has_qdq, weights = _precheck(job)
@@ -140,7 +138,7 @@ def build_engine(
     ):
         prepared = _prepare(job, Path(workdir), has_qdq, tracker, capture)
         accuracy = _check_accuracy(
-            job, prepared, check_conversion, accept_accuracy_loss, tracker, capture
+            job, prepared, check_conversion, tracker, capture, Path(workdir)
         )
         _check_cancel(tracker.cancel)
         builder, network = _parse_network(job, logger, prepared.path, tracker)
@@ -265,77 +263,49 @@ def _prepare(
     return prepared
 
 
-ACCURACY_PHASE = "Checking the converted model's accuracy"
-
-
 def _check_accuracy(
     job: _Job,
     prepared: precision.PreparedModel,
     check: ConversionCheck | None,
-    accept_loss: bool,
     tracker: ProgressTracker,
     capture: trt_log.LogCapture,
+    workdir: Path,
 ) -> AccuracyReport | None:
-    """Run the injected precision check on a converted model; a broken verdict raises
-    ConversionRejected (nothing is written) unless the user accepts the loss."""
+    """Run the injected precision check on a converted model (`accuracy_step`); a broken
+    verdict raises ConversionRejected (nothing is written) unless the settings accept the
+    loss, after the INT8 retries found what it would take."""
     if check is None or not prepared.converted:
         return None
     s = job.settings
-    images: tuple[Path, ...] = ()
-    note = ""
-    if s.calibration_dir:
-        from trtgui.core.model.int8 import list_calibration_images
-
-        found = list_calibration_images(s.calibration_dir, s.calibration_max_images)
-        if s.precision is Precision.INT8:
-            _calibration, images = held_back(found)
-            note = (
-                f"all {len(images)} calibration images reused: too few to hold some back"
-                if len(images) == len(found)
-                else f"{len(images)} images held back from calibration"
-            )
-        else:
-            images = tuple(found)
-            note = f"{len(images)} images from the calibration folder"
-    sample = ConversionSample(
-        original=job.source,
-        converted=prepared.path,
-        precision=s.precision.value,
-        images=images,
-        images_note=note,
-        preprocess=s.preprocess,
-        excluded_nodes=prepared.int8_excluded,
-    )
-    tracker.phase_start(ACCURACY_PHASE, None, 1)
-    report = check(sample)
-    tracker.step_complete(ACCURACY_PHASE, 0)
-    tracker.phase_finish(ACCURACY_PHASE)
-    if report.broken and accept_loss:
+    sample = accuracy_step.make_sample(s, job.source, prepared)
+    report = accuracy_step.run_check(check, sample, tracker)
+    if report.broken and s.accept_accuracy_loss:
         report = replace(report, accepted_loss=True)
+    else:
+
+        def requantize(patterns: tuple[str, ...], folder: Path) -> precision.PreparedModel:
+            retry = replace(job, settings=s.with_changes(int8_exclude=patterns))
+            return _prepare(retry, folder, False, tracker, capture)
+
+        report = accuracy_step.retry_broken_int8(
+            report, sample, s, prepared, check, requantize, workdir, tracker
+        )
     _tell(capture, logging.INFO, f"Precision check: {report.verdict}. {report.summary}")
-    if report.broken and not accept_loss:
+    for line in accuracy_step.retry_lines(report):
+        _tell(capture, logging.INFO, f"Precision check {line}")
+    if report.broken and not s.accept_accuracy_loss:
         kept = ""
         if s.keep_converted_onnx:  # for inspection, only when asked: the engine is not built
             target = converted_onnx_path(job.engine_path, s.precision)
             write_together([], kept_copies(prepared, target))
             kept = f" The converted model is kept at {target}."
-        raise ConversionRejected(
-            f"{report.summary}: {_advice(s.precision, report.task)}",
+        raise accuracy_step.rejection(
             report,
+            s.precision,
             details="The converted model was compared with the original by ONNX Runtime "
             f"before TensorRT built; no engine was written.{kept}",
         )
     return report
-
-
-def _advice(p: Precision, task: str) -> str:
-    if p is Precision.INT8:
-        what = "the detector head" if task in ("detection", "faces") else "the sensitive layers"
-        return (
-            f"keep {what} in float with --int8-exclude PATTERN, or use FP16 "
-            "(--accept-accuracy-loss builds anyway)"
-        )
-    return "build in FP32 or another precision (--accept-accuracy-loss builds anyway)"
 
 
 def _parse_network(job: _Job, logger: Any, path: Path, tracker: ProgressTracker) -> tuple[Any, Any]:
@@ -378,7 +348,7 @@ def _build_serialized(
         config.progress_monitor = monitor
     else:  # TensorRT 8.6: no progress monitor; its VERBOSE log names the phases
         log_progress = LogProgress(tracker, network.num_layers, len(job.settings.profiles))
-    calibration = trt_config.make_calibrator(
+    calibration = trt_calibrator.make_calibrator(
         job.trt,
         builder,
         network,
@@ -392,7 +362,7 @@ def _build_serialized(
         else (lambda name, steps: tracker.phase_start(name, None, steps)),
         on_step=tracker.step_complete,
     )
-    timing_cache = trt_config.load_timing_cache(config, job.info, job.settings.timing_cache_path)
+    timing_cache = load_timing_cache(config, job.info, job.settings.timing_cache_path)
     for note in notes:
         _tell(capture, logging.INFO, note)
     started = time.perf_counter()
@@ -436,7 +406,7 @@ def _build_serialized(
         raise inconsistent
     notes += failures.explain_warnings(capture.warnings)
     notes += _callback_problems(tracker, capture)
-    trt_config.save_timing_cache(config, job.info, job.settings.timing_cache_path)
+    save_timing_cache(config, job.info, job.settings.timing_cache_path)
     del timing_cache
     images = 0
     if calibration is not None:

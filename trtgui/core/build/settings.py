@@ -87,6 +87,8 @@ class BuildSettings:
     int8_exclude: tuple[str, ...] = ()
     preprocess: PreprocessSpec | None = None  # INT8 calibration preprocessing
     keep_converted_onnx: bool = False  # keep the FP16/BF16/INT8 ONNX beside the engine
+    # Build even when the precision check finds the conversion broken (recorded as such).
+    accept_accuracy_loss: bool = False
 
     def with_changes(self, **changes: Any) -> BuildSettings:
         return replace(self, **changes)
@@ -231,6 +233,7 @@ class SettingsFile(BaseModel):
         None, description="an object of preprocessing settings or null"
     )
     keep_converted_onnx: StrictBool = Field(False, description=_BOOL)
+    accept_accuracy_loss: StrictBool = Field(False, description=_BOOL)
 
 
 def _unknown_setting(where: str) -> UnknownKey:

@@ -7,6 +7,11 @@ are summarised too under the names trtexec prints: "H2D Latency", "GPU Compute T
 Latency". Percentiles and the median are computed the way trtexec computes them, so the
 numbers can be set side by side. Text lines use trtexec's names; `to_dict()` uses the same
 names in snake_case (`gpu_compute_time_ms`), for scripts.
+
+`time_runner(runner, feeds, ...)` is what `trtgui-cli bench` times: a TensorRT engine as
+trtexec times it (inputs staged once in pinned buffers, each run only H2D copies +
+`execute_async_v3` + D2H copies on one stream, `TrtRunner.staged`), any other runner by
+`run(feeds)`.
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtgui.core.errors import InferenceError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from trtgui.core.engine.runners import Runner
 
 PERCENTILES = (90, 95, 99)
 
@@ -189,3 +199,36 @@ def measure_latency(
         phases={name: summarize(v) for name, v in phase_times.items()},
         batch=batch,
     )
+
+
+def time_runner(
+    runner: Runner,
+    feeds: Mapping[str, np.ndarray],
+    warmup_ms: float = DEFAULT_WARMUP_MS,
+    iterations: int = 100,
+    duration: float | None = None,
+    batch: int = 1,
+) -> LatencyStats:
+    """Latency of `runner` on `feeds`. A TrtRunner is timed as trtexec times an engine: the
+    inputs are staged once, and each timed run is the H2D copies, `execute_async_v3` and the
+    D2H copies on one stream with CUDA events between them (the H2D / GPU compute / D2H split)
+    and a wait for the stream. Other runners are timed by `runner.run(feeds)`."""
+    from trtgui.core.engine.trt_runner import TrtRunner
+
+    if not isinstance(runner, TrtRunner):
+        return measure_latency(
+            lambda: runner.run(feeds),
+            warmup_ms=warmup_ms,
+            iterations=iterations,
+            duration=duration,
+            batch=batch,
+        )
+    with runner.staged(feeds) as replay:
+        return measure_latency(
+            replay.run,
+            warmup_ms=warmup_ms,
+            iterations=iterations,
+            duration=duration,
+            phases=replay.phases,
+            batch=batch,
+        )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -26,6 +26,8 @@ from typing import Any, Self
 import numpy as np
 
 from trtgui.core.errors import BackendUnavailable, InferenceError
+
+Step = Callable[[], None]
 
 
 @dataclass
@@ -180,6 +182,35 @@ class CudaApi(ClosesOnExit, ABC):
 
     @abstractmethod
     def synchronize(self, stream: Stream) -> None: ...
+
+    # -- steps: the same operations resolved once, for loops that repeat them ----------------
+    # A step is a call with every argument bound and its status still checked: a timed loop
+    # (`engine.trt_staged`) replays a list of them, with no lookups or allocations per run.
+    @abstractmethod
+    def record_step(self, event: Event, stream: Stream) -> Step:
+        """A step that records `event` on `stream`."""
+
+    def copy_step(
+        self, device: DeviceBuffer, host: PinnedBuffer, nbytes: int, stream: Stream, to_device: bool
+    ) -> Step:
+        """A step that queues the copy of `nbytes` between `host` and `device` on `stream`."""
+        _check_sizes(device, host, nbytes, device.name)
+        return self._copy_step(device, host, nbytes, stream, to_device, device.name)
+
+    @abstractmethod
+    def _copy_step(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
+    ) -> Step: ...
+
+    @abstractmethod
+    def synchronize_step(self, stream: Stream) -> Step:
+        """A step that waits until everything queued on `stream` has run."""
 
     @contextlib.contextmanager
     def _making(self) -> Iterator[_Owned]:

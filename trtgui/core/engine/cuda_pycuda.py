@@ -14,6 +14,7 @@ from trtgui.core.engine.cuda import (
     DeviceBuffer,
     Event,
     PinnedBuffer,
+    Step,
     Stream,
     for_tensor,
 )
@@ -118,6 +119,40 @@ class PyCudaApi(CudaApi):
     def synchronize(self, stream: Stream) -> None:
         with self._guard("Stream.synchronize"):
             stream.handle.synchronize()
+
+    def _step(self, what: str, fn: Any, *args: Any) -> Step:
+        """`fn(*args)` bound once; pycuda's exception becomes an InferenceError naming it."""
+        error = self._drv.Error
+
+        def step() -> None:
+            try:
+                fn(*args)
+            except error as exc:
+                raise InferenceError(f"CUDA {what} failed: {exc}", details=repr(exc)) from exc
+
+        return step
+
+    def record_step(self, event: Event, stream: Stream) -> Step:
+        return self._step("Event.record", event.handle.record, stream.handle)
+
+    def _copy_step(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
+    ) -> Step:
+        view = host.array[:nbytes]  # sliced once, not per run
+        if to_device:
+            what = "memcpy_htod_async" + for_tensor(name)
+            return self._step(what, self._drv.memcpy_htod_async, device.ptr, view, stream.handle)
+        what = "memcpy_dtoh_async" + for_tensor(name)
+        return self._step(what, self._drv.memcpy_dtoh_async, view, device.ptr, stream.handle)
+
+    def synchronize_step(self, stream: Stream) -> Step:
+        return self._step("Stream.synchronize", stream.handle.synchronize)
 
     def push_context(self) -> None:
         # pycuda contexts are per thread: push on every entry, pop on exit (nesting counted).

@@ -13,6 +13,7 @@ from trtgui.core.engine.cuda import (
     DeviceBuffer,
     Event,
     PinnedBuffer,
+    Step,
     Stream,
     for_tensor,
 )
@@ -47,23 +48,39 @@ class CudaPythonApi(CudaApi):
     def _call(self, fn_name: str, *args: Any, what: str = "") -> Any:
         result = getattr(self._rt, fn_name)(*args)
         err, rest = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
-        code = int(err)
-        if code != 0:
-            _e, text = self._rt.cudaGetErrorString(err)
-            msg = text.decode() if isinstance(text, bytes) else str(text)
-            name = getattr(err, "name", str(code))
-            if code in _NO_GPU_CODES:
-                raise BackendUnavailable(
-                    f"No usable NVIDIA GPU: CUDA says {msg} ({name}).",
-                    details=f"{fn_name}{what} -> {name} ({code})",
-                )
-            raise InferenceError(
-                f"CUDA {fn_name} failed{what}: {msg} ({name}).",
-                details=f"{fn_name}{args!r} -> {name} ({code})",
-            )
+        if int(err) != 0:
+            self._fail(fn_name, err, args, what)
         if not rest:
             return None
         return rest[0] if len(rest) == 1 else rest
+
+    def _fail(self, fn_name: str, err: Any, args: tuple[Any, ...], what: str) -> None:
+        code = int(err)
+        _e, text = self._rt.cudaGetErrorString(err)
+        msg = text.decode() if isinstance(text, bytes) else str(text)
+        name = getattr(err, "name", str(code))
+        if code in _NO_GPU_CODES:
+            raise BackendUnavailable(
+                f"No usable NVIDIA GPU: CUDA says {msg} ({name}).",
+                details=f"{fn_name}{what} -> {name} ({code})",
+            )
+        raise InferenceError(
+            f"CUDA {fn_name} failed{what}: {msg} ({name}).",
+            details=f"{fn_name}{args!r} -> {name} ({code})",
+        )
+
+    def _step(self, fn_name: str, *args: Any, what: str = "") -> Step:
+        """`fn_name(*args)` bound once; each call checks the status it returns."""
+        fn = getattr(self._rt, fn_name)
+        ok = self._rt.cudaError_t.cudaSuccess  # an enum member: one object, compared by `is`
+
+        def step() -> None:
+            result = fn(*args)
+            err = result[0] if type(result) is tuple else result
+            if err is not ok and int(err) != 0:
+                self._fail(fn_name, err, args, what)
+
+        return step
 
     def alloc_device(self, nbytes: int, name: str = "") -> DeviceBuffer:
         with self._making() as owned:
@@ -126,6 +143,29 @@ class CudaPythonApi(CudaApi):
 
     def synchronize(self, stream: Stream) -> None:
         self._call("cudaStreamSynchronize", stream.handle)
+
+    def record_step(self, event: Event, stream: Stream) -> Step:
+        return self._step("cudaEventRecord", event.handle, stream.handle)
+
+    def _copy_step(
+        self,
+        device: DeviceBuffer,
+        host: PinnedBuffer,
+        nbytes: int,
+        stream: Stream,
+        to_device: bool,
+        name: str,
+    ) -> Step:
+        kinds = self._rt.cudaMemcpyKind
+        if to_device:
+            dst, src, kind = device.ptr, host.ptr, kinds.cudaMemcpyHostToDevice
+        else:
+            dst, src, kind = host.ptr, device.ptr, kinds.cudaMemcpyDeviceToHost
+        args = (dst, src, nbytes, kind, stream.handle)
+        return self._step("cudaMemcpyAsync", *args, what=for_tensor(name))
+
+    def synchronize_step(self, stream: Stream) -> Step:
+        return self._step("cudaStreamSynchronize", stream.handle)
 
     def push_context(self) -> None:
         # The runtime API binds the device's primary context to any thread that sets it.

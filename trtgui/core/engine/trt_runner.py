@@ -1,8 +1,10 @@
 """`TrtRunner`: run a TensorRT engine through `engine.cuda` buffers and streams.
 
 Pinned host and device buffers are keyed by tensor name and grow only when a run needs more;
-each run is timed with CUDA events under trtexec's names. `EngineBinding` is the engine-facing
-part, so tests can drive the runner with a small CUDA kernel on GPUs TensorRT refuses.
+each run is timed with CUDA events under trtexec's names. `staged(feeds)` sets one inference up
+once and replays just its copies and launch (`engine.trt_staged`), which is what bench times.
+`EngineBinding` is the engine-facing part, so tests can drive the runner with a small CUDA
+kernel on GPUs TensorRT refuses.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from trtgui.core.backends import trt_dtype_name
 from trtgui.core.engine.cuda import ClosesOnExit
 from trtgui.core.engine.info import deserialize
 from trtgui.core.engine.runners import check_feeds
+from trtgui.core.engine.trt_staged import RunTimings, StagedRun, execute_step
 from trtgui.core.errors import InferenceError
 from trtgui.core.tensors import TensorSpec
 
@@ -110,23 +113,6 @@ class TensorRTBinding:
         self._engine = None
 
 
-@dataclass(frozen=True)
-class RunTimings:
-    """One run, timed with CUDA events on the stream; names as trtexec prints them."""
-
-    h2d_ms: float
-    compute_ms: float
-    d2h_ms: float
-    host_ms: float  # wall time of run() on the host
-
-    def as_phases(self) -> dict[str, float]:
-        return {
-            "H2D Latency": self.h2d_ms,
-            "GPU Compute Time": self.compute_ms,
-            "D2H Latency": self.d2h_ms,
-        }
-
-
 @dataclass
 class _Slot:
     host: Any  # cuda.PinnedBuffer
@@ -158,6 +144,8 @@ class TrtRunner(ClosesOnExit):
         self._slots: dict[str, _Slot] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
         self.last_timings: RunTimings | None = None
+        self._staged_by: int | None = None  # the thread holding a StagedRun, if any
+        self._staged: StagedRun | None = None
         engine: Any = None
         if binding is None:
             if engine_path is None:
@@ -207,20 +195,10 @@ class TrtRunner(ClosesOnExit):
         """Copy inputs in, execute, copy outputs back; outputs by name (fresh arrays)."""
         binding = self._live_binding()
         checked = check_feeds(feeds, binding.inputs)
+        self._refuse_while_staged()
         with self._lock, self._cuda.activated():
             start = time.perf_counter()
-            for info in binding.inputs:
-                self._set_shape(binding, info.name, tuple(checked[info.name].shape))
-            out_shapes = {o.name: self._output_shape(binding, o) for o in binding.outputs}
-            for info in binding.inputs:
-                arr = checked[info.name]
-                slot = self._slot(info.name, arr.nbytes)
-                np.copyto(slot.host.view(arr.dtype, arr.shape), arr)
-            for o in binding.outputs:
-                self._slot(o.name, _nbytes(o.dtype, out_shapes[o.name]))
-            for name, slot in self._slots.items():
-                if not binding.set_tensor_address(name, slot.device.ptr):
-                    raise InferenceError(f"TensorRT refused the device address of {name!r}.")
+            out_shapes = self._prepare(binding, checked)
             ev = self._events
             stream = self._stream
             self._cuda.record(ev[0], stream)
@@ -230,11 +208,7 @@ class TrtRunner(ClosesOnExit):
                     slot.device, slot.host, checked[info.name].nbytes, stream, info.name
                 )
             self._cuda.record(ev[1], stream)
-            if not binding.execute_async_v3(stream.address):
-                raise InferenceError(
-                    "TensorRT failed to run the engine (execute_async_v3 returned False); "
-                    "see the log for its error."
-                )
+            execute_step(binding.execute_async_v3, stream.address)()
             self._cuda.record(ev[2], stream)
             for o in binding.outputs:
                 slot = self._slots[o.name]
@@ -242,10 +216,7 @@ class TrtRunner(ClosesOnExit):
                 self._cuda.copy_dtoh_async(slot.host, slot.device, nbytes, stream, o.name)
             self._cuda.record(ev[3], stream)
             self._cuda.synchronize(stream)
-            outputs = {
-                o.name: self._slots[o.name].host.view(o.dtype, out_shapes[o.name]).copy()
-                for o in binding.outputs
-            }
+            outputs = self._read_outputs(binding, out_shapes)
             host_ms = (time.perf_counter() - start) * 1000.0
             self.last_timings = RunTimings(
                 h2d_ms=self._cuda.elapsed_ms(ev[0], ev[1]),
@@ -254,6 +225,90 @@ class TrtRunner(ClosesOnExit):
                 host_ms=host_ms,
             )
         return outputs
+
+    def staged(self, feeds: Mapping[str, np.ndarray]) -> StagedRun:
+        """Stage `feeds` once (shapes, buffers, addresses, the inputs copied into the pinned
+        buffers) and return a `StagedRun` that replays only the copies and the launch, as
+        trtexec times an engine. It holds this runner (and its CUDA context on this thread)
+        until closed: `with runner.staged(feeds) as replay: replay()`."""
+        binding = self._live_binding()
+        checked = check_feeds(feeds, binding.inputs)
+        self._refuse_while_staged()
+        self._lock.acquire()
+        pushed = False
+        try:
+            self._cuda.push_context()
+            pushed = True
+            out_shapes = self._prepare(binding, checked)
+            cuda, stream, ev = self._cuda, self._stream, self._events
+            steps = [cuda.record_step(ev[0], stream)]
+            for info in binding.inputs:
+                slot = self._slots[info.name]
+                nbytes = checked[info.name].nbytes
+                steps.append(cuda.copy_step(slot.device, slot.host, nbytes, stream, True))
+            steps.append(cuda.record_step(ev[1], stream))
+            steps.append(execute_step(binding.execute_async_v3, stream.address))
+            steps.append(cuda.record_step(ev[2], stream))
+            for o in binding.outputs:
+                slot = self._slots[o.name]
+                nbytes = _nbytes(o.dtype, out_shapes[o.name])
+                steps.append(cuda.copy_step(slot.device, slot.host, nbytes, stream, False))
+            steps.append(cuda.record_step(ev[3], stream))
+            steps.append(cuda.synchronize_step(stream))
+        except BaseException:
+            if pushed:
+                self._cuda.pop_context()
+            self._lock.release()
+            raise
+        self._staged_by = threading.get_ident()
+
+        def release() -> None:
+            self._staged_by, self._staged = None, None
+            try:
+                self._cuda.pop_context()
+            finally:
+                self._lock.release()
+
+        self._staged = StagedRun(
+            steps,
+            ev,
+            self._cuda.elapsed_ms,
+            lambda: self._read_outputs(binding, out_shapes),
+            release,
+        )
+        return self._staged
+
+    def _refuse_while_staged(self) -> None:
+        # The same thread would wait for itself on the lock: say what to do instead.
+        if self._staged_by is not None and self._staged_by == threading.get_ident():
+            raise InferenceError("Close the staged run (its `with` block) before running again.")
+
+    def _prepare(
+        self, binding: EngineBinding, checked: Mapping[str, np.ndarray]
+    ) -> dict[str, tuple[int, ...]]:
+        """Shapes set, buffers big enough, addresses bound, inputs in the pinned buffers;
+        returns the output shapes. Called with the lock held and the context current."""
+        for info in binding.inputs:
+            self._set_shape(binding, info.name, tuple(checked[info.name].shape))
+        out_shapes = {o.name: self._output_shape(binding, o) for o in binding.outputs}
+        for info in binding.inputs:
+            arr = checked[info.name]
+            slot = self._slot(info.name, arr.nbytes)
+            np.copyto(slot.host.view(arr.dtype, arr.shape), arr)
+        for o in binding.outputs:
+            self._slot(o.name, _nbytes(o.dtype, out_shapes[o.name]))
+        for name, slot in self._slots.items():
+            if not binding.set_tensor_address(name, slot.device.ptr):
+                raise InferenceError(f"TensorRT refused the device address of {name!r}.")
+        return out_shapes
+
+    def _read_outputs(
+        self, binding: EngineBinding, out_shapes: Mapping[str, tuple[int, ...]]
+    ) -> dict[str, np.ndarray]:
+        return {
+            o.name: self._slots[o.name].host.view(o.dtype, out_shapes[o.name]).copy()
+            for o in binding.outputs
+        }
 
     def _set_shape(self, binding: EngineBinding, name: str, shape: tuple[int, ...]) -> None:
         if self._shapes.get(name) == shape:
@@ -294,6 +349,9 @@ class TrtRunner(ClosesOnExit):
         return slot
 
     def close(self) -> None:
+        staged = self._staged
+        if staged is not None and self._staged_by == threading.get_ident():
+            staged.close()  # else this thread would wait for itself on the lock
         with self._lock:
             if self._binding is not None:
                 self._binding.close()

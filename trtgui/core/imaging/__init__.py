@@ -2,8 +2,10 @@
 stage) and prediction.
 
 `spec`: `PreprocessSpec`, the `PRESETS`, the one JSON reader (`read_spec`, `spec_from_dict`)
-and `validate_spec`. `images`: `load_image` and `preprocess` (image → tensor, and the
-`Letterbox` back). `guess`: `guess_preprocess`, a best guess from a model. The names below are
+and `validate_spec`. `images`: `load_image` (the one image opener, with its format
+allow-list). `resizing`: the tensor's size, the resized picture and the `Letterbox` back.
+`preprocessing`: `preprocess` (image → tensor). `guess`: `guess_preprocess`, a best guess
+from a model. The names below are
 the package's public face: import them from `trtgui.core.imaging`.
 """
 
@@ -17,19 +19,9 @@ from trtgui.core.imaging.guess import (
     guess_preset,
     image_input,
 )
-from trtgui.core.imaging.images import (
-    MAX_PIXELS,
-    REDUCING_GAP,
-    ImageLike,
-    Letterbox,
-    decode_image,
-    load_image,
-    pixels_to_tensor,
-    preprocess,
-    resize_image,
-    target_size,
-    to_rgb,
-)
+from trtgui.core.imaging.images import MAX_PIXELS, decode_image, load_image, to_rgb
+from trtgui.core.imaging.preprocessing import ImageLike, pixels_to_tensor, preprocess
+from trtgui.core.imaging.resizing import REDUCING_GAP, Letterbox, resize_image, target_size
 from trtgui.core.imaging.spec import (
     CHANNEL_ORDERS,
     DTYPES,

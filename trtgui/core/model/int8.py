@@ -3,8 +3,10 @@ expects (the settings' `PreprocessSpec`, else the guess).
 
 The Q/DQ nodes go where TensorRT wants them (`qdq_placement`: the inputs of Conv,
 ConvTranspose, Gemm and MatMul; outputs, Concat, Softmax, Sigmoid and the decoding tail stay
-float), made by ONNX Runtime's quantizer or, when installed, NVIDIA ModelOpt's. TensorRT takes
-symmetric INT8 only and rejects quantized (INT32) biases: the quantizer is told so.
+float). trtgui calibrates and writes them itself (`qdq_writer`: one ONNX Runtime pass over the
+images, max calibration, symmetric INT8, weights per channel, float biases), or, when
+installed, NVIDIA ModelOpt does. When there are more than 8 images, every fourth is held back
+from calibration for the precision check (`held_back`).
 `quantize_int8(source, out, calibration=..., exclude=..., method=...)` is also what the
 accuracy check's retry calls with extra nodes to keep in float.
 """
@@ -14,17 +16,16 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtgui.core.errors import ModelLoadError, SettingsError, TrtGuiError
 from trtgui.core.imaging import PreprocessSpec
-from trtgui.core.model import qdq_placement
+from trtgui.core.model import qdq_placement, qdq_writer
 from trtgui.core.model.convert_base import (
-    EXTERNAL_DATA_THRESHOLD,
     PhaseCallback,
     StepCallback,
     check_cancel,
@@ -47,15 +48,32 @@ if TYPE_CHECKING:  # numpy and onnx load lazily: an FP32 build needs neither
 log = logging.getLogger(__name__)
 
 
-# How the Q/DQ model is made: ONNX Runtime's quantizer with TensorRT's placement (always
-# here), or NVIDIA ModelOpt's `modelopt.onnx.quantization` when `nvidia-modelopt[onnx]` is
-# installed (its own TensorRT-oriented placement).
+# How the Q/DQ model is made: "ort" = trtgui's writer with TensorRT's placement, calibrated
+# by ONNX Runtime (always here; the name is the settings' since the first version), or NVIDIA
+# ModelOpt's `modelopt.onnx.quantization` when `nvidia-modelopt[onnx]` is installed (its own
+# TensorRT-oriented placement).
 QUANTIZERS = ("ort", "modelopt")
-# ONNX Runtime's calibration method. Measured on yolov8n-doclaynet, 5 shared photos, F1 of the
-# Q/DQ model's detections against FP32 (the shared README's decoding) and calibration seconds
-# per image ÷ one ORT FP32 inference: MinMax F1 1.00 at 3.3×, Percentile 0.91 at 9.5×,
-# Entropy 1.00 at 15.3×. MinMax keeps the detections as well and costs least.
-CALIBRATE_METHOD = "MinMax"
+# Max calibration (the largest |value| seen). Measured earlier with ONNX Runtime's calibrators
+# on yolov8n-doclaynet, 5 shared photos, F1 of the detections against FP32 and calibration
+# time per image ÷ one FP32 inference: MinMax F1 1.00 at 3.3x, Percentile 0.91 at 9.5x,
+# Entropy 1.00 at 15.3x; on EfficientNet-Lite0 all three gave the same top-1 classes (its
+# ReLU6 outputs reach 6 on every image). Max keeps the detections as well and costs least.
+CALIBRATE_METHOD = "max"
+# With this many calibration images or fewer, all of them serve the check too (too few to
+# split); with more, every fourth is held back from calibration.
+FEW_IMAGES = 8
+
+
+def held_back(
+    images: Sequence[Path], few: int = FEW_IMAGES
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """(calibration images, check images): every fourth image is held back from calibration;
+    with `few` images or fewer all of them serve both (too few to split)."""
+    ordered = tuple(images)
+    if len(ordered) <= few:
+        return ordered, ordered
+    check = ordered[3::4]
+    return tuple(p for p in ordered if p not in check), check
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,9 @@ class Int8Result:
     excluded_nodes: tuple[str, ...]  # nodes kept in float: matched patterns + default tail
     quantized_nodes: tuple[str, ...]  # nodes that take an input through DequantizeLinear
     method: str  # "ort" or "modelopt"
+    # The FP32 model's outputs for each calibration image (by path), with a digest of its
+    # feed: the precision check's reference when it checks on the same images.
+    reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
 
 
 def list_calibration_images(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -133,7 +154,8 @@ def quantize_int8(
             "The ModelOpt INT8 quantizer is not installed: pip install 'nvidia-modelopt[onnx]', "
             "or use the built-in one (--int8-method qdq)."
         )
-    images = list_calibration_images(calibration.folder, calibration.max_images)
+    found = list_calibration_images(calibration.folder, calibration.max_images)
+    images = list(held_back(found)[0])
     model = load_model(source, with_weights=True)
     input_name, input_shape, input_dtype = _image_input(model)
     placement = qdq_placement.plan_placement(model, exclude, source.name)
@@ -141,20 +163,22 @@ def quantize_int8(
         node.name = qdq_placement.node_label(node, index)
     spec = _calibration_spec(calibration, source, input_name, input_shape, input_dtype)
     batch = _calibration_batch(input_shape, calibration.profiles, input_name)
-    ort_ready = out.with_name(f"{source.stem}.fp32-for-int8.onnx")
     model = _per_channel_opset(model, source.name)
     lower_ir_version(model)
-    save_model(model, ort_ready)
-    del model
     phase = f"Calibrating INT8 on {len(images)} image(s)"
     report_phase(on_phase, phase, len(images))
     reader = _ImageReader(images, input_name, spec, batch, cancel, on_step, phase)
+    reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = {}
+    scratch = out.with_name(f"{source.stem}.fp32-for-int8.onnx")
     try:
         with _quiet_root_logger():
             if method == "modelopt":
-                _quantize_modelopt(ort_ready, out, reader, placement)
+                save_model(model, scratch)
+                del model
+                _quantize_modelopt(scratch, out, reader, placement)
             else:
-                _quantize_ort(ort_ready, out, reader, placement)
+                stats = _quantize_builtin(model, out, reader, placement, scratch, len(found))
+                reference = stats.reference
     except TrtGuiError:  # a cancel, or a calibration image that cannot be used: said already
         raise
     except Exception as exc:  # the quantizers raise many kinds; say it in plain words
@@ -165,15 +189,15 @@ def quantize_int8(
             details=f"{type(exc).__name__}: {exc}",
         ) from exc
     finally:
-        for scratch in companion_files(ort_ready):
-            scratch.unlink(missing_ok=True)
+        for leftover in companion_files(scratch):
+            leftover.unlink(missing_ok=True)
     check_cancel(cancel)
     written = load_model(out, with_weights=True)
     if qdq_placement.unquantize_non_compute(written):
         save_model(written, out)
     quantized = qdq_placement.quantized_nodes(written)
     del written
-    return Int8Result(out, reader.count, spec, placement.excluded, quantized, method)
+    return Int8Result(out, reader.count, spec, placement.excluded, quantized, method, reference)
 
 
 # Per-channel DequantizeLinear (its `axis`) came with opset 13.
@@ -199,35 +223,24 @@ def _per_channel_opset(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
         ) from exc
 
 
-def _quantize_ort(
-    source: Path, out: Path, reader: _ImageReader, placement: qdq_placement.Placement
-) -> None:
-    """ONNX Runtime static quantization with TensorRT's placement: only the compute layers'
-    inputs (`op_types_to_quantize`), the kept ones excluded by name, symmetric INT8, weights
-    per channel, no quantized (INT32) bias, which TensorRT rejects (FACTS.md)."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    quantize_static(
-        str(source),
-        str(out),
-        reader,
-        quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=list(qdq_placement.COMPUTE_OPS),
-        nodes_to_exclude=list(placement.excluded),
-        per_channel=True,
-        activation_type=QuantType.QInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHOD),
-        use_external_data_format=source.stat().st_size > EXTERNAL_DATA_THRESHOLD,
-        extra_options={
-            "ActivationSymmetric": True,
-            "WeightSymmetric": True,
-            "QuantizeBias": False,
-            # ONNX Runtime also quantizes a Conv's output; TensorRT wants Q/DQ on the inputs
-            # only (a compute layer's output feeds float ops: Relu, Concat, the head).
-            "OpTypesToExcludeOutputQuantization": list(qdq_placement.COMPUTE_OPS),
-        },
-    )
+def _quantize_builtin(
+    model: onnx.ModelProto,
+    out: Path,
+    reader: _ImageReader,
+    placement: qdq_placement.Placement,
+    scratch: Path,
+    found: int,
+) -> qdq_writer.CalibrationStats:
+    """trtgui's own calibration and Q/DQ writer (`qdq_writer`) with TensorRT's placement.
+    The FP32 outputs are kept for the check when it reuses the calibration images (`found`
+    images, few enough not to hold any back)."""
+    tensors = qdq_writer.activation_inputs(model, placement.quantize)
+    keep = found <= FEW_IMAGES
+    stats = qdq_writer.calibrate(model, tensors, reader.feeds(), scratch, lambda _image: keep)
+    check_cancel(reader.cancel)
+    qdq_writer.insert_qdq(model, placement.quantize, stats.amax)
+    save_model(model, out)
+    return stats
 
 
 def _quantize_modelopt(
@@ -363,20 +376,27 @@ class _ImageReader:
         self.input_name = input_name
         self._spec = spec
         self._batch = max(1, batch)
-        self._cancel = cancel
+        self.cancel = cancel
         self._on_step = on_step
         self._phase = phase
         self.count = 0
+        self.current: Path | None = None  # the image of the last batch
+
+    def feeds(self) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        """(image path, feed) for each image, until they run out."""
+        while (feed := self.get_next()) is not None:
+            yield str(self.current), feed
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         import numpy as np
 
         from trtgui.core import imaging
 
-        check_cancel(self._cancel)
+        check_cancel(self.cancel)
         path = next(self._iter, None)
         if path is None:
             return None
+        self.current = path
         try:
             array, _ = imaging.preprocess(imaging.load_image(path), self._spec)
         except TrtGuiError as err:

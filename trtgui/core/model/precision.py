@@ -78,6 +78,8 @@ class PreparedModel:
     # matches and the default placement's), for the build record.
     preprocess: PreprocessSpec | None = None
     int8_excluded: tuple[str, ...] = ()
+    # INT8: the nodes that take an input through DequantizeLinear (what TensorRT runs in INT8).
+    int8_quantized: tuple[str, ...] = ()
 
 
 def autocast_available() -> bool:
@@ -161,6 +163,7 @@ def prepare_model(
             files=companion_files(result.path),
             preprocess=result.preprocess,
             int8_excluded=result.excluded_nodes,
+            int8_quantized=result.quantized_nodes,
         )
     raise SettingsError(f"Unknown precision {precision!r}.")
 

@@ -165,3 +165,51 @@ def _drop_unread_qdq(model: onnx.ModelProto) -> None:
             return
         for node in unread:
             model.graph.node.remove(node)
+
+
+# Nodes that only read a tensor's shape, or make constants: not part of a decoding tail.
+_NOT_TAIL = frozenset({"Constant", "Shape", "Size"})
+
+
+@dataclass(frozen=True)
+class Tail:
+    """A model's decoding tail: the nodes after the last compute layer that feeds each graph
+    output (graph order), and those last compute layers."""
+
+    after: tuple[str, ...]
+    last_compute: tuple[str, ...]
+    last_ops: tuple[str, ...] = ()  # the op type of each last compute layer
+
+    @property
+    def last_op(self) -> str:
+        """The last compute layers' op type ("Conv") when they share one, in words."""
+        ops = set(self.last_ops)
+        return ops.pop() if len(ops) == 1 else "compute layer"
+
+
+def decoder_tail(model: onnx.ModelProto) -> Tail:
+    """The nodes after the last compute layer (Conv, ConvTranspose, Gemm, MatMul) that feeds
+    each graph output: walking back from every output until a compute layer, not into the
+    shape-only branches (Shape, Constant)."""
+    nodes = list(model.graph.node)
+    producer = {out: index for index, node in enumerate(nodes) for out in node.output}
+    stack = [producer[o.name] for o in model.graph.output if o.name in producer]
+    seen: set[int] = set()
+    after: set[int] = set()
+    last: set[int] = set()
+    while stack:
+        index = stack.pop()
+        if index in seen:
+            continue
+        seen.add(index)
+        node = nodes[index]
+        if node.op_type in COMPUTE_OPS:
+            last.add(index)
+        elif node.op_type not in _NOT_TAIL:
+            after.add(index)
+            stack += [producer[name] for name in node.input if name in producer]
+    return Tail(
+        after=tuple(node_label(nodes[i], i) for i in sorted(after)),
+        last_compute=tuple(node_label(nodes[i], i) for i in sorted(last)),
+        last_ops=tuple(nodes[i].op_type for i in sorted(last)),
+    )

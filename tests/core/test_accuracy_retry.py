@@ -1,0 +1,102 @@
+"""A broken INT8 conversion is refused, and the automatic retry says what it would take (#13):
+yolov8n-doclaynet quantized the way ONNX Runtime's quantize_static does by default (every op
+it knows, the output Concat included) loses every detection; with its decoding tail in float
+it keeps them, and the one-line refusal gives the --int8-exclude options."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import onnx
+import pytest
+
+from trtgui.cli.main import main
+from trtgui.core.build.accuracy_record import BROKEN, OK, AccuracyReport, RetryAttempt
+from trtgui.core.model import int8, qdq_placement
+
+
+def ort_default_quantizer(
+    source: Path, out: Path, reader: object, placement: qdq_placement.Placement
+) -> None:
+    """A stand-in for trtgui's placement: ONNX Runtime's quantize_static with its default op
+    list (no op_types_to_quantize: Concat, Sigmoid, Mul, Add... all get Q/DQ), with only the
+    settings FACTS.md says TensorRT needs (symmetric INT8, no INT32 bias). The excluded nodes
+    are still passed on, so the retry's --int8-exclude patterns act as they would."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    quantize_static(
+        str(source),
+        str(out),
+        reader,  # type: ignore[arg-type]
+        quant_format=QuantFormat.QDQ,
+        nodes_to_exclude=list(placement.excluded),
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
+    )
+
+
+def test_decoder_tail_of_doclaynet(shared_models: Path) -> None:
+    model = onnx.load(
+        str(shared_models / "onnx" / "yolov8n-doclaynet.onnx"), load_external_data=False
+    )
+    tail = qdq_placement.decoder_tail(model)
+    # Read off the graph (Netron): output0 = Concat_3(boxes from the DFL Conv, Sigmoid of the
+    # three class-score Convs cv3.*.2); those four Convs are the last compute layers.
+    assert tail.after[-1] == "/model.22/Concat_3" and "/model.22/Sigmoid" in tail.after
+    assert set(tail.last_compute) == {
+        "/model.22/cv3.0/cv3.0.2/Conv",
+        "/model.22/cv3.1/cv3.1.2/Conv",
+        "/model.22/cv3.2/cv3.2.2/Conv",
+        "/model.22/dfl/conv/Conv",
+    }
+    assert tail.last_op == "Conv"
+    assert not any(n.startswith("/model.22/cv2") for n in tail.after)  # behind the DFL Conv
+
+
+def test_retry_round_trips_through_the_record() -> None:
+    attempt = RetryAttempt(
+        what="the 16 nodes after the last Conv",
+        kept_float=("/model.22/Concat_3",),
+        patterns=("Sigmoid", "/model.22/Concat_3", "it's"),
+        verdict=OK,
+        deciding_metric="detection_f1",
+        value=0.91,
+    )
+    report = AccuracyReport(verdict=BROKEN, retries=(attempt,))
+    assert AccuracyReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+    assert report.fix == attempt and attempt.figure == "F1 0.91"
+    # Pasteable: the shell gives back the patterns exactly.
+    assert shlex.split(attempt.flags)[1::2] == list(attempt.patterns)
+
+
+@pytest.mark.slow
+def test_ort_default_quantization_is_refused_and_the_retry_finds_the_fix(
+    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorrt_rtx")
+    monkeypatch.setattr(int8, "_quantize_ort", ort_default_quantizer)
+    # ONNX Runtime's default leaves the Concat's Q/DQ in place: trtgui's clean-up would remove it.
+    monkeypatch.setattr(qdq_placement, "unquantize_non_compute", lambda model: False)
+    source = shared_models / "onnx" / "yolov8n-doclaynet.onnx"
+    images = str(shared_models / "images")
+    engine = tmp_path / "doc.int8.engine"
+    base = ["build", str(source), "--precision", "int8", "--calib-dir", images, "--preset", "yolo"]
+    assert main([*base, "--backend", "rtx", "-o", str(engine)]) == 1
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    line = lines[0]
+    # The issue's message: the figure first, then what it would take.
+    assert line.startswith("error: INT8 keeps 0 of ") and "(F1 0.00)" in line
+    assert "when the 16 nodes after the last Conv stay in float: use --int8-exclude" in line
+    assert "/model.22/Concat_3" in line and line.endswith("(--accept-accuracy-loss builds anyway)")
+    assert list(tmp_path.iterdir()) == []  # no engine, no record, no converted model
+    # The options it gives rebuild an INT8 model the check passes: the engine is written.
+    flags = shlex.split(line.split(": use ", 1)[1].split(", or FP16")[0])
+    assert main([*base, "--backend", "rtx", "-o", str(engine), *flags, "--json"]) == 0
+    record = json.loads(engine.with_name(engine.name + ".json").read_text())
+    assert record["accuracy"]["verdict"] in ("ok", "degraded")
+    assert "/model.22/Concat_3" in record["accuracy"]["excluded_nodes"]

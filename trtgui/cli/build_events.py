@@ -1,0 +1,322 @@
+"""`trtgui-cli build … --events`: the build's life as JSON lines on stdout (the protocol of
+`trtgui.core.build.events`), `cancel` read on stdin, and `--request-stdin`, the pre-started
+worker the GUI builds through.
+
+stdout carries the events and nothing else: its file descriptor is taken for them, and fd 1
+then points at stderr, so a stray print (Python's or a C library's) lands among the free text
+there. The build itself is the text path's (`build_run.BuildRun`), its sink writes events.
+Cancel: a `cancel` line, stdin closing (the parent died), Ctrl-C or SIGTERM; a second
+`cancel` or signal ends the process at once (temporary files removed first), after a
+`cancelled` event. Before the build starts a signal ends the wait at once.
+
+`TRTGUI_TEST_CRASH=segv@PHASE` or `abort@PHASE` is a test-only crash stand-in: when a progress
+phase whose name contains PHASE first appears (PHASE `start`: right after `started`), the
+process raises SIGSEGV on itself or calls abort(), as a crash inside TensorRT would end it.
+Read only here, in the --events path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trtgui.cli.build_run import EXIT_CANCELLED, BuildRun
+from trtgui.core.build.events import (
+    CANCEL_LINE,
+    CancelledEvent,
+    ErrorEvent,
+    Event,
+    LogEvent,
+    ProgressUpdateEvent,
+    ReadyEvent,
+    ResultEvent,
+    StartedEvent,
+    event_line,
+    parse_request_line,
+)
+from trtgui.core.errors import SettingsError
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from trtgui.core.build.progress import ProgressEvent
+    from trtgui.core.build.settings import BuildSettings
+
+CRASH_VARIABLE = "TRTGUI_TEST_CRASH"
+# trtgui's own notes (the suggested profile, a replaced engine) are log lines at this level,
+# so the default level (warning) shows them, as the text path always prints them.
+NOTE_LEVEL = logging.WARNING
+# A log event's message is cut here (TensorRT may quote a 100,000-character name).
+LOG_EVENT_CHARS = 20_000
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A request line is a few kB; a stdin line without a line feed after this many bytes is
+# dropped, so a stream with no line feeds (< /dev/zero) cannot fill the memory.
+MAX_STDIN_LINE = 16 << 20
+# Progress steps inside one phase are written at most this often (phase changes always).
+STEP_INTERVAL = 0.02
+
+
+class EventWriter:
+    """Whole JSON lines to one file descriptor, one `os.write` loop per line, under a lock
+    (TensorRT's threads write progress and log lines). A reader that went away (EPIPE) is
+    told to `on_broken` once; later events are dropped."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.broken = False
+        self.on_broken: Any = None  # Callable[[], None]
+        self._lock = threading.Lock()
+
+    @classmethod
+    def take_stdout(cls) -> EventWriter:
+        """A writer on a private copy of fd 1; fd 1 itself now points at stderr."""
+        import sys
+
+        sys.stdout.flush()
+        private = os.dup(1)
+        os.set_inheritable(private, False)
+        os.dup2(2, 1)
+        return cls(private)
+
+    def write(self, event: Event, timeout: float = -1) -> None:
+        data = (event_line(event) + "\n").encode("utf-8")
+        if not self._lock.acquire(timeout=timeout):
+            return  # only the last words of a hard exit wait with a timeout
+        try:
+            if self.broken:
+                return
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError:  # BrokenPipeError: the parent went away
+            self.broken = True
+        finally:
+            self._lock.release()
+        if self.broken and self.on_broken is not None:
+            callback, self.on_broken = self.on_broken, None
+            callback()
+
+
+class CrashStandIn:
+    """The test-only crash stand-in of `TRTGUI_TEST_CRASH` (see the module docstring)."""
+
+    def __init__(self, how: str, phase: str) -> None:
+        self.how = how
+        self.phase = phase
+        self._fired = False
+
+    @classmethod
+    def from_environment(cls) -> CrashStandIn | None:
+        value = os.environ.get(CRASH_VARIABLE, "")
+        if not value:
+            return None
+        how, _, phase = value.partition("@")
+        if how not in ("segv", "abort") or not phase:
+            raise SettingsError(
+                f"{CRASH_VARIABLE}={value!r} is not segv@PHASE or abort@PHASE (a test-only "
+                "crash stand-in): unset it, or name a phase."
+            )
+        return cls(how, phase)
+
+    def at_start(self) -> None:
+        if self.phase == "start":
+            self._crash()
+
+    def at_phases(self, names: list[str]) -> None:
+        if not self._fired and any(self.phase in name for name in names):
+            self._crash()
+
+    def _crash(self) -> None:
+        self._fired = True
+        if self.how == "segv":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        else:
+            os.abort()
+
+
+class EventSink:
+    """A `build_run.BuildSink` that writes progress and log events."""
+
+    def __init__(self, writer: EventWriter, crash: CrashStandIn | None) -> None:
+        self.writer = writer
+        self.crash = crash
+        self._lock = threading.Lock()
+        self._last_phases: tuple[str, ...] | None = None
+        self._last_time = 0.0
+
+    def progress(self, event: ProgressEvent) -> None:
+        names = tuple(p.name for p in event.phases)
+        if self._due(event, names):
+            self.writer.write(ProgressUpdateEvent.of(event))
+        if self.crash is not None:
+            self.crash.at_phases(list(names))
+
+    def _due(self, event: ProgressEvent, names: tuple[str, ...]) -> bool:
+        """Every change of the open phases and every phase's last step is written; steps
+        inside a phase at most every STEP_INTERVAL seconds (TensorRT-RTX reports ~1,000 steps
+        of "Cloning network graph" in a 0.35 s build)."""
+        now = time.monotonic()
+        current = event.current
+        with self._lock:
+            due = (
+                names != self._last_phases
+                or now - self._last_time >= STEP_INTERVAL
+                or (current is not None and current.step >= current.num_steps)
+            )
+            if due:
+                self._last_phases, self._last_time = names, now
+        return due
+
+    def log(self, level: int, message: str) -> None:
+        if len(message) > LOG_EVENT_CHARS:
+            message = f"{message[:LOG_EVENT_CHARS]}… ({len(message):,} characters)"
+        self.writer.write(LogEvent(level=level, message=message))
+
+    def note(self, text: str) -> None:
+        self.log(NOTE_LEVEL, text)
+
+    def cancelling(self) -> None:
+        pass  # the parent asked, and shows it; the `cancelled` event says when it is done
+
+    def interrupted(self) -> None:
+        self.writer.write(CancelledEvent(), timeout=1.0)
+
+    def finish(self) -> None:
+        pass
+
+
+class LineReader:
+    """Lines from a file descriptor, read with os.read (no buffered object whose lock a
+    reading thread could hold while the interpreter exits). None at end of file."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._pending = b""
+        self._eof = False
+
+    def readline(self) -> bytes | None:
+        while b"\n" not in self._pending and not self._eof:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # no stdin at all (closed fd): as good as closed
+                chunk = b""
+            self._pending += chunk
+            self._eof = not chunk
+            if len(self._pending) > MAX_STDIN_LINE and b"\n" not in self._pending:
+                self._pending = b""  # no line trtgui sends is this long: not ours, dropped
+        if not self._pending:
+            return None
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line
+
+
+def _watch_stdin(lines: LineReader, run: BuildRun) -> None:
+    """Each `cancel` line is a cancel request (the second ends the process); the end of
+    stdin cancels, unless a cancel is already under way. Other lines are ignored."""
+    while True:
+        line = lines.readline()
+        if line is None:
+            if not run.cancel.is_set():
+                run.request_cancel()
+            return
+        if line.strip() == CANCEL_LINE.encode():
+            run.request_cancel()
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_events(args: argparse.Namespace) -> int:
+    """The --events path: 0 with a `result` event, 1 with `error`, 130 with `cancelled`."""
+    writer = EventWriter.take_stdout()
+    in_main = threading.current_thread() is threading.main_thread()
+    # Until the build runs, a signal ends the wait at once (imports, the request).
+    previous = {s: signal.signal(s, _raise_interrupt) for s in _SIGNALS} if in_main else {}
+    try:
+        return _events(args, writer)
+    except KeyboardInterrupt:
+        writer.write(CancelledEvent())
+        return EXIT_CANCELLED
+    except Exception as exc:  # every failure is an error event, as the text path's funnel
+        writer.write(ErrorEvent.of(exc))
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _events(args: argparse.Namespace, writer: EventWriter) -> int:
+    from trtgui.cli.build_args import log_level, make_settings
+    from trtgui.cli.cmd_build import check_outputs, finish_build, with_suggested_profile
+    from trtgui.core import backends
+    from trtgui.core.build import builder  # noqa: F401  (imported now, before `ready`)
+    from trtgui.core.errors import BuildCancelled
+    from trtgui.core.predict import accuracy  # noqa: F401  (the precision check's stack)
+
+    crash = CrashStandIn.from_environment()
+    info = backends.probe_backend(args.backend or backends.default_backend_name())
+    shown = f"{info.module_name} {info.version}" if info.available else f"{info.module_name} (none)"
+    writer.write(ReadyEvent(pid=os.getpid(), backend=shown))
+
+    sink = EventSink(writer, crash)
+    run = BuildRun(sink)
+    writer.on_broken = run.request_cancel  # nobody reads the events any more: stop
+    lines = LineReader(0)
+    if args.request_stdin:
+        first = lines.readline()
+        if first is None or first.strip() == CANCEL_LINE.encode():
+            writer.write(CancelledEvent())  # the parent went away, or changed its mind
+            return EXIT_CANCELLED
+        request = parse_request_line(first.decode("utf-8", "replace"))
+        settings = _with_engine_path(request.build_settings())
+        level, accept_loss, save_to = request.log_level, request.accept_accuracy_loss, None
+    threading.Thread(
+        target=_watch_stdin, args=(lines, run), name="trtgui-stdin", daemon=True
+    ).start()
+    if not args.request_stdin:
+        settings = make_settings(args)
+        level, accept_loss = log_level(args), bool(args.accept_accuracy_loss)
+        save_to = check_outputs(args, settings)
+    else:
+        check_outputs(argparse.Namespace(), settings)
+    settings = with_suggested_profile(settings, sink.note)
+    replacing = Path(settings.output_path).is_file()
+    writer.write(
+        StartedEvent(
+            model=str(Path(settings.onnx_path).resolve()),
+            engine=str(Path(settings.output_path).resolve()),
+            precision=settings.precision.value,
+        )
+    )
+    if crash is not None:
+        crash.at_start()
+    outcome = run.run(settings, log_level=level, accept_accuracy_loss=accept_loss, signals=_SIGNALS)
+    for sig in _SIGNALS:  # the build is over: what it wrote stays, whatever comes now
+        signal.signal(sig, signal.SIG_IGN)
+    if isinstance(outcome.error, BuildCancelled):
+        writer.write(CancelledEvent())
+        return EXIT_CANCELLED
+    if outcome.error is not None:
+        writer.write(ErrorEvent.of(outcome.error))
+        return 1
+    result = finish_build(outcome, settings, save_to, replacing, sink.note, "The cancel")
+    writer.write(ResultEvent(result=result.to_dict()))
+    return 0
+
+
+def _with_engine_path(settings: BuildSettings) -> BuildSettings:
+    """A request without an engine path builds beside the model, as the CLI does."""
+    from trtgui.core.build.settings import default_engine_path
+
+    if settings.output_path:
+        return settings
+    return settings.with_changes(
+        output_path=str(default_engine_path(settings.onnx_path, settings.precision))
+    )

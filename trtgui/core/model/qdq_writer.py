@@ -1,0 +1,244 @@
+"""trtgui's own INT8 calibration and Q/DQ writer, for the placement `qdq_placement` chose.
+
+Why not ONNX Runtime's `quantize_static`: its calibrator records the range of *every* tensor
+(a ReduceMin and a ReduceMax on each, all kept in memory, then NumPy over them), which cost
+4-12x one FP32 inference per image on EfficientNet-Lite0 (bench/int8_accuracy.py), and it
+hides the FP32 outputs it computed. TensorRT needs ranges only at the inputs of the compute
+layers it runs in INT8, so:
+
+- `calibrate(...)`: one ONNX Runtime session of the FP32 model with one ReduceMax(Abs(x))
+  output per quantized input, run once per image: the symmetric range of each input (max
+  calibration), and the model's own outputs for each image, which the precision check reuses
+  as its reference (the same images, the same preprocessing: no second FP32 run).
+- `insert_qdq(...)`: QuantizeLinear/DequantizeLinear pairs on exactly those inputs, as
+  TensorRT's explicit quantization wants them: activations per tensor, weights per output
+  channel (Conv axis 0, ConvTranspose axis 1, Gemm by its transB), both symmetric INT8 with
+  zero point 0; biases stay float (TensorRT rejects INT32 biases, FACTS.md). Only the chosen
+  compute layers read the dequantized value; every other reader keeps the float tensor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trtgui.core.model.qdq_placement import node_label
+
+if TYPE_CHECKING:  # numpy and onnx load with the first INT8 build, not with the CLI
+    import numpy as np
+    import onnx
+
+INT8_MAX = 127  # symmetric: -127..127, as TensorRT expects
+_AMAX_SUFFIX = "__trtgui_absmax"
+
+
+@dataclass(frozen=True)
+class CalibrationStats:
+    """What one calibration pass measured."""
+
+    amax: Mapping[str, float]  # the largest |value| of each quantized input over the images
+    # Per image (its path): a digest of the feed and the FP32 model's outputs for it.
+    reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
+    images: int = 0
+
+
+def feed_digest(array: np.ndarray) -> str:
+    """A digest of an input array, so a later run can tell it is fed the very same input."""
+    import numpy as np
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(str((array.dtype.str, array.shape)).encode())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def activation_inputs(model: onnx.ModelProto, quantize: Sequence[str]) -> tuple[str, ...]:
+    """The non-constant inputs of the chosen compute layers: the tensors to calibrate."""
+    constant = {t.name for t in model.graph.initializer}
+    chosen = set(quantize)
+    names: dict[str, None] = {}
+    for index, node in enumerate(model.graph.node):
+        if node_label(node, index) in chosen:
+            for position in _quantized_positions(node):
+                name = node.input[position]
+                if name and name not in constant:
+                    names[name] = None
+    return tuple(names)
+
+
+def calibrate(
+    model: onnx.ModelProto,
+    tensors: Sequence[str],
+    feeds: Iterator[tuple[str, dict[str, np.ndarray]]],
+    scratch: Path,
+    keep_reference: Callable[[str], bool] = lambda _name: True,
+) -> CalibrationStats:
+    """Run the FP32 `model` once per (image, feed) of `feeds` with the |max| of `tensors`
+    added as outputs. `scratch` is a file path for the augmented model (removed after)."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from trtgui.core.model.convert_base import companion_files, save_model
+
+    augmented = onnx.ModelProto()
+    augmented.CopyFrom(model)
+    graph = augmented.graph
+    outputs = [o.name for o in graph.output]
+    for name in tensors:
+        absolute = f"{name}{_AMAX_SUFFIX}_abs"
+        graph.node.append(helper.make_node("Abs", [name], [absolute]))
+        graph.node.append(
+            helper.make_node("ReduceMax", [absolute], [f"{name}{_AMAX_SUFFIX}"], keepdims=0)
+        )
+        graph.output.append(
+            helper.make_tensor_value_info(f"{name}{_AMAX_SUFFIX}", TensorProto.FLOAT, [])
+        )
+    save_model(augmented, scratch)
+    del augmented
+    amax = dict.fromkeys(tensors, 0.0)
+    reference: dict[str, tuple[str, dict[str, np.ndarray]]] = {}
+    count = 0
+    try:
+        session = ort.InferenceSession(str(scratch), providers=["CPUExecutionProvider"])
+        for image, feed in feeds:
+            values = session.run(None, feed)
+            for name, value in zip(tensors, values[len(outputs) :], strict=True):
+                amax[name] = max(amax[name], float(np.asarray(value)))
+            if keep_reference(image):
+                (array,) = feed.values()
+                reference[image] = (feed_digest(array), dict(zip(outputs, values, strict=False)))
+            count += 1
+    finally:
+        for path in companion_files(scratch):
+            path.unlink(missing_ok=True)
+    return CalibrationStats(amax, reference, count)
+
+
+def _quantized_positions(node: onnx.NodeProto) -> tuple[int, ...]:
+    """Which inputs of a compute layer get Q/DQ: the data and the weights, never the bias."""
+    return (0, 1) if len(node.input) >= 2 else (0,)
+
+
+def _weight_axis(node: onnx.NodeProto, dims: int) -> int | None:
+    """The output-channel axis of a compute layer's weights, None for one scale per tensor."""
+    if node.op_type == "Conv":
+        return 0
+    if node.op_type == "ConvTranspose":
+        return 1  # [C_in, C_out/group, k...]
+    if node.op_type == "Gemm" and dims == 2:
+        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+        return 0 if trans_b else 1
+    return None  # MatMul: per tensor (TensorRT's per-channel rules for it vary by version)
+
+
+def insert_qdq(
+    model: onnx.ModelProto, quantize: Sequence[str], amax: Mapping[str, float]
+) -> tuple[str, ...]:
+    """Put Q/DQ pairs on the inputs of the `quantize` compute layers, in place; returns the
+    layers that got them (an input without a range, or a non-float weight, stays float)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    initializers = {t.name: t for t in graph.initializer}
+    chosen = set(quantize)
+    dequantized: dict[str, str] = {}  # float tensor (or weight, axis) -> its DQ output
+    added: list[onnx.TensorProto] = []
+    done: list[str] = []
+    nodes = list(graph.node)
+    ordered: list[onnx.NodeProto] = []
+
+    def scalar(name: str, value: float, dtype: int) -> str:
+        added.append(helper.make_tensor(name, dtype, [], [value]))
+        return name
+
+    for index, node in enumerate(nodes):
+        label = node_label(node, index)
+        if label in chosen:
+            changed = False
+            for position in _quantized_positions(node):
+                source = node.input[position]
+                weight = initializers.get(source)
+                if weight is not None:
+                    if weight.data_type != TensorProto.FLOAT:
+                        continue
+                    values = numpy_helper.to_array(weight).astype(np.float32)
+                    axis = _weight_axis(node, values.ndim) if position == 1 else None
+                    key = f"{source}|{axis}"
+                    if key not in dequantized:
+                        q_name, s_name, z_name, dq_out = (
+                            f"{source}_int8_{axis}",
+                            f"{source}_scale_{axis}",
+                            f"{source}_zero_{axis}",
+                            f"{source}_dq_{axis}",
+                        )
+                        if axis is None:
+                            peak = np.array(np.abs(values).max(), dtype=np.float32)
+                        else:
+                            others = tuple(i for i in range(values.ndim) if i != axis)
+                            peak = np.abs(values).max(axis=others).astype(np.float32)
+                        scale = np.where(peak > 0, peak / INT8_MAX, 1.0).astype(np.float32)
+                        shape = [1] * values.ndim
+                        if axis is not None:
+                            shape[axis] = -1
+                        q = np.clip(np.rint(values / scale.reshape(shape)), -INT8_MAX, INT8_MAX)
+                        added.append(numpy_helper.from_array(q.astype(np.int8), q_name))
+                        added.append(numpy_helper.from_array(scale, s_name))
+                        added.append(
+                            numpy_helper.from_array(np.zeros(scale.shape, np.int8), z_name)
+                        )
+                        dq = helper.make_node(
+                            "DequantizeLinear", [q_name, s_name, z_name], [dq_out]
+                        )
+                        if axis is not None:
+                            dq.attribute.append(helper.make_attribute("axis", axis))
+                        ordered.append(dq)
+                        dequantized[key] = dq_out
+                    node.input[position] = dequantized[key]
+                    changed = True
+                elif source in amax:
+                    if source not in dequantized:
+                        largest = amax[source]
+                        step = largest / INT8_MAX if largest > 0 else 1.0
+                        s_name = scalar(f"{source}_scale", step, TensorProto.FLOAT)
+                        z_name = scalar(f"{source}_zero", 0, TensorProto.INT8)
+                        q_out, dq_out = f"{source}_q", f"{source}_dq"
+                        ordered.append(
+                            helper.make_node("QuantizeLinear", [source, s_name, z_name], [q_out])
+                        )
+                        ordered.append(
+                            helper.make_node("DequantizeLinear", [q_out, s_name, z_name], [dq_out])
+                        )
+                        dequantized[source] = dq_out
+                    node.input[position] = dequantized[source]
+                    changed = True
+            if changed:
+                done.append(label)
+        ordered.append(node)
+    del graph.node[:]
+    graph.node.extend(ordered)
+    graph.initializer.extend(added)
+    _drop_unread_initializers(model)
+    return tuple(done)
+
+
+def _drop_unread_initializers(model: onnx.ModelProto) -> None:
+    """The float weights now read only through their INT8 copy go (the file stays small)."""
+    from trtgui.core.model.convert_base import graphs
+
+    graph = model.graph
+    read = {name for g in graphs(graph) for node in g.node for name in node.input}
+    read |= {o.name for o in graph.output}
+    keep = [t for t in graph.initializer if t.name in read]
+    if len(keep) != len(graph.initializer):
+        unread = {t.name for t in graph.initializer} - {t.name for t in keep}
+        del graph.initializer[:]
+        graph.initializer.extend(keep)
+        inputs = [i for i in graph.input if i.name not in unread]
+        del graph.input[:]
+        graph.input.extend(inputs)

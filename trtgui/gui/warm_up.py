@@ -1,0 +1,65 @@
+"""The panels' modules, imported in the background soon after the window is shown.
+
+The Build, Engine and Inference panels are made on first use, and their modules pull in
+numpy, Pillow, pydantic, onnx and most of the core: 0.5-2 s of imports on a 2-core machine.
+Imported on the GUI thread when the user first opened a tab or dropped a file, that froze the
+window for as long. A daemon thread imports them instead: module code is Python, which hands
+the GIL back every few milliseconds, so the window keeps painting; a panel made while its
+module is still being imported waits only for what is left of it. (An extension module holds
+the GIL while it initialises: ml_dtypes 0.7 took 1-3 s there, hence its pin in pyproject.toml.)
+
+Closing never waits for it: `app.main` leaves with `leave_now` while it is still importing,
+as it does for a stuck worker, so the window is gone within 2 s.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Sequence
+
+log = logging.getLogger("trtgui.gui")
+
+# The modules the lazily made panels import, in the order a user most often needs them.
+PANEL_MODULES = (
+    "trtgui.gui.build_panel",
+    "trtgui.gui.engine_panel",
+    "trtgui.gui.inference_panel",
+)
+
+
+class WarmUp:
+    """Imports `modules` in one daemon thread, once, when started."""
+
+    def __init__(self, modules: Sequence[str] = PANEL_MODULES) -> None:
+        self.modules = tuple(modules)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._run, name="trtgui-warm up", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Begin no further import (the one under way cannot be interrupted)."""
+        self._stop.set()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the imports; False when `timeout_s` passed first."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return not self.is_running()
+
+    def _run(self) -> None:
+        for name in self.modules:
+            if self._stop.is_set():
+                return
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - the panel's own import says why, visibly
+                log.debug("warm-up import of %s failed: %s", name, exc)
