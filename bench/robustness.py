@@ -16,6 +16,7 @@ Figures (issue #12):
     crash and leave no engine, sidecar or temporary file (nor its temporary folder).
 
     python bench/robustness.py [--ctrl-c-runs 20] [--timeout 60] [--skip cli gui signals]
+    python bench/robustness.py --only gui        # or: --only signals, --only cli
 
 The corpus is tests/robustness/corpus.py (its generators and tables, the same ones the tests
 use): broken, foreign and special files of every kind, build records and demo files of the wrong
@@ -469,6 +470,7 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
 
     fx = make_fixtures(root / "good")
     bad = gui_bad_files(root / "files", fx)
+    load_before = os.getloadavg()[0]
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -476,10 +478,19 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
     with stall.recorded_boxes() as boxes:
         window = MainWindow(QSettings(str(root / "trtgui.ini"), QSettings.Format.IniFormat))
         window.show()
-        # Panels are made, and the model, engine and image readers imported, on first use:
-        # a one-off cost of the session, not of a file, so paid before measuring.
-        window.engine_panel()
-        window.inference_panel()
+        # The panels' modules are imported in the background after the window shows
+        # (gui/warm_up.py); then the panels are made on first use, measured on its own: a
+        # one-off cost of the session, not of a file. The readers of a model, an engine and
+        # an image are used once too, before the bad files.
+        stall.run_until(lambda: not window.warm_up.is_running(), 60)
+        first = [
+            stall.measure_action(window, make, Path(name))
+            for name, make in (
+                ("Build", window.build_panel),
+                ("Engine", window.engine_panel),
+                ("Inference", window.inference_panel),
+            )
+        ]
         warm_up = [fx.static, fx.static.parent / "v.engine", fx.photo]
         stall.measure_stalls(window, warm_up, timeout_s=30, boxes=boxes)
         del boxes[:]
@@ -493,12 +504,29 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
     hangs = [f.path.name for f in measured.hangs]
     worst = measured.worst
     worst_ms = measured.worst_ms
+    busy = max((f.busy_ms for f in measured.files), default=0.0)
+    load = (
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+        f"{os.cpu_count()} cores"
+    )
+    each = ", ".join(f"{f.path.name} {f.stall_ms:.0f} ms" for f in first)
+    first_ms = max(f.stall_ms for f in first)
+    print(f"GUI: first use of each panel (after the warm-up), stall: {each}", flush=True)
     print(
         f"GUI: {len(bad)} bad files dropped; longest GUI-thread stall {worst_ms:.0f} ms "
         f"({worst.path.name if worst else '-'}); {len(hangs)} still busy after 30 s; "
         f"{len(leaked)} boxes with internals",
         flush=True,
     )
+    if worst is not None:
+        idle = max(0.0, worst.stall_ms - worst.busy_ms - worst.others_ms)
+        print(
+            f"GUI: in that stall the GUI thread ran {worst.busy_ms:.0f} ms of CPU, the other "
+            f"threads {worst.others_ms:.0f} ms (a worker holding the GIL), neither for "
+            f"{idle:.0f} ms (no core free); the most GUI-thread CPU in one stall: {busy:.0f} ms; "
+            f"{load}",
+            flush=True,
+        )
     for line in measured.lines()[:5]:
         print(f"  {line}")
     report["gui"] = {
@@ -506,9 +534,17 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
         "slowest": measured.lines()[:10],
         "hangs": hangs,
         "boxes_with_internals": leaked[:10],
+        "load": load,
     }
     return [
         figure("bad files dropped on the window", len(bad), "files", "", None),
+        figure(
+            "GUI-thread stall on a panel's first use (the worst of three, after warm-up)",
+            round(first_ms, 1),
+            "ms",
+            "",
+            None,
+        ),
         figure(
             "longest GUI-thread stall over the bad-file set",
             round(worst_ms, 1),
@@ -516,6 +552,21 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
             f"<= {STALL_TARGET_MS:.0f} ms",
             worst_ms <= STALL_TARGET_MS,
         ),
+        figure(
+            "GUI-thread CPU within that longest stall",
+            round(worst.busy_ms if worst else 0.0, 1),
+            "ms",
+            "",
+            None,
+        ),
+        figure(
+            "other threads' CPU within that longest stall",
+            round(worst.others_ms if worst else 0.0, 1),
+            "ms",
+            "",
+            None,
+        ),
+        figure("most GUI-thread CPU in one stall", round(busy, 1), "ms", "", None),
         figure("GUI error boxes showing internals", len(leaked), "boxes", "0", not leaked),
         figure("GUI drops still busy after 30 s", len(hangs), "files", "0", not hangs),
     ]
@@ -587,6 +638,10 @@ def double_ctrl_c(
     args = [*CLI, "build", str(model), "-o", str(out / "model.engine"), "--precision", precision]
     if precision != "fp32":
         args.append("--keep-onnx")  # the converted model is copied too: one more temp file
+        # The accuracy check refuses this detector in FP16 (ONNX Runtime on a real page photo:
+        # cosine 0.75, 13% vs 24% of the map over 0.3) before TensorRT starts; the Ctrl-C
+        # inside TensorRT's build is what is measured here, so the check's verdict is waived.
+        args.append("--accept-accuracy-loss")
     proc = subprocess.Popen(
         args,
         cwd=out,
@@ -693,8 +748,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ctrl-c-runs", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=60.0, help="s per CLI run")
     parser.add_argument("--model", type=Path, help="model for the Ctrl-C runs")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("cli", "gui", "signals"))
+    parts = ("cli", "gui", "signals")
+    parser.add_argument("--skip", nargs="+", default=[], choices=parts)
+    parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args(argv)
+    if args.only:
+        args.skip = [p for p in parts if p not in args.only]
 
     figures: list[dict[str, Any]] = []
     report: dict[str, Any] = {"name": "robustness"}

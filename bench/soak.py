@@ -7,7 +7,12 @@ is the average of the last 10 readings minus the average of the first 10 (the fi
 after warm-up, so one-time allocations do not count). Threads: Python threads and the OS
 thread count must be back to what they were after the warm-up.
 
-    python bench/soak.py [--builds 50] [--runs 200] [--bound-mb 50]
+First (#15), before anything loads TensorRT into this process: 20 builds through the GUI's
+Build panel (offscreen), each in its own child process; the window's RSS after the 20th build
+must be within the bound of its RSS after the first (a build's memory goes back to the
+system with its child).
+
+    python bench/soak.py [--gui-builds 20] [--builds 50] [--runs 200] [--bound-mb 50]
 
 PASS when both growths are under the bound and no thread is left.
 """
@@ -113,8 +118,53 @@ def soak_runs(count: int, per_session: int, folder: Path) -> tuple[list[int], fl
     return readings, time.perf_counter() - started, model.name
 
 
+def soak_gui_builds(count: int, folder: Path) -> list[int]:
+    """RSS of this (the window's) process after each of `count` Build panel builds."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from trtgui.core.backends import available_backends
+    from trtgui.gui import build_process
+    from trtgui.gui.build_panel import BuildPanel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = SHARED if SHARED.is_file() else onnx_factory.dynamic_batch(folder).path
+    app = QApplication.instance() or QApplication([])
+    panel = BuildPanel()
+    panel.show()
+    panel.set_backends(available_backends())
+    panel.set_model(inspect_onnx(model))
+    readings: list[int] = []
+    for i in range(count):
+        out = folder / f"gui_{i}"
+        out.mkdir()
+        panel.form.output_edit.setText(str(out / "m.engine"))
+        loop = QEventLoop()
+        got: list[object] = []
+        panel.build_succeeded.connect(got.append)
+        panel.build_finished.connect(loop.quit)
+        panel.start_build()
+        loop.exec()
+        panel.build_succeeded.disconnect()
+        panel.build_finished.disconnect()
+        if not got:
+            raise SystemExit(f"GUI build {i + 1} did not succeed")
+        app.processEvents()
+        for path in out.iterdir():
+            path.unlink()
+        out.rmdir()
+        readings.append(sample())
+    panel.shutdown()
+    build_process.discard_spare()
+    panel.deleteLater()
+    app.processEvents()
+    return readings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gui-builds", type=int, default=20)
     parser.add_argument("--builds", type=int, default=50)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--per-session", type=int, default=10)
@@ -123,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="trtgui-soak-") as tmp:
         folder = Path(tmp)
+        gui = soak_gui_builds(args.gui_builds, folder / "gui") if args.gui_builds else []
+        gui_growth = (gui[-1] - gui[0]) / MB if gui else 0.0
+        if gui:
+            print(
+                f"{len(gui)} GUI builds (each in a child process): the window's RSS "
+                f"{gui[0] / MB:.1f} MB after the first, {gui[-1] / MB:.1f} MB after the last "
+                f"({gui_growth:+.1f} MB; max {max(gui) / MB:.1f} MB)",
+                flush=True,
+            )
         # Warm-up: the first build and sessions load libraries, start pools and grow the
         # allocator arenas once (ONNX Runtime RSS plateaus after a few sessions).
         soak_builds(1, folder / "warm_build")
@@ -151,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"threads left: Python {extra_py or 'none'}; OS thread count change {thread_delta:+d}")
     checks = {
+        "gui builds": gui_growth < args.bound_mb,
         "builds": build_growth < args.bound_mb,
         "runs": run_growth < args.bound_mb,
         "threads": not extra_py and thread_delta <= 0,
@@ -164,6 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "name": "soak",
         "figures": [
+            {
+                "metric": f"window RSS after {len(gui)} GUI builds minus after the first",
+                "value": round(gui_growth, 2),
+                "unit": "MB",
+                "reference": round(gui[0] / MB, 1) if gui else None,
+                "ratio": round(gui[-1] / gui[0], 3) if gui else None,
+                "target": f"< {args.bound_mb:.0f} MB",
+                "pass": checks["gui builds"],
+            },
             {
                 "metric": f"RSS growth over {len(builds)} builds (last 10 vs first 10)",
                 "value": round(build_growth, 2),

@@ -342,3 +342,33 @@ def test_usage_errors(extra: list[str], words: str) -> None:
         timeout=WAIT,
     )
     assert proc.returncode == 2 and words in proc.stderr and proc.stdout == ""
+
+
+def test_tensorrt_warnings_are_counted_alike_in_both_paths(made_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The child hears TensorRT through its C++ logger (read back through a pipe), the text
+    path through a Python ILogger: the same warnings, counted the same. TensorRT-RTX's ONNX
+    parser warns once about multi_io's one INT64 input `b` (tests/onnx_factory.py)."""
+    model = made_models["multi_io"].path
+    child = Child([str(model), "-o", str(tmp_path / "e.engine"), "--backend", "rtx"])
+    assert child.finish() == 0, child.stderr()
+    warnings = [e.message for e in child.events if isinstance(e, ev.LogEvent) and e.level == 30]
+    final = child.events[-1]
+    assert isinstance(final, ev.ResultEvent)
+    assert final.result["warning_count"] == len(warnings) == 1, warnings
+    assert "Int64" in warnings[0]
+    text = subprocess.run(
+        [sys.executable, "-m", "trtgui.cli.main", "build", str(model), "-o",
+         str(tmp_path / "t.engine"), "--backend", "rtx", "--json"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=WAIT,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert json.loads(text.stdout)["warning_count"] == 1
+    assert "Int64" in text.stderr  # printed as "tensorrt warning: …"
+
+
+def test_a_waiting_worker_ends_at_once_on_sigterm() -> None:
+    child = Child(["--request-stdin"])
+    assert isinstance(child.next_event(), ev.ReadyEvent)
+    child.proc.send_signal(signal.SIGTERM)
+    assert child.finish() == 130
+    assert child.kinds() == ["ready", "cancelled"]

@@ -261,19 +261,35 @@ def test_an_engine_that_fails_at_its_own_min_shape_is_not_written(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_really_broken_int8_build_is_refused(
+def test_int8_efficientnet_is_not_broken_with_the_default_placement(
     shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # EfficientNet-Lite0 in INT8 with the default placement changes the top-1 class of most
-    # shared photos (seen: 2 of 5 agree): a real conversion the check must refuse.
+    # EfficientNet-Lite0 in INT8 used to change the top-1 class of 3 of 5 shared photos: its
+    # projection Convs read ReLU6 outputs that one per-tensor scale cannot carry (see
+    # qdq_placement). The default placement keeps them in float; the build is not refused.
     source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
     images = str(shared_models / "images")
-    base = ["build", str(source), "--precision", "int8", "--calib-dir", images]
-    assert main([*base, "-o", str(tmp_path / "e8.engine")]) == 1
-    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1 and "INT8 agrees with the FP32 model's top-1 class on " in lines[0]
-    assert "keep the sensitive layers in float with --int8-exclude PATTERN" in lines[0]
-    assert list(tmp_path.iterdir()) == []  # no engine, no record, no converted model
-    # With --keep-onnx the converted model stays for inspection; still no engine.
-    assert main([*base, "-o", str(tmp_path / "e8.engine"), "--keep-onnx"]) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e8.int8.onnx"]
+    out = tmp_path / "e8.engine"
+    code = main(
+        ["build", str(source), "--precision", "int8", "--calib-dir", images, "-o", str(out)]
+    )
+    assert code == 0, capsys.readouterr().err
+    accuracy = json.loads((tmp_path / "e8.engine.json").read_text())["accuracy"]
+    assert accuracy["verdict"] in (OK, "degraded"), accuracy["summary"]
+    # The shared README: coffee.png is espresso at 0.957 in FP32, so no near-tie: must agree.
+    assert accuracy["worst_images"] == [] or "coffee.png" not in dict(accuracy["worst_images"])
+    assert accuracy["metrics"]["top1_agreement"] >= 0.9
+    assert "/_blocks.15/_project_conv/Conv" in accuracy["excluded_nodes"]
+    assert accuracy["metrics"]["cosine_similarity"] >= 0.95
+
+
+def test_a_refused_build_keeps_the_converted_model_only_with_keep_onnx(
+    shared_models: Path, tmp_path: Path
+) -> None:
+    source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
+    out = tmp_path / "e.engine"
+    settings = _fp16_settings(source, out, keep_converted_onnx=True)
+    with pytest.raises(EngineBuildError):
+        build_engine(settings, check_conversion=_broken)
+    # For inspection: the converted model, and still no engine and no record.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.fp16.onnx"]

@@ -18,16 +18,25 @@ from trtgui.core.model import int8, qdq_placement
 
 
 def ort_default_quantizer(
-    source: Path, out: Path, reader: object, placement: qdq_placement.Placement
-) -> None:
-    """A stand-in for trtgui's placement: ONNX Runtime's quantize_static with its default op
+    model: onnx.ModelProto,
+    out: Path,
+    reader: object,
+    placement: qdq_placement.Placement,
+    scratch: Path,
+    found: int,
+) -> object:
+    """A stand-in for trtgui's own writer: ONNX Runtime's quantize_static with its default op
     list (no op_types_to_quantize: Concat, Sigmoid, Mul, Add... all get Q/DQ), with only the
     settings FACTS.md says TensorRT needs (symmetric INT8, no INT32 bias). The excluded nodes
     are still passed on, so the retry's --int8-exclude patterns act as they would."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
+    from trtgui.core.model.convert_base import save_model
+    from trtgui.core.model.qdq_writer import CalibrationStats
+
+    save_model(model, scratch)
     quantize_static(
-        str(source),
+        str(scratch),
         str(out),
         reader,  # type: ignore[arg-type]
         quant_format=QuantFormat.QDQ,
@@ -36,6 +45,7 @@ def ort_default_quantizer(
         weight_type=QuantType.QInt8,
         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
     )
+    return CalibrationStats(amax={})  # no FP32 outputs kept: the check runs the original
 
 
 def test_decoder_tail_of_doclaynet(shared_models: Path) -> None:
@@ -77,7 +87,7 @@ def test_ort_default_quantization_is_refused_and_the_retry_finds_the_fix(
     shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("tensorrt_rtx")
-    monkeypatch.setattr(int8, "_quantize_ort", ort_default_quantizer)
+    monkeypatch.setattr(int8, "_quantize_builtin", ort_default_quantizer)
     # ONNX Runtime's default leaves the Concat's Q/DQ in place: trtgui's clean-up would remove it.
     monkeypatch.setattr(qdq_placement, "unquantize_non_compute", lambda model: False)
     source = shared_models / "onnx" / "yolov8n-doclaynet.onnx"

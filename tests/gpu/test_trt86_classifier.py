@@ -1,7 +1,9 @@
-"""NVIDIA TensorRT on a real GPU, EfficientNet-Lite0: builds from the CLI and through the GUI
-worker's job body (FP32, FP16, INT8 by trtgui's Q/DQ and by TensorRT's calibrator), the engine
-inspected (I/O, profiles, memory, per-layer precision and tactic), TrtRunner against ONNX
-Runtime on real photos, bench against a bare `execute_async_v3` loop, and a cancelled build.
+"""NVIDIA TensorRT on a real GPU, EfficientNet-Lite0: builds from the CLI and through the GUI's
+build path (`jobs.build_job`, a `trtgui-cli build --events` child process) (FP32, FP16, INT8 by
+trtgui's Q/DQ and by TensorRT's calibrator), the engine inspected (I/O, profiles, memory,
+per-layer precision and tactic), TrtRunner against ONNX Runtime on real photos (and the INT8
+engines against their Q/DQ ONNX), bench (`bench.time_runner`) against a bare
+`execute_async_v3` loop, and a cancelled build.
 
 Runs on the lent H200 from tools/gpu-check.sh (TensorRT 8.6 from the trt86 kit); skipped on
 machines without a GPU or without NVIDIA TensorRT. Expected classes come from the shared

@@ -58,7 +58,7 @@ def test_card_of_a_refused_int8_conversion(
 ) -> None:  # type: ignore[no-untyped-def]
     """A real refused build: doclaynet quantized as ONNX Runtime does by default (see
     test_accuracy_retry), refused by the check, with the retry that found the fix."""
-    monkeypatch.setattr(int8, "_quantize_ort", ort_default_quantizer)
+    monkeypatch.setattr(int8, "_quantize_builtin", ort_default_quantizer)
     monkeypatch.setattr(qdq_placement, "unquantize_non_compute", lambda model: False)
     source = shared_models / "onnx" / "yolov8n-doclaynet.onnx"
     settings = BuildSettings(

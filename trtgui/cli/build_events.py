@@ -23,6 +23,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from trtgui.core.errors import SettingsError
 if TYPE_CHECKING:
     from types import FrameType
 
+    from trtgui.core.build.native_log import NativeLogPipe
     from trtgui.core.build.progress import ProgressEvent
     from trtgui.core.build.settings import BuildSettings
 
@@ -70,26 +72,34 @@ class EventWriter:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.broken = False
+        self.closed = False  # the last event is out: nothing may follow it
         self.on_broken: Any = None  # Callable[[], None]
         self._lock = threading.Lock()
 
     @classmethod
     def take_stdout(cls) -> EventWriter:
-        """A writer on a private copy of fd 1; fd 1 itself now points at stderr."""
+        """A writer on a private copy of fd 1; fd 1 itself now points at stderr, and so does
+        Python's sys.stdout (a print is free text, never taken for TensorRT's log)."""
         import sys
 
         sys.stdout.flush()
         private = os.dup(1)
         os.set_inheritable(private, False)
         os.dup2(2, 1)
+        sys.stdout = sys.stderr
         return cls(private)
+
+    def last(self, event: Event) -> None:
+        """The stream's last event: later writes (a log line still on its way) are dropped."""
+        self.write(event)
+        self.closed = True
 
     def write(self, event: Event, timeout: float = -1) -> None:
         data = (event_line(event) + "\n").encode("utf-8")
         if not self._lock.acquire(timeout=timeout):
             return  # only the last words of a hard exit wait with a timeout
         try:
-            if self.broken:
+            if self.broken or self.closed:
                 return
             view = memoryview(data)
             while view:
@@ -186,6 +196,7 @@ class EventSink:
 
     def interrupted(self) -> None:
         self.writer.write(CancelledEvent(), timeout=1.0)
+        self.writer.closed = True
 
     def finish(self) -> None:
         pass
@@ -242,51 +253,49 @@ def run_events(args: argparse.Namespace) -> int:
     try:
         return _events(args, writer)
     except KeyboardInterrupt:
-        writer.write(CancelledEvent())
+        writer.last(CancelledEvent())
         return EXIT_CANCELLED
     except Exception as exc:  # every failure is an error event, as the text path's funnel
-        writer.write(ErrorEvent.of(exc))
+        writer.last(ErrorEvent.of(exc))
         return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What to build, from the command line or the request line."""
+
+    settings: BuildSettings
+    log_level: int
+    accept_accuracy_loss: bool
+    save_to: Path | None
+
+
 def _events(args: argparse.Namespace, writer: EventWriter) -> int:
-    from trtgui.cli.build_args import log_level, make_settings
-    from trtgui.cli.cmd_build import check_outputs, finish_build, with_suggested_profile
-    from trtgui.core import backends
-    from trtgui.core.build import builder  # noqa: F401  (imported now, before `ready`)
+    from trtgui.cli.cmd_build import finish_build, with_suggested_profile
     from trtgui.core.errors import BuildCancelled
-    from trtgui.core.predict import accuracy  # noqa: F401  (the precision check's stack)
 
     crash = CrashStandIn.from_environment()
-    info = backends.probe_backend(args.backend or backends.default_backend_name())
-    shown = f"{info.module_name} {info.version}" if info.available else f"{info.module_name} (none)"
-    writer.write(ReadyEvent(pid=os.getpid(), backend=shown))
-
+    native = _get_ready(args, writer)
     sink = EventSink(writer, crash)
     run = BuildRun(sink)
     writer.on_broken = run.request_cancel  # nobody reads the events any more: stop
     lines = LineReader(0)
+    first: bytes | None = None
     if args.request_stdin:
         first = lines.readline()
         if first is None or first.strip() == CANCEL_LINE.encode():
-            writer.write(CancelledEvent())  # the parent went away, or changed its mind
+            writer.last(CancelledEvent())  # the parent went away, or changed its mind
             return EXIT_CANCELLED
-        request = parse_request_line(first.decode("utf-8", "replace"))
-        settings = _with_engine_path(request.build_settings())
-        level, accept_loss, save_to = request.log_level, request.accept_accuracy_loss, None
     threading.Thread(
         target=_watch_stdin, args=(lines, run), name="trtgui-stdin", daemon=True
     ).start()
-    if not args.request_stdin:
-        settings = make_settings(args)
-        level, accept_loss = log_level(args), bool(args.accept_accuracy_loss)
-        save_to = check_outputs(args, settings)
-    else:
-        check_outputs(argparse.Namespace(), settings)
-    settings = with_suggested_profile(settings, sink.note)
+    job = _job(args, first)
+    if native is not None:
+        native.set_level(job.log_level)
+    settings = with_suggested_profile(job.settings, sink.note)
     replacing = Path(settings.output_path).is_file()
     writer.write(
         StartedEvent(
@@ -297,18 +306,58 @@ def _events(args: argparse.Namespace, writer: EventWriter) -> int:
     )
     if crash is not None:
         crash.at_start()
-    outcome = run.run(settings, log_level=level, accept_accuracy_loss=accept_loss, signals=_SIGNALS)
+    outcome = run.run(
+        settings,
+        log_level=job.log_level,
+        accept_accuracy_loss=job.accept_accuracy_loss,
+        signals=_SIGNALS,
+    )
     for sig in _SIGNALS:  # the build is over: what it wrote stays, whatever comes now
         signal.signal(sig, signal.SIG_IGN)
+    if native is not None:
+        native.sync()  # TensorRT's last lines, before the last event
     if isinstance(outcome.error, BuildCancelled):
-        writer.write(CancelledEvent())
+        writer.last(CancelledEvent())
         return EXIT_CANCELLED
     if outcome.error is not None:
-        writer.write(ErrorEvent.of(outcome.error))
+        writer.last(ErrorEvent.of(outcome.error))
         return 1
-    result = finish_build(outcome, settings, save_to, replacing, sink.note, "The cancel")
-    writer.write(ResultEvent(result=result.to_dict()))
+    result = finish_build(outcome, settings, job.save_to, replacing, sink.note, "The cancel")
+    writer.last(ResultEvent(result=result.to_dict()))
     return 0
+
+
+def _get_ready(args: argparse.Namespace, writer: EventWriter) -> NativeLogPipe | None:
+    """Import the build stack and TensorRT, hear TensorRT through its own C++ logger where it
+    reports progress by monitor (TensorRT 8.6 reads progress from the VERBOSE log), and say
+    `ready`."""
+    from trtgui.core import backends
+    from trtgui.core.build import builder  # noqa: F401  (imported now, before `ready`)
+    from trtgui.core.build.native_log import install
+    from trtgui.core.predict import accuracy  # noqa: F401  (the precision check's stack)
+
+    info = backends.probe_backend(args.backend or backends.default_backend_name())
+    native = None
+    if info.available and info.has_progress_monitor:
+        native = install(info.name, backends.load_trt(info.name), logging.WARNING)
+    shown = f"{info.module_name} {info.version}" if info.available else f"{info.module_name} (none)"
+    writer.write(ReadyEvent(pid=os.getpid(), backend=shown))
+    return native
+
+
+def _job(args: argparse.Namespace, request_line: bytes | None) -> _Job:
+    """The build the command line or the request line asks for, its outputs checked."""
+    from trtgui.cli.build_args import log_level, make_settings
+    from trtgui.cli.cmd_build import check_outputs
+
+    if request_line is None:
+        settings = make_settings(args)
+        save_to = check_outputs(args, settings)
+        return _Job(settings, log_level(args), bool(args.accept_accuracy_loss), save_to)
+    request = parse_request_line(request_line.decode("utf-8", "replace"))
+    settings = _with_engine_path(request.build_settings())
+    check_outputs(argparse.Namespace(), settings)
+    return _Job(settings, request.log_level, request.accept_accuracy_loss, None)
 
 
 def _with_engine_path(settings: BuildSettings) -> BuildSettings:

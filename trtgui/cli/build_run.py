@@ -25,6 +25,7 @@ from trtgui.core import files  # now, not in a signal handler
 if TYPE_CHECKING:
     from types import FrameType
 
+    from trtgui.core.build.accuracy_record import AccuracyReport, ConversionSample
     from trtgui.core.build.progress import ProgressEvent
     from trtgui.core.build.result import BuildResult
     from trtgui.core.build.settings import BuildSettings
@@ -95,7 +96,6 @@ class BuildRun:
         """Build `settings`, handing `sink` TensorRT's lines at `log_level` and above;
         `signals` (when this is the main thread) request a cancel meanwhile."""
         from trtgui.core.build.builder import build_engine
-        from trtgui.core.predict.accuracy import check_conversion
 
         built: list[BuildResult] = []
         failed: list[BaseException] = []
@@ -108,7 +108,7 @@ class BuildRun:
                     on_progress=self.sink.progress,
                     cancel=self.cancel,
                     log_level=log_level,
-                    check_conversion=check_conversion,
+                    check_conversion=_check_conversion,
                     accept_accuracy_loss=accept_accuracy_loss,
                 )
             except BaseException as exc:  # handed to the main thread, which reports it
@@ -135,3 +135,11 @@ class BuildRun:
             error=failed[0] if failed else None,
             cancel_requested=self.cancel.is_set(),
         )
+
+
+def _check_conversion(sample: ConversionSample) -> AccuracyReport:
+    """The predict stage's precision check, imported when a build converts its model: an
+    FP32 build never needs it, and its imports (the decoders) cost the CLI ~0.1 s."""
+    from trtgui.core.predict.accuracy import check_conversion
+
+    return check_conversion(sample)

@@ -2,8 +2,10 @@
 latency.
 
 ONNX models run with ONNX Runtime, engines with TensorRT (or, where the engine cannot run, the
-ONNX model it was built from, as `run` does); engines also report the CUDA-event split "H2D
-Latency" / "GPU Compute Time" / "D2H Latency", named as trtexec names them. Units follow
+ONNX model it was built from, as `run` does). Engines are timed as trtexec times them
+(`bench.time_runner`): the inputs staged once in pinned buffers, then per run only the H2D
+copies, `execute_async_v3` and the D2H copies on one stream, with the CUDA-event split "H2D
+Latency" / "GPU Compute Time" / "D2H Latency" named as trtexec names them. Units follow
 trtexec: `--warmup` in milliseconds (its `--warmUp`), `--duration` in seconds. `--json` keys
 are snake_case with their unit (`latency_ms`, `gpu_compute_time_ms`), for scripts.
 """

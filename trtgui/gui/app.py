@@ -114,11 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def leave_now(code: int) -> None:
     """End the process at once, without Python's shutdown: for when a worker thread is still
     inside a call that cannot be interrupted (TensorRT, a read blocked in the kernel) after
-    the window asked it to stop and waited, or the warm-up thread is still importing. Returning normally would destroy its running
-    QThread ("QThread: Destroyed while thread is still running", then abort: exit 134) or wait
-    for it for good. The window's settings were saved and synced by closeEvent/save_state and
-    nothing trtgui writes is half-done (every write is a temporary file renamed into place),
-    so all that is left to do is flush what was printed and logged."""
+    the window asked it to stop and waited, or the warm-up thread is still importing.
+    Returning normally would destroy its running QThread ("QThread: Destroyed while thread is
+    still running", then abort: exit 134) or wait for it for good. The window's settings were
+    saved and synced by closeEvent/save_state and nothing trtgui writes is half-done (every
+    write is a temporary file renamed into place), so all that is left to do is flush what
+    was printed and logged."""
     import logging
 
     logging.shutdown()

@@ -390,7 +390,7 @@ class BuildPanel(QWidget):
         if self._process is not None and self.is_building():
             self.cancel_build()
             ended = self._process.shutdown(timeout_ms)
-        build_process.discard_spare()
+        build_process.end_all()  # the idle child, and one still exiting
         return ended
 
     @Slot(object)

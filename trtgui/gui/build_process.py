@@ -18,18 +18,22 @@ memory) is reported in one line with the signal and the phase; the window stays 
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
-import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from trtgui.core.build.events import CANCEL_LINE, BuildRequest, request_line
 from trtgui.core.build.progress import ProgressEvent
+from trtgui.gui import build_child
+from trtgui.gui.build_child import (
+    Child,
+    discard_spare,
+    end_all,
+    prestart,
+    running_children,
+    spare_ready,
+)
 from trtgui.gui.build_stream import (
     CANCEL_GRACE_S,
     EXIT_GRACE_S,
@@ -39,108 +43,26 @@ from trtgui.gui.build_stream import (
     OutputsSnapshot,
     StderrTail,
     build_outcome,
-    child_command,
-    child_environment,
-    new_child_temp_dir,
-    remove_child_temp_dir,
 )
+from trtgui.gui.child_command import child_command
 
+# The pool of children is build_child's; its functions are reached from here too.
+__all__ = [
+    "BuildProcess",
+    "discard_spare",
+    "end_all",
+    "prestart",
+    "running_children",
+    "spare_ready",
+]
 log = logging.getLogger("trtgui.gui")
 
-# Lines parsed per turn of the event loop: a burst (TensorRT's VERBOSE log ends with thousands
-# of lines in a few ms) is handled in slices so the window keeps answering.
-LINES_PER_SLICE = 300
+# A burst of lines (TensorRT's VERBOSE log ends with thousands in a few ms) is parsed in
+# slices of at most this long (~25 µs a line on a loaded 2-core machine), each its own turn of
+# the event loop, so the window keeps answering.
+SLICE_SECONDS = 0.002
+LINES_PER_CHECK = 16
 PROGRESS_INTERVAL_MS = 50  # progress within one phase reaches the panel at most this often
-
-
-@dataclass
-class _Child:
-    """A started child process, the temporary folder it writes in, and what it inherited."""
-
-    process: QProcess
-    temp_dir: Path
-    inherited: tuple[tuple[str, str], ...]  # our environment and folder when it started
-    started_at: float = field(default_factory=time.perf_counter)
-
-    def running(self) -> bool:
-        return self.process.state() != QProcess.ProcessState.NotRunning
-
-
-def _inherited() -> tuple[tuple[str, str], ...]:
-    # pytest rewrites PYTEST_CURRENT_TEST around every test: not something a build reads.
-    env = sorted((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_"))
-    return (("", os.getcwd()), *env)
-
-
-def _start_child() -> _Child:
-    temp_dir = new_child_temp_dir()
-    env = QProcessEnvironment()
-    for key, value in child_environment(temp_dir).items():
-        env.insert(key, value)
-    process = QProcess()
-    process.setProcessEnvironment(env)
-    program, *args = child_command()
-    process.start(program, args)
-    return _Child(process, temp_dir, _inherited())
-
-
-# -- the pre-started child ----------------------------------------------------------------------
-
-_spare: _Child | None = None
-_building: list[_Child] = []
-
-
-def prestart() -> None:
-    """Start the idle child the next build will use, unless one waits already."""
-    global _spare
-    if _spare is not None and _spare.running() and _spare.inherited == _inherited():
-        return
-    discard_spare()
-    _spare = _start_child()
-
-
-def spare_ready() -> bool:
-    """Whether the idle child has finished importing (its `ready` line waits to be read)."""
-    return _spare is not None and _spare.running() and _spare.process.canReadLine()
-
-
-def discard_spare() -> None:
-    """End the idle child (window shutdown, tests)."""
-    global _spare
-    spare, _spare = _spare, None
-    if spare is not None:
-        _end(spare)
-
-
-def _take() -> _Child:
-    """The idle child when it still runs and has our environment (a test may change it),
-    else a new one."""
-    global _spare
-    spare, _spare = _spare, None
-    if spare is not None and spare.running() and spare.inherited == _inherited():
-        return spare
-    if spare is not None:
-        _end(spare)
-    return _start_child()
-
-
-def _end(child: _Child) -> None:
-    if child.running():
-        child.process.kill()
-        child.process.waitForFinished(2000)
-    remove_child_temp_dir(child.temp_dir)
-
-
-def running_children(*, idle: bool = True) -> list[QProcess]:
-    """Child processes started here that still run: any building, and the idle one unless
-    `idle` is False."""
-    children = [c for c in _building if c.running()]
-    if idle and _spare is not None and _spare.running():
-        children.append(_spare)
-    return [c.process for c in children]
-
-
-atexit.register(discard_spare)
 
 
 # -- one build ----------------------------------------------------------------------------------
@@ -166,7 +88,7 @@ class BuildProcess(QObject):
         self.outputs = OutputsSnapshot.of(request.build_settings())
         self.stream = EventStream(log_sink, self._on_progress_event)
         self.stderr = StderrTail()
-        self.child: _Child | None = None
+        self.child: Child | None = None
         self.cancel_requested = False
         self.killed = False
         self.done = False
@@ -190,10 +112,10 @@ class BuildProcess(QObject):
     def start(self) -> None:
         """Hand the request to the idle child (or a new one); returns at once."""
         self.started_at = time.perf_counter()
-        self.reused_spare = _spare is not None
-        child = _take()
+        self.reused_spare = build_child.has_spare()
+        child = build_child.take()
         self.child = child
-        _building.append(child)
+        build_child.building.append(child)
         process = child.process
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
@@ -241,13 +163,16 @@ class BuildProcess(QObject):
 
     def _pump(self) -> None:
         self._pumping = False
-        left = self.stream.pump(LINES_PER_SLICE)
+        until = time.perf_counter() + SLICE_SECONDS
+        left = self.stream.pump(LINES_PER_CHECK)
+        while left and time.perf_counter() < until:
+            left = self.stream.pump(LINES_PER_CHECK)
         if left and not self._pumping:
             self._pumping = True
             QTimer.singleShot(0, self._pump)
-        over = self.stream.final is not None and not self.cancel_requested
-        if over and not self._kill_timer.isActive():  # the child only has to exit now
-            self._kill_timer.start(int(EXIT_GRACE_S * 1000))
+        if self.stream.final is not None and not self.done:
+            # The child's last word decides; it only has to exit now (`retire`).
+            self._conclude(ChildExit())
 
     def _read_stderr(self) -> None:
         if self.child is not None:
@@ -269,9 +194,14 @@ class BuildProcess(QObject):
             self.progress.emit(event)
 
     def _kill(self) -> None:
-        if self.child is not None and self.child.running():
+        if self.child is not None and self.child.running() and not self.done:
             self.killed = True
             self.child.process.kill()
+            self.log.emit(
+                logging.INFO,
+                f"The build process had not stopped {CANCEL_GRACE_S:.1f} s after the request: "
+                "it was ended.",
+            )
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -297,15 +227,19 @@ class BuildProcess(QObject):
         self.stream.close()
         self.stream.pump()
         crashed = status == QProcess.ExitStatus.CrashExit
-        ended = ChildExit(
-            code=None if crashed else code,
-            signal=code if crashed else None,
-            killed_by_us=self.killed,
-        )
-        if crashed or self.stream.final is None:
-            # A killed or crashed child's temporary files beside the outputs (its own
-            # temporary folder goes below).
+        if self.stream.final is None:
+            # It died without its last word: its temporary files beside the outputs (its
+            # own temporary folder goes when it is forgotten).
             self.outputs.remove_temps()
+        self._conclude(
+            ChildExit(
+                code=None if crashed else code,
+                signal=code if crashed else None,
+                killed_by_us=self.killed,
+            )
+        )
+
+    def _conclude(self, ended: ChildExit) -> None:
         outcome = build_outcome(
             self.stream,
             ended,
@@ -319,12 +253,8 @@ class BuildProcess(QObject):
         self.done = True
         self._progress_timer.stop()
         self._kill_timer.stop()
-        child = self.child
-        if child is not None:
-            with contextlib.suppress(ValueError):
-                _building.remove(child)
-            remove_child_temp_dir(child.temp_dir)
-            # The QProcess stays alive with this object: it is inside its own `finished`.
+        if self.child is not None:
+            build_child.retire(self.child, EXIT_GRACE_S)
         try:
             if kind == "succeeded":
                 self.succeeded.emit(result)

@@ -86,6 +86,8 @@ class PredictionView(QWidget):
         self.compare_note = muted_label(
             "The comparison appears when TensorRT and ONNX Runtime both ran."
         )
+        # Plain text: the summary holds ">=", which an escaped auto-format label showed as "&gt;".
+        self.compare_note.setTextFormat(Qt.TextFormat.PlainText)
         compare_tab = column(self.compare_note, (self.compare_view, 1), margins=4)
         self.result_tabs.addTab(compare_tab, COMPARE_TITLE)
         self.stats_model = KeyValueModel(("Output", "Shape", "Min", "Max", "Mean", "Std"), self)
@@ -223,7 +225,7 @@ class PredictionView(QWidget):
         self.verdict_label.setToolTip(COMPARE_TITLE)
         self.compare_model.set_rows(comparison_rows(comparison))
         self.compare_view.resizeColumnsToContents()
-        self.compare_note.setText(html_escape(comparison.summary()))
+        self.compare_note.setText(comparison.summary())
         self.result_tabs.setTabText(COMPARE_TAB, f"{COMPARE_TITLE}: {word}")
 
     def show_running(self) -> None:

@@ -1,13 +1,14 @@
 """The main window: tabs for the Model, Build, Engine and Inference panels, and the routing
 between them.
 
-It opens a file by its kind (drag and drop anywhere included), sends a model to the Build
-and Inference panels and a build result to the Engine panel, and owns the lifetime of their
-workers: closing the window cancels a running build and waits for every thread. Panels other
-than Model are created on first use so the window shows before heavy modules load.
+It sends a model to the Build and Inference panels and a build result to the Engine panel,
+and owns the lifetime of their workers: closing the window cancels a running build and waits
+for every thread. Panels other than Model are created on first use so the window shows before
+heavy modules load; their modules are imported in the background meanwhile (`warm_up`).
 
-Beside it: `window_actions` (actions, menus, toolbar), `window_state` (QSettings),
-`settings_io` (import and export of build settings), `panel` (how panels are held).
+Beside it: `window_open` (its base class: opening files by their kind, drops included),
+`window_actions` (actions, menus, toolbar), `window_state` (QSettings), `settings_io` (import
+and export of build settings), `panel` (how panels are held).
 """
 
 from __future__ import annotations
@@ -17,25 +18,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QTabWidget
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import QApplication, QLabel, QTabWidget
 
 from trtgui.core.errors import TrtGuiError
 from trtgui.gui import settings_io
 from trtgui.gui.about import AboutDialog
 from trtgui.gui.errors import show_error
 from trtgui.gui.model_panel import ModelPanel
-from trtgui.gui.open_files import (
-    ENGINE_FILTER,
-    IMAGE_FILTER,
-    OPEN_FILTER,
-    DropFilter,
-    dropped_paths,
-    kind_of,
-)
+from trtgui.gui.open_files import DropFilter
 from trtgui.gui.panel import LazyTab
 from trtgui.gui.warm_up import WarmUp
 from trtgui.gui.window_actions import WindowActions, app_icon
+from trtgui.gui.window_open import BUILD_TAB, ENGINE_TAB, FileOpening
 from trtgui.gui.window_state import RecentKind, WindowState
 
 if TYPE_CHECKING:
@@ -43,7 +38,6 @@ if TYPE_CHECKING:
     from trtgui.core.doctor import BackendStatus
     from trtgui.core.imaging import PreprocessSpec
     from trtgui.core.model.onnx_model import ModelInfo
-    from trtgui.core.predict.demo import Demo
     from trtgui.gui.build_panel import BuildPanel
     from trtgui.gui.engine_panel import EnginePanel
     from trtgui.gui.inference_panel import InferencePanel
@@ -51,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trtgui.gui")
 
-MODEL_TAB, BUILD_TAB, ENGINE_TAB, INFERENCE_TAB = range(4)
 # How long closing the window waits for workers to stop after asking them to: the window
 # must be gone within 2 s even with a worker stuck (app.main then exits without it). Leaves
 # room for a worker holding the GIL in C (TensorRT's import: ~0.5 s) to delay the wake-up.
@@ -61,7 +54,7 @@ CLOSE_WAIT_MS = 1000
 WARM_UP_DELAY_MS = 100
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileOpening):
     """The trtgui main window. Pass `settings` (a QSettings) to persist elsewhere (tests)."""
 
     def __init__(self, settings: QSettings | None = None) -> None:
@@ -107,15 +100,13 @@ class MainWindow(QMainWindow):
         self.recent_menu = self.menu_actions.recent_menu
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._fill_recent_menu()
-        self._drop_filter = DropFilter(self, self.open_paths)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._drop_filter)
+        self._drop_filter = DropFilter(self, self.open_paths)  # watches once shown
         self._restore_state()
         self._update_actions()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._drop_filter.watch()
         if not self._closing:
             QTimer.singleShot(WARM_UP_DELAY_MS, self.warm_up.start)  # once: start() ignores more
 
@@ -197,171 +188,6 @@ class MainWindow(QMainWindow):
 
     def show_build(self) -> None:
         self.show_tab(BUILD_TAB)
-
-    # -- opening files ------------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = dropped_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.open_paths(paths)
-
-    def open_paths(self, paths: list[Path]) -> None:
-        for path in paths:
-            self.open_path(path)
-
-    def open_path(self, path: str | Path) -> None:
-        """Open a model, engine, image or build-settings file, chosen by its extension."""
-        path = Path(path).expanduser()
-        kind = kind_of(path)
-        if kind == "models":
-            self.open_model(path)
-        elif kind == "engines":
-            self.open_engine(path)
-        elif kind == "images":
-            self.open_image(path)
-        elif kind == "settings":
-            if path.name == "demo.json":
-                self.open_demo(path.parent)
-            else:
-                self.import_settings(path)
-        else:
-            show_error(
-                self,
-                TrtGuiError(
-                    f"trtgui does not know what to do with {path.name}: open an ONNX model "
-                    "(.onnx), an engine (.engine, .plan, .trt) or an image.",
-                ),
-            )
-
-    def open_model(self, path: str | Path, *, show_panel: bool = True) -> None:
-        """Inspect `path` in a worker; the Model panel shows it when done (and comes to the
-        front unless `show_panel` is False)."""
-        from trtgui.gui.workers import inspect_job, start_worker
-
-        self._show_model_panel = show_panel
-
-        path = Path(path)
-        if not path.exists():
-            self._missing(path, "models")
-            return
-        self.state.remember_folder(path)
-        self.statusBar().showMessage(f"Opening {path.name}…")
-        self._open_handle = start_worker(
-            inspect_job(str(path)),
-            name=f"inspect {path.name}",
-            on_succeeded=self._model_opened,
-            on_failed=self._open_failed,
-        )
-
-    @Slot(object)
-    def _model_opened(self, info: ModelInfo) -> None:
-        self.model_info = info
-        self.model_panel.set_model(info)
-        self.add_recent("models", info.path)
-        self.setWindowTitle(f"{info.path.name} — trtgui")
-        self.statusBar().showMessage(f"Opened {info.path}", 5000)
-        if self.build_tab.panel is not None:
-            self.build_tab.panel.set_model(info)
-        inference = self.inference_tab.panel
-        if inference is not None and not inference.is_busy():
-            inference.set_model(info.path, model_info=info)
-        if self._show_model_panel and self.tabs.currentIndex() not in (MODEL_TAB, BUILD_TAB):
-            self.show_tab(MODEL_TAB)
-        self._update_actions()
-
-    @Slot(object)
-    def _open_failed(self, err: BaseException) -> None:
-        self.statusBar().clearMessage()
-        show_error(self, err)
-
-    def open_engine(self, path: str | Path) -> None:
-        path = Path(path)
-        if not path.exists():
-            self._missing(path, "engines")
-            return
-        self.state.remember_folder(path)
-        panel = self.engine_panel()
-        self.add_recent("engines", path)
-        self.show_tab(ENGINE_TAB)
-        if panel is not None:
-            panel.open_engine(path)
-
-    def _engine_opened_in_panel(self, path: str) -> None:
-        self.add_recent("engines", Path(path))
-
-    def open_image(self, path: str | Path) -> None:
-        path = Path(path)
-        if not path.exists():
-            self._missing(path, "images")
-            return
-        self.state.remember_folder(path)
-        panel = self.inference_panel()
-        self.add_recent("images", path)
-        self.show_tab(INFERENCE_TAB)
-        if panel is not None:
-            panel.open_image(path)
-
-    def _run_engine_on_image(self, engine_path: str) -> None:
-        panel = self.inference_panel()
-        self.show_tab(INFERENCE_TAB)
-        if panel is not None:
-            panel.set_model(engine_path)
-
-    def open_demo(self, folder: str | Path | None = None) -> None:
-        """Open the bundled demo (or the one in `folder`): its model, the engine `trtgui-cli
-        demo` built (when there is one), then its first image in the Inference panel.
-        demo.json is read in a worker (`_demo_loaded` follows)."""
-        from trtgui.core.predict.demo import load_demo
-        from trtgui.gui.workers import call_job, start_worker
-
-        root = Path(folder) if folder is not None else None
-        self._demo_folder = root
-        self._demo_handle = start_worker(
-            call_job(lambda: load_demo(root)),
-            name="open demo",
-            on_succeeded=self._demo_loaded,
-            on_failed=self._open_failed,
-        )
-
-    @Slot(object)
-    def _demo_loaded(self, demo: Demo) -> None:
-        from trtgui.core.paths import demo_engine_path
-
-        self.open_model(demo.model, show_panel=False)
-        # The engine `trtgui-cli demo` built (README: `trtgui-cli demo && trtgui --demo`).
-        if self._demo_folder is None and demo_engine_path().is_file():
-            self.open_engine(demo_engine_path())
-        panel = self.inference_panel()
-        # The demo shows its point at once: a result on a photo, without a click (the run
-        # waits for the model and the photo to load).
-        if panel is not None and demo.images:
-            panel.show_demo(demo)
-            self.show_tab(INFERENCE_TAB)
-            panel.run()
-
-    def _missing(self, path: Path, kind: RecentKind) -> None:
-        self.state.remove_recent(kind, path)
-        self._fill_recent_menu()
-        show_error(self, TrtGuiError(f"{path} does not exist: it may have been moved or deleted."))
-
-    def open_dialog(self) -> None:
-        self._file_dialog("Open a model, engine or image", OPEN_FILTER)
-
-    def open_engine_dialog(self) -> None:
-        self._file_dialog("Open a TensorRT engine", ENGINE_FILTER + ";;All files (*)")
-
-    def open_image_dialog(self) -> None:
-        self._file_dialog("Open an image", IMAGE_FILTER + ";;All files (*)")
-
-    def _file_dialog(self, title: str, filters: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, self.last_folder(), filters)
-        if path:
-            self.open_path(path)
 
     # -- build --------------------------------------------------------------------------------
 
@@ -538,7 +364,4 @@ class MainWindow(QMainWindow):
                 self.shutdown()
             finally:
                 QApplication.restoreOverrideCursor()
-            app = QApplication.instance()
-            if app is not None:
-                app.removeEventFilter(self._drop_filter)
         event.accept()

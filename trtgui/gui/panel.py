@@ -14,6 +14,8 @@ from typing import Generic, Protocol, TypeVar
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from trtgui.gui.warm_up import freeze_heap
+
 log = logging.getLogger("trtgui.gui")
 
 
@@ -61,4 +63,5 @@ class LazyTab(QWidget, Generic[P]):
             self._layout.removeWidget(self._placeholder)
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)
+            freeze_heap()  # its widgets live as long as the window: no need to scan them
         return self.panel

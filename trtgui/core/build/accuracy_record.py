@@ -20,12 +20,15 @@ broken otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trtgui.core.errors import EngineBuildError
+
+# Re-exported: the check's images are the ones calibration held back.
+from trtgui.core.model.int8 import held_back as held_back
 
 OK = "ok"
 DEGRADED = "degraded"
@@ -67,6 +70,9 @@ class ConversionSample:
     images_note: str = ""  # "8 images held back from calibration", "all 5 images (few)"
     preprocess: Any = None
     excluded_nodes: tuple[str, ...] = ()  # left in float by the quantizer
+    # The original's outputs that INT8 calibration computed on these images: image path ->
+    # (digest of the feed, outputs by name). Reused when the check feeds the same input.
+    reference_outputs: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,7 @@ class ConversionRejected(EngineBuildError):
 # Metric keys in words, for the CLI and the Precision check card.
 METRIC_TITLES: Mapping[str, str] = {
     "top1_agreement": "Top-1 agreement",
+    "top1_identical": "Top-1 identical (near-ties not counted)",
     "top5_overlap": "Top-5 overlap",
     "detection_f1": "Detections kept (F1)",
     "reference_boxes": "Boxes of the FP32 model",
@@ -232,13 +239,3 @@ FIGURE_WORDS: Mapping[str, str] = {
 
 # The seam the builder calls; the CLI and the GUI worker pass `predict.accuracy.check_conversion`.
 ConversionCheck = Callable[[ConversionSample], AccuracyReport]
-
-
-def held_back(images: Sequence[Path], few: int = 8) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
-    """(calibration images, check images): every fourth image is held back from calibration;
-    with `few` images or fewer all of them serve both (too few to split)."""
-    ordered = tuple(images)
-    if len(ordered) <= few:
-        return ordered, ordered
-    check = ordered[3::4]
-    return tuple(p for p in ordered if p not in check), check

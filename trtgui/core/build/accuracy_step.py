@@ -11,6 +11,7 @@ whose choice is theirs; the message and the record say exactly how to build it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -61,19 +62,68 @@ def make_sample(settings: BuildSettings, source: Path, prepared: PreparedModel) 
         images_note=note,
         preprocess=settings.preprocess,
         excluded_nodes=prepared.int8_excluded,
+        reference_outputs=prepared.reference_outputs,
     )
 
 
-def run_check(
-    check: ConversionCheck,
-    sample: ConversionSample,
-    tracker: ProgressTracker,
-) -> AccuracyReport:
-    tracker.phase_start(ACCURACY_PHASE, None, 1)
-    report = check(sample)
-    tracker.step_complete(ACCURACY_PHASE, 0)
-    tracker.phase_finish(ACCURACY_PHASE)
-    return report
+class PendingCheck:
+    """The precision check running in a helper thread while TensorRT builds.
+
+    Why beside TensorRT: the check is ONNX Runtime work on the converted file, which TensorRT
+    only reads, and TensorRT's engine stays in memory until the build writes it, after the
+    verdict: so a broken conversion still writes nothing, and the check costs the build only
+    the time it outlasts TensorRT. A broken verdict (unless the loss is accepted) stops
+    TensorRT through the progress monitor at once (`tracker.stop`), so a long GPU build is not
+    waited for only to be thrown away.
+    """
+
+    def __init__(
+        self,
+        check: ConversionCheck,
+        sample: ConversionSample,
+        tracker: ProgressTracker,
+        stop_when_broken: bool,
+    ) -> None:
+        self.sample = sample
+        self.check = check
+        self._tracker = tracker
+        self._stop_when_broken = stop_when_broken
+        self._report: AccuracyReport | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="trtgui-precision-check")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._report = self.check(self.sample)
+        except BaseException as exc:  # re-raised in the build's thread by result()
+            self._error = exc
+            return
+        if self._report.broken and self._stop_when_broken:
+            self._tracker.stop.set()
+
+    @property
+    def stopped_tensorrt(self) -> bool:
+        return self._tracker.stop.is_set()
+
+    def result(self) -> AccuracyReport:
+        """The report; while the check still runs, a progress phase says what is awaited."""
+        if self._thread.is_alive():
+            self._tracker.phase_start(ACCURACY_PHASE, None, 1)
+            self._thread.join()
+            self._tracker.step_complete(ACCURACY_PHASE, 0)
+            self._tracker.phase_finish(ACCURACY_PHASE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._report is not None
+        return self._report
+
+    def __enter__(self) -> PendingCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join()  # never leave it running past the build (its files go)
 
 
 def retry_broken_int8(
@@ -100,7 +150,14 @@ def retry_broken_int8(
         folder.mkdir(exist_ok=True)
         patterns = tuple(dict.fromkeys((*settings.int8_exclude, *names)))
         retried = requantize(patterns, folder)
-        again = check(replace(sample, converted=retried.path, excluded_nodes=retried.int8_excluded))
+        again = check(
+            replace(
+                sample,
+                converted=retried.path,
+                excluded_nodes=retried.int8_excluded,
+                reference_outputs=retried.reference_outputs,
+            )
+        )
         attempts.append(
             RetryAttempt(
                 what=what,

@@ -137,12 +137,18 @@ def build_engine(
         _workdir(job.converting, job.engine_path.parent) as workdir,
     ):
         prepared = _prepare(job, Path(workdir), has_qdq, tracker, capture)
-        accuracy = _check_accuracy(
-            job, prepared, check_conversion, tracker, capture, Path(workdir)
-        )
-        _check_cancel(tracker.cancel)
-        builder, network = _parse_network(job, logger, prepared.path, tracker)
-        built = _build_serialized(job, builder, network, prepared.has_qdq, tracker, capture)
+        pending = _start_check(job, prepared, check_conversion, tracker)
+        with pending or contextlib.nullcontext():
+            try:
+                _check_cancel(tracker.cancel)
+                builder, network = _parse_network(job, logger, prepared.path, tracker)
+                built = _build_serialized(job, builder, network, prepared.has_qdq, tracker, capture)
+            except EngineBuildError:
+                # TensorRT stopped because the check refused the model: that refusal is the
+                # answer (raised below), not TensorRT's failure to finish.
+                if pending is None or not pending.stopped_tensorrt:
+                    raise
+            accuracy = _check_accuracy(job, prepared, pending, tracker, capture, Path(workdir))
         if built.calibration_images:
             prepared = replace(prepared, calibration_images=built.calibration_images)
         kept = (
@@ -263,22 +269,37 @@ def _prepare(
     return prepared
 
 
-def _check_accuracy(
+def _start_check(
     job: _Job,
     prepared: precision.PreparedModel,
     check: ConversionCheck | None,
     tracker: ProgressTracker,
+) -> accuracy_step.PendingCheck | None:
+    """Start the injected precision check of a converted model beside TensorRT's build."""
+    if check is None or not prepared.converted:
+        return None
+    sample = accuracy_step.make_sample(job.settings, job.source, prepared)
+    return accuracy_step.PendingCheck(
+        check, sample, tracker, stop_when_broken=not job.settings.accept_accuracy_loss
+    )
+
+
+def _check_accuracy(
+    job: _Job,
+    prepared: precision.PreparedModel,
+    pending: accuracy_step.PendingCheck | None,
+    tracker: ProgressTracker,
     capture: trt_log.LogCapture,
     workdir: Path,
 ) -> AccuracyReport | None:
-    """Run the injected precision check on a converted model (`accuracy_step`); a broken
-    verdict raises ConversionRejected (nothing is written) unless the settings accept the
-    loss, after the INT8 retries found what it would take."""
-    if check is None or not prepared.converted:
+    """The precision check's verdict (`accuracy_step`); a broken one raises
+    ConversionRejected (nothing is written) unless the settings accept the loss, after the
+    INT8 retries found what it would take."""
+    if pending is None:
         return None
     s = job.settings
-    sample = accuracy_step.make_sample(s, job.source, prepared)
-    report = accuracy_step.run_check(check, sample, tracker)
+    sample = pending.sample
+    report = pending.result()
     if report.broken and s.accept_accuracy_loss:
         report = replace(report, accepted_loss=True)
     else:
@@ -288,7 +309,7 @@ def _check_accuracy(
             return _prepare(retry, folder, False, tracker, capture)
 
         report = accuracy_step.retry_broken_int8(
-            report, sample, s, prepared, check, requantize, workdir, tracker
+            report, sample, s, prepared, pending.check, requantize, workdir, tracker
         )
     _tell(capture, logging.INFO, f"Precision check: {report.verdict}. {report.summary}")
     for line in accuracy_step.retry_lines(report):

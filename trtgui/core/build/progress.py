@@ -80,6 +80,9 @@ class ProgressTracker:
     ) -> None:
         self._on_progress = on_progress
         self.cancel = cancel if cancel is not None else threading.Event()
+        # Set by the build itself, not the user: TensorRT stops because its result will not be
+        # kept (the precision check, running beside it, refused the converted model).
+        self.stop = threading.Event()
         self._lock = threading.Lock()
         self._phases: list[PhaseProgress] = []
         self.callback_errors: list[BaseException] = []
@@ -122,7 +125,7 @@ class ProgressTracker:
                     break
             event = ProgressEvent(tuple(self._phases))
         self._emit(event)
-        return not self.cancel.is_set()
+        return not (self.cancel.is_set() or self.stop.is_set())
 
     def next_phase(self, parent: str, parent_step: int, name: str, num_steps: int) -> None:
         """In one event: `parent_step` steps of `parent` done, its open child replaced by a new

@@ -61,16 +61,49 @@ class LogCapture:
         level: int,
         keep: int = 200,
         cancel: threading.Event | None = None,
+        sync: Callable[[], None] | None = None,
     ) -> None:
         self.on_log = on_log
         self.level = level
         self.cancel = cancel
-        self.warning_count = 0
-        self.error_count = 0
-        self.errors: deque[str] = deque(maxlen=keep)
-        self.warnings: deque[str] = deque(maxlen=keep)
-        self.callback_errors: list[BaseException] = []
+        # The hub's `sync` (TensorRT's C++ logger read through a pipe, `native_log`): the
+        # answers below wait until every line TensorRT wrote so far was delivered.
+        self._sync = sync
+        self._warning_count = 0
+        self._error_count = 0
+        self._errors: deque[str] = deque(maxlen=keep)
+        self._warnings: deque[str] = deque(maxlen=keep)
+        self._callback_errors: list[BaseException] = []
         self._lock = threading.Lock()
+
+    def _delivered(self) -> None:
+        if self._sync is not None:
+            self._sync()
+
+    @property
+    def warning_count(self) -> int:
+        self._delivered()
+        return self._warning_count
+
+    @property
+    def error_count(self) -> int:
+        self._delivered()
+        return self._error_count
+
+    @property
+    def errors(self) -> deque[str]:
+        self._delivered()
+        return self._errors
+
+    @property
+    def warnings(self) -> deque[str]:
+        self._delivered()
+        return self._warnings
+
+    @property
+    def callback_errors(self) -> list[BaseException]:
+        self._delivered()
+        return self._callback_errors
 
     def cancel_requested(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -79,18 +112,18 @@ class LogCapture:
         if level >= logging.WARNING:
             with self._lock:
                 if level >= logging.ERROR:
-                    self.error_count += 1
-                    self.errors.append(message)
+                    self._error_count += 1
+                    self._errors.append(message)
                 else:
-                    self.warning_count += 1
-                    self.warnings.append(message)
+                    self._warning_count += 1
+                    self._warnings.append(message)
         if self.on_log is not None and level >= self.level:
             try:
                 self.on_log(level, message)
             except BaseException as exc:  # never into TensorRT; reported after the build
                 with self._lock:
-                    if len(self.callback_errors) < 10:
-                        self.callback_errors.append(exc)
+                    if len(self._callback_errors) < 10:
+                        self._callback_errors.append(exc)
 
 
 class TrtLogHub:
@@ -102,6 +135,7 @@ class TrtLogHub:
         self._captures: tuple[LogCapture, ...] = ()
         self.min_level = logging.WARNING  # lowest level anybody listens to right now
         self.dropped = 0  # messages that could not be delivered (should stay 0)
+        self.sync: Callable[[], None] | None = None  # set by `native_log.install`
 
     def _recompute(self) -> None:
         # A capture without a callback only counts warnings and errors (always listened to).
@@ -148,7 +182,7 @@ def capture(
 ) -> Iterator[LogCapture]:
     """Attach a `LogCapture` to `hub` for the duration of one build (`cancel`: the build's
     cancel event, so the cancellation TensorRT reports is not taken for an error)."""
-    cap = LogCapture(on_log, level, cancel=cancel)
+    cap = LogCapture(on_log, level, cancel=cancel, sync=hub.sync)
     hub.attach(cap)
     try:
         yield cap
@@ -158,6 +192,16 @@ def capture(
 
 _loggers: dict[str, tuple[Any, TrtLogHub]] = {}
 _loggers_lock = threading.Lock()
+
+
+def install_logger(backend: str, logger: Any, hub: TrtLogHub) -> bool:
+    """Make `logger` (TensorRT's own C++ logger, see `native_log`) the process-wide logger of
+    `backend`; False when `get_trt_logger` already made one (TensorRT objects keep it)."""
+    with _loggers_lock:
+        if backend in _loggers:
+            return False
+        _loggers[backend] = (logger, hub)
+        return True
 
 
 def get_trt_logger(backend: str, trt: Any) -> tuple[Any, TrtLogHub]:

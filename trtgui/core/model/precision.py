@@ -20,8 +20,8 @@ import importlib.util
 import logging
 import threading
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,9 @@ class PreparedModel:
     int8_excluded: tuple[str, ...] = ()
     # INT8: the nodes that take an input through DequantizeLinear (what TensorRT runs in INT8).
     int8_quantized: tuple[str, ...] = ()
+    # INT8: the original's outputs calibration computed (image path -> (feed digest, outputs)),
+    # for the precision check.
+    reference_outputs: Mapping[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
 
 
 def autocast_available() -> bool:
@@ -164,6 +167,7 @@ def prepare_model(
             preprocess=result.preprocess,
             int8_excluded=result.excluded_nodes,
             int8_quantized=result.quantized_nodes,
+            reference_outputs=result.reference,
         )
     raise SettingsError(f"Unknown precision {precision!r}.")
 

@@ -1,0 +1,36 @@
+"""The build child's command line, environment and temporary folder (no Qt, no heavy import:
+the window starts its idle child right after it shows)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+CHILD_MODULE_ARGS = ("-m", "trtgui.cli.main", "build", "--events", "--request-stdin")
+
+
+def child_command() -> list[str]:
+    """The pre-started worker's command line: this interpreter, this trtgui."""
+    return [sys.executable, *CHILD_MODULE_ARGS]
+
+
+def child_environment(temp_dir: Path) -> dict[str, str]:
+    """The child's environment: ours, with its own temporary folder (removed after it ends,
+    so a killed child leaves nothing in the system's) and Python's fault handler on, so a
+    crash prints where it was on stderr (shown in Details)."""
+    env = dict(os.environ)
+    env["TMPDIR"] = str(temp_dir)
+    env["PYTHONFAULTHANDLER"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def new_child_temp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="trtgui-child-"))
+
+
+def remove_child_temp_dir(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
