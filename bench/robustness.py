@@ -482,7 +482,7 @@ def gui_figures(root: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
         # (gui/warm_up.py); then the panels are made on first use, measured on its own: a
         # one-off cost of the session, not of a file. The readers of a model, an engine and
         # an image are used once too, before the bad files.
-        stall.run_until(lambda: not window.warm_up.is_running(), 60)
+        stall.run_until(window.warm_up.is_done, 60)
         first = [
             stall.measure_action(window, make, Path(name))
             for name, make in (

@@ -58,6 +58,8 @@ SCRIPTS: tuple[Script, ...] = (
            about="50 builds + 200 runs: RSS growth, threads"),
     Script("cancel_stress", (), ("--points", "6"), 900,
            about="cancel at 20 points of a real build"),
+    Script("crash_isolation", (), ("--crashes", "5"), 600,
+           about="#15: injected crashes of the build child; the window stays up"),
     Script("robustness", (), ("--ctrl-c-runs", "5"), 1500,
            about="bad-input corpus via CLI and GUI; 20 double Ctrl-C builds"),
     Script("int8_accuracy", (), ("--models", "efficientnet_lite0_dynbatch.onnx"), 900,

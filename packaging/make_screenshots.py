@@ -6,7 +6,9 @@ Rerun it whenever the UI changes; the README and the AppStream metadata show the
 The Build screenshot comes from a real TensorRT-RTX build of the demo model on the CPU; the
 Engine screenshot shows that engine as a machine without a supported GPU sees it. With the
 shared test models beside the project (../shared/models) it also shows the Inference panel on
-four kinds of model (`kind-*.png`), each with the kind and preprocessing it guesses.
+four kinds of model (`kind-*.png`), each with the kind and preprocessing it guesses, and the
+Precision check card for an ok and a refused build (`precision-*.png`; `--only-precision`
+makes just those two).
 """
 
 from __future__ import annotations
@@ -47,8 +49,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "packaging" / "screenshots")
     parser.add_argument("--size", default="1280x860", help="window size WxH")
+    parser.add_argument(
+        "--only-precision", action="store_true", help="only the Precision check card pictures"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only_precision:
+        precision_shots(args.out)
+        return 0
     width, height = (int(v) for v in args.size.split("x"))
 
     from PySide6.QtCore import QSettings
@@ -120,7 +128,33 @@ def main() -> int:
 
     window.shutdown()
     window.close()
+    precision_shots(args.out)
     return 0
+
+
+def precision_shots(out: Path) -> None:
+    """The Build result view's Precision check card for a real ok FP16 build and a real
+    refused INT8 conversion (`precision-ok.png`, `precision-broken.png`): the card's own test
+    builds both (with the shared models) and saves them when TRTGUI_SCREENSHOTS=1."""
+    import shutil
+    import subprocess
+
+    if not (SHARED / "onnx").is_dir():
+        print(f"skipped the precision card: {SHARED} is not there")
+        return
+    env = {**os.environ, "TRTGUI_SCREENSHOTS": "1", "QT_QPA_PLATFORM": "offscreen"}
+    test = ROOT / "tests" / "gui" / "test_precision_card.py"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test), "-k", "card"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    for name in ("precision-ok.png", "precision-broken.png"):
+        made = ROOT / "packaging" / "screenshots" / name
+        if out.resolve() != made.parent.resolve():
+            shutil.copy(made, out / name)
+        print(f"saved {out / name}")
 
 
 if __name__ == "__main__":

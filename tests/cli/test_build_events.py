@@ -372,3 +372,20 @@ def test_a_waiting_worker_ends_at_once_on_sigterm() -> None:
     child.proc.send_signal(signal.SIGTERM)
     assert child.finish() == 130
     assert child.kinds() == ["ready", "cancelled"]
+
+
+def test_a_cancel_late_in_the_build_keeps_the_engine_that_was_there(
+    lite0: Path, tmp_path: Path
+) -> None:
+    """After its last phase TensorRT-RTX works ~2.5 s without a step to stop at (measured on
+    this build): the child gives up itself after its grace, and the engine being replaced is
+    left as it was."""
+    engine = tmp_path / "old.engine"
+    engine.write_bytes(b"the engine the user had")
+    child = Child([str(lite0), "-o", str(engine), "--backend", "rtx", "--shapes", LITE0_SHAPES])
+    child.until(phase_appears("Determining refit engines"))
+    child.send(ev.CANCEL_LINE)
+    assert child.finish() == 130
+    assert child.kinds()[-1] == "cancelled"
+    assert engine.read_bytes() == b"the engine the user had"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.engine"]

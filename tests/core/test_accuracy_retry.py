@@ -110,3 +110,28 @@ def test_ort_default_quantization_is_refused_and_the_retry_finds_the_fix(
     record = json.loads(engine.with_name(engine.name + ".json").read_text())
     assert record["accuracy"]["verdict"] in ("ok", "degraded")
     assert "/model.22/Concat_3" in record["accuracy"]["excluded_nodes"]
+
+
+def test_a_broken_verdict_stops_tensorrt_at_once(shared_models: Path, tmp_path: Path) -> None:
+    """The check runs beside TensorRT; its broken verdict stops TensorRT's build through the
+    progress monitor (no point finishing an engine that will not be written)."""
+    pytest.importorskip("tensorrt_rtx")
+    import logging
+
+    from tests.core.test_accuracy import _broken, _fp16_settings
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.errors import EngineBuildError
+
+    source = shared_models / "onnx" / "ch_PP-OCRv4_det_infer.onnx"
+    lines: list[str] = []
+    with pytest.raises(EngineBuildError) as caught:
+        build_engine(
+            _fp16_settings(source, tmp_path / "det.engine"),
+            on_log=lambda _level, message: lines.append(message),
+            check_conversion=_broken,
+            log_level=logging.INFO,
+        )
+    # The refusal is the answer, not TensorRT's "cancelled" (seen in its log).
+    assert caught.value.message.startswith("FP16 agrees on 0 of 4 images (0.00): ")
+    assert any("BuildCanceled" in line for line in lines)
+    assert list(tmp_path.iterdir()) == []

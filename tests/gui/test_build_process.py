@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from PySide6.QtCore import Qt
 from trtgui.core.backends import available_backends
 from trtgui.core.build.settings import BuildSettings
 from trtgui.core.model.onnx_model import inspect_onnx
-from trtgui.gui import build_process, errors
+from trtgui.gui import build_child, build_process, errors
 from trtgui.gui.build_panel import BuildPanel
 from trtgui.gui.build_stream import BuildProcessError
 
@@ -74,19 +75,30 @@ def test_a_build_renders_the_child_events(qtbot, panel, made_models, tmp_path) -
     _model(panel, made_models["dynamic_batch"].path, tmp_path)
     panel.log_view.severity.setCurrentIndex(panel.log_view.severity.findText("Verbose"))
     phases: list[str] = []
+    threads_before = set(threading.enumerate())
+    off_thread: list[str] = []  # a signal from any thread but the GUI's would be a bug
+
+    def on_progress(event: object) -> None:
+        phases.extend(p.name for p in event.phases)  # type: ignore[attr-defined]
+        if threading.current_thread() is not threading.main_thread():
+            off_thread.append(threading.current_thread().name)
+        off_thread.extend(t.name for t in set(threading.enumerate()) - threads_before)
+
     with qtbot.waitSignals(
         [panel.build_succeeded, panel.build_finished], order="strict", timeout=90000
     ):
         panel.start_build()
         process = panel.build_process
         assert process is not None
-        process.progress.connect(lambda e: phases.extend(p.name for p in e.phases))
+        process.progress.connect(on_progress)
     process = panel.build_process
     assert process is not None and not process.is_running()
     pid = process.stream.ready.pid if process.stream.ready else 0
     assert pid and pid != os.getpid()  # built in another process
     qtbot.waitUntil(lambda: _child_gone(pid), timeout=2000)
     assert process.stream.protocol_error is None
+    assert phases and not off_thread  # no Python thread in the window's build path
+    assert sys.getswitchinterval() == 0.005  # Python's default: no process-wide GIL tweak
     # TensorRT-RTX's own top-level phase (the shared README lists it for PP-OCRv4 too)
     assert "Building engine" in phases or any("engine" in p.lower() for p in phases)
     panel.log_view.flush()
@@ -110,7 +122,11 @@ def test_the_first_build_uses_the_prestarted_child(qtbot, panel, made_models, tm
         process = panel.build_process
         assert process is not None and process.reused_spare
         assert process.child is not None and process.child.process is spare
+        # it builds below the window's priority (build_child.CHILD_NICE), so the window
+        # wins the CPU when both want it
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == build_child.CHILD_NICE
     assert panel.result is not None
+
     # and a new idle child waits for the next build, started after this one ended
     def idle() -> list[object]:
         building = build_process.running_children(idle=False)

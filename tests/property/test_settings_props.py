@@ -62,6 +62,7 @@ build_settings = st.builds(
     calibration_max_images=st.integers(1, 100_000),
     preprocess=st.one_of(st.none(), preprocess),
     keep_converted_onnx=st.booleans(),
+    accept_accuracy_loss=st.booleans(),
 )
 
 

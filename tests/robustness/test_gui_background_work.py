@@ -6,6 +6,7 @@ modules are imported by the warm-up thread, which closing never waits for."""
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import subprocess
 import sys
@@ -75,9 +76,15 @@ def test_warm_up_imports_in_its_own_thread_then_freezes_the_heap(
     (tmp_path / "warm_probe_broken.py").write_text("raise ImportError('gone')\n", "utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     gc.unfreeze()
-    job = warm_up.WarmUp(["warm_probe_broken", "warm_probe_ok"])
+    job = warm_up.WarmUp(
+        [
+            lambda: importlib.import_module("warm_probe_broken"),
+            lambda: importlib.import_module("warm_probe_ok"),
+        ]
+    )
+    assert not job.is_done()
     job.start()
-    assert job.wait(30)
+    assert job.wait(30) and job.is_done()
     assert sys.modules["warm_probe_ok"].THREAD == "trtgui-warm up"
     # A module that fails is left for the panel's own import, which says why, visibly.
     assert "warm_probe_broken" not in sys.modules
@@ -87,7 +94,7 @@ def test_warm_up_imports_in_its_own_thread_then_freezes_the_heap(
 def test_a_stopped_warm_up_imports_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "warm_probe_never.py").write_text("", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    job = warm_up.WarmUp(["warm_probe_never"])
+    job = warm_up.WarmUp([lambda: importlib.import_module("warm_probe_never")])
     job.stop()  # the window closed before it began
     job.start()
     assert job.wait(5) and not job.is_running()
@@ -98,11 +105,12 @@ def test_a_stopped_warm_up_imports_nothing(tmp_path: Path, monkeypatch: pytest.M
 # extension would), then the window is closed.
 _CLOSE_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import importlib, sys, time
     from trtgui.gui import app, smoke, warm_up
 
+    slow = (lambda: importlib.import_module("slow_import_probe"),)
     real_init = warm_up.WarmUp.__init__
-    warm_up.WarmUp.__init__ = lambda self, modules=("slow_import_probe",): real_init(self, modules)
+    warm_up.WarmUp.__init__ = lambda self, imports=slow: real_init(self, imports)
 
     def arm(qt_app, window, deadline_ms=None):
         from PySide6.QtCore import QTimer

@@ -2,12 +2,16 @@
 `trtgui.core.build.events`), `cancel` read on stdin, and `--request-stdin`, the pre-started
 worker the GUI builds through.
 
-stdout carries the events and nothing else: its file descriptor is taken for them, and fd 1
-then points at stderr, so a stray print (Python's or a C library's) lands among the free text
-there. The build itself is the text path's (`build_run.BuildRun`), its sink writes events.
-Cancel: a `cancel` line, stdin closing (the parent died), Ctrl-C or SIGTERM; a second
-`cancel` or signal ends the process at once (temporary files removed first), after a
-`cancelled` event. Before the build starts a signal ends the wait at once.
+stdout carries the events and nothing else: its file descriptor is taken for them (a private
+copy, `event_io.EventWriter`), and fd 1 then feeds TensorRT's own C++ logger back in
+(`core.build.native_log`: no Python call per VERBOSE message), its other lines, a stray print
+included, going to stderr as free text. The build itself is the text path's
+(`build_run.BuildRun`); its sink writes events. Cancel: a `cancel` line, stdin closing (the
+parent died), Ctrl-C or SIGTERM; TensorRT stops at its next step, and where it has none within
+CANCEL_GRACE the child ends itself, as a second `cancel` or signal does at once: temporary
+files removed, nothing can land after, a `cancelled` event last. Before the build starts a
+signal ends the wait at once. The child exits right after its last event (os._exit: the
+interpreter's teardown only delayed the parent).
 
 `TRTGUI_TEST_CRASH=segv@PHASE` or `abort@PHASE` is a test-only crash stand-in: when a progress
 phase whose name contains PHASE first appears (PHASE `start`: right after `started`), the
@@ -25,23 +29,21 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trtgui.cli.build_run import EXIT_CANCELLED, BuildRun
+from trtgui.cli.event_io import CrashStandIn, EventWriter, LineReader
 from trtgui.core.build.events import (
     CANCEL_LINE,
     CancelledEvent,
     ErrorEvent,
-    Event,
     LogEvent,
     ProgressUpdateEvent,
     ReadyEvent,
     ResultEvent,
     StartedEvent,
-    event_line,
     parse_request_line,
 )
-from trtgui.core.errors import SettingsError
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -50,104 +52,17 @@ if TYPE_CHECKING:
     from trtgui.core.build.progress import ProgressEvent
     from trtgui.core.build.settings import BuildSettings
 
-CRASH_VARIABLE = "TRTGUI_TEST_CRASH"
 # trtgui's own notes (the suggested profile, a replaced engine) are log lines at this level,
 # so the default level (warning) shows them, as the text path always prints them.
 NOTE_LEVEL = logging.WARNING
 # A log event's message is cut here (TensorRT may quote a 100,000-character name).
 LOG_EVENT_CHARS = 20_000
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# A request line is a few kB; a stdin line without a line feed after this many bytes is
-# dropped, so a stream with no line feeds (< /dev/zero) cannot fill the memory.
-MAX_STDIN_LINE = 16 << 20
 # Progress steps inside one phase are written at most this often (phase changes always).
 STEP_INTERVAL = 0.02
-
-
-class EventWriter:
-    """Whole JSON lines to one file descriptor, one `os.write` loop per line, under a lock
-    (TensorRT's threads write progress and log lines). A reader that went away (EPIPE) is
-    told to `on_broken` once; later events are dropped."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.broken = False
-        self.closed = False  # the last event is out: nothing may follow it
-        self.on_broken: Any = None  # Callable[[], None]
-        self._lock = threading.Lock()
-
-    @classmethod
-    def take_stdout(cls) -> EventWriter:
-        """A writer on a private copy of fd 1; fd 1 itself now points at stderr, and so does
-        Python's sys.stdout (a print is free text, never taken for TensorRT's log)."""
-        import sys
-
-        sys.stdout.flush()
-        private = os.dup(1)
-        os.set_inheritable(private, False)
-        os.dup2(2, 1)
-        sys.stdout = sys.stderr
-        return cls(private)
-
-    def last(self, event: Event) -> None:
-        """The stream's last event: later writes (a log line still on its way) are dropped."""
-        self.write(event)
-        self.closed = True
-
-    def write(self, event: Event, timeout: float = -1) -> None:
-        data = (event_line(event) + "\n").encode("utf-8")
-        if not self._lock.acquire(timeout=timeout):
-            return  # only the last words of a hard exit wait with a timeout
-        try:
-            if self.broken or self.closed:
-                return
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except OSError:  # BrokenPipeError: the parent went away
-            self.broken = True
-        finally:
-            self._lock.release()
-        if self.broken and self.on_broken is not None:
-            callback, self.on_broken = self.on_broken, None
-            callback()
-
-
-class CrashStandIn:
-    """The test-only crash stand-in of `TRTGUI_TEST_CRASH` (see the module docstring)."""
-
-    def __init__(self, how: str, phase: str) -> None:
-        self.how = how
-        self.phase = phase
-        self._fired = False
-
-    @classmethod
-    def from_environment(cls) -> CrashStandIn | None:
-        value = os.environ.get(CRASH_VARIABLE, "")
-        if not value:
-            return None
-        how, _, phase = value.partition("@")
-        if how not in ("segv", "abort") or not phase:
-            raise SettingsError(
-                f"{CRASH_VARIABLE}={value!r} is not segv@PHASE or abort@PHASE (a test-only "
-                "crash stand-in): unset it, or name a phase."
-            )
-        return cls(how, phase)
-
-    def at_start(self) -> None:
-        if self.phase == "start":
-            self._crash()
-
-    def at_phases(self, names: list[str]) -> None:
-        if not self._fired and any(self.phase in name for name in names):
-            self._crash()
-
-    def _crash(self) -> None:
-        self._fired = True
-        if self.how == "segv":
-            os.kill(os.getpid(), signal.SIGSEGV)
-        else:
-            os.abort()
+# After a cancel, how long TensorRT has to reach its next step before the child ends itself
+# (TensorRT-RTX stopped within 5-70 ms of the request in 8 of 9 phases of PP-OCRv4 det).
+CANCEL_GRACE = 0.3
 
 
 class EventSink:
@@ -159,6 +74,13 @@ class EventSink:
         self._lock = threading.Lock()
         self._last_phases: tuple[str, ...] | None = None
         self._last_time = 0.0
+        self._engine: Path | None = None
+        self._engine_before: tuple[int, int, int] | None = None
+        self._ended = threading.Event()
+
+    def watch(self, engine: Path) -> None:
+        """The engine file the build writes, as it is now (see `_give_up`)."""
+        self._engine, self._engine_before = engine, _identity(engine)
 
     def progress(self, event: ProgressEvent) -> None:
         names = tuple(p.name for p in event.phases)
@@ -192,39 +114,42 @@ class EventSink:
         self.log(NOTE_LEVEL, text)
 
     def cancelling(self) -> None:
-        pass  # the parent asked, and shows it; the `cancelled` event says when it is done
+        # The parent shows "Cancelling…"; TensorRT stops at its next step, but does minutes of
+        # work without one on a large model (seen: ~2.8 s after "Determining refit engines"
+        # on PP-OCRv4 det): past the grace the child gives up the build itself.
+        timer = threading.Timer(CANCEL_GRACE, self._give_up)
+        timer.daemon = True
+        timer.start()
+
+    def _give_up(self) -> None:
+        """The build did not stop within the grace: end the process as a second cancel does
+        (temporary files removed, nothing can land after), unless its files have landed
+        already (the engine file changed), whose result the build is about to report."""
+        from trtgui.core import files
+
+        if self._ended.is_set() or self._engine is None:
+            return
+        with files.landing_paused():  # no write lands while we look
+            if _identity(self._engine) != self._engine_before:
+                return
+            files.abandon_writes()
+            self.writer.last(CancelledEvent(), timeout=1.0)
+            os._exit(EXIT_CANCELLED)
 
     def interrupted(self) -> None:
-        self.writer.write(CancelledEvent(), timeout=1.0)
-        self.writer.closed = True
+        self.writer.last(CancelledEvent(), timeout=1.0)
 
     def finish(self) -> None:
-        pass
+        self._ended.set()
 
 
-class LineReader:
-    """Lines from a file descriptor, read with os.read (no buffered object whose lock a
-    reading thread could hold while the interpreter exits). None at end of file."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._pending = b""
-        self._eof = False
-
-    def readline(self) -> bytes | None:
-        while b"\n" not in self._pending and not self._eof:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:  # no stdin at all (closed fd): as good as closed
-                chunk = b""
-            self._pending += chunk
-            self._eof = not chunk
-            if len(self._pending) > MAX_STDIN_LINE and b"\n" not in self._pending:
-                self._pending = b""  # no line trtgui sends is this long: not ours, dropped
-        if not self._pending:
-            return None
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells a replaced file from the one that was there (a rename gives a new inode)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 def _watch_stdin(lines: LineReader, run: BuildRun) -> None:
@@ -251,16 +176,24 @@ def run_events(args: argparse.Namespace) -> int:
     # Until the build runs, a signal ends the wait at once (imports, the request).
     previous = {s: signal.signal(s, _raise_interrupt) for s in _SIGNALS} if in_main else {}
     try:
-        return _events(args, writer)
+        code = _events(args, writer)
     except KeyboardInterrupt:
         writer.last(CancelledEvent())
-        return EXIT_CANCELLED
+        code = EXIT_CANCELLED
     except Exception as exc:  # every failure is an error event, as the text path's funnel
         writer.last(ErrorEvent.of(exc))
-        return 1
+        code = 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if getattr(args, "_own_process", False):
+        # The last event is out and the files are in place: the interpreter's teardown
+        # (TensorRT's objects, threads) only delays the exit the parent waits for (~0.2 s).
+        import sys
+
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 @dataclass(frozen=True)
@@ -306,6 +239,7 @@ def _events(args: argparse.Namespace, writer: EventWriter) -> int:
     )
     if crash is not None:
         crash.at_start()
+    sink.watch(Path(settings.output_path))
     outcome = run.run(
         settings,
         log_level=job.log_level,

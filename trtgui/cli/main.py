@@ -58,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((w for w in words if not w.startswith("-")), None)
     parser = build_parser(first if first in SUBCOMMANDS else None)
     args = parser.parse_args(words)  # exits with 2 on usage errors
+    args._own_process = argv is None  # the command line itself: `build --events` may os._exit
     # Everything printed from here may quote a file: no control character of its reaches the
     # terminal (cli/output.py).
     with guarded_streams():

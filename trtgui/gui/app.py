@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def after_show() -> None:
         window.probe_backends()
+        from trtgui.gui import build_child  # light: #15's idle build child imports TensorRT
+
+        build_child.prestart()  # now (at low priority), so the first build need not wait
         if args.demo:
             window.open_demo()
         elif args.files:

@@ -325,8 +325,9 @@ class BuildPanel(QWidget):
         self.right_tabs.setCurrentIndex(0)
         self._elapsed.start()
         self._tick.start()
+        # The form's "Build even if the precision check fails" is in the settings (#13).
         request = BuildRequest.of(
-            settings, log_level=level, accept_accuracy_loss=self._accepts_accuracy_loss()
+            settings, log_level=level, accept_accuracy_loss=settings.accept_accuracy_loss
         )
         process = BuildProcess(request, self.log_view.sink, self)
         process.progress.connect(self._on_progress)
@@ -341,13 +342,6 @@ class BuildPanel(QWidget):
         process.start()
         self._update_state()
         self.busy_changed.emit(True)
-
-    def _accepts_accuracy_loss(self) -> bool:
-        """The form's "Build even if the precision check fails" switch (#13).
-        TODO(#13): call the form's accessor directly once it has landed; until then a
-        broken conversion stops the build, as it always did."""
-        accessor = getattr(self.form, "accepts_accuracy_loss", None)
-        return bool(accessor()) if callable(accessor) else False
 
     def _confirm_replace(self, engine: Path) -> bool:
         """Ask before a build replaces an existing engine file (No is the default)."""

@@ -125,8 +125,8 @@ def _retry_lines(report: AccuracyReport) -> list[str]:
         lines.append(f"&nbsp;&nbsp;Kept in float: {_node_list(attempt.kept_float)}")
         if attempt.helped:
             lines.append(
-                "&nbsp;&nbsp;Not built automatically; to build it, keep these nodes in float "
-                f"(Keep in float), or: <code>{html_escape(attempt.flags)}</code>"
+                "&nbsp;&nbsp;Not built automatically. To build it, add these nodes to "
+                f"“Keep in float”, or build with: <code>{html_escape(attempt.flags)}</code>"
             )
     return lines
 

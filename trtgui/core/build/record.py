@@ -313,6 +313,13 @@ def onnx_for_engine(engine_path: str | Path) -> tuple[Path | None, str]:
         return None, err.message
     if record is None:
         return None, "the engine has no build record (.json) naming its ONNX model"
+    return onnx_named_by(engine_path, record)
+
+
+def onnx_named_by(engine_path: str | Path, record: BuildRecord) -> tuple[Path | None, str]:
+    """`onnx_for_engine` with the engine's record already read: a record listing thousands
+    of tensors takes ~100 ms to read, with the GIL held for much of it (the Engine panel's
+    load reads it once)."""
     # The model the engine was built from: the converted FP16/BF16/INT8 model kept beside it
     # (#13), else the original. A kept copy that is gone or unusable falls back to it.
     if record.converted_onnx_path is not None and str(record.converted_onnx_path):
@@ -374,6 +381,7 @@ __all__ = [
     "RecordedGpu",
     "converted_model_precision",
     "onnx_for_engine",
+    "onnx_named_by",
     "parse_record",
     "profiles_json",
     "read_record",

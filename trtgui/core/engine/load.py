@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from trtgui.core.build.record import onnx_for_engine
+from trtgui.core.build.record import BuildRecord, onnx_for_engine, onnx_named_by
 from trtgui.core.engine.info import EngineInfo, inspect_engine
 from trtgui.core.engine.plan import EngineCheck, check_engine
 from trtgui.core.errors import BackendUnavailable, EngineLoadError, TrtGuiError
@@ -41,13 +41,19 @@ def load_engine(path: str | Path) -> EngineLoadOutcome:
         info = inspect_engine(path)
     except (BackendUnavailable, EngineLoadError) as exc:
         error = exc
-    return EngineLoadOutcome(Path(path), check, info, error, source_model(path))
+    # No record (or an unreadable one): no ONNX named, and no second read to find that out.
+    model = source_model(path, check.record) if check.record is not None else None
+    return EngineLoadOutcome(Path(path), check, info, error, model)
 
 
-def source_model(engine_path: str | Path) -> ModelInfo | None:
+def source_model(engine_path: str | Path, record: BuildRecord | None = None) -> ModelInfo | None:
     """The ModelInfo of the ONNX file the engine was built from, if it is still there: its
-    symbolic dim names ("batch") label the engine's dynamic dims. Weights are not read."""
-    onnx, _why = onnx_for_engine(engine_path)
+    symbolic dim names ("batch") label the engine's dynamic dims. Weights are not read.
+    `record`: the engine's build record when already read."""
+    if record is not None:
+        onnx, _why = onnx_named_by(engine_path, record)
+    else:
+        onnx, _why = onnx_for_engine(engine_path)
     if onnx is None:
         return None
     try:

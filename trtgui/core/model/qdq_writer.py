@@ -217,11 +217,12 @@ def insert_qdq(
                     axis = _weight_axis(node, values.ndim) if position == 1 else None
                     key = f"{source}|{axis}"
                     if key not in dequantized:
+                        base = f"{source}_axis{axis}" if axis is not None else f"{source}_tensor"
                         q_name, s_name, z_name, dq_out = (
-                            f"{source}_int8_{axis}",
-                            f"{source}_scale_{axis}",
-                            f"{source}_zero_{axis}",
-                            f"{source}_dq_{axis}",
+                            f"{base}_quantized",
+                            f"{base}_scale",
+                            f"{base}_zero_point",  # ONNX Runtime's names, which tools expect
+                            f"{base}_dequantized",
                         )
                         if axis is None:
                             peak = np.array(np.abs(values).max(), dtype=np.float32)
@@ -252,8 +253,8 @@ def insert_qdq(
                         largest = amax[source]
                         step = largest / INT8_MAX if largest > 0 else 1.0
                         s_name = scalar(f"{source}_scale", step, TensorProto.FLOAT)
-                        z_name = scalar(f"{source}_zero", 0, TensorProto.INT8)
-                        q_out, dq_out = f"{source}_q", f"{source}_dq"
+                        z_name = scalar(f"{source}_zero_point", 0, TensorProto.INT8)
+                        q_out, dq_out = f"{source}_quantized", f"{source}_dequantized"
                         ordered.append(
                             helper.make_node("QuantizeLinear", [source, s_name, z_name], [q_out])
                         )

@@ -1,0 +1,101 @@
+"""trtgui's own INT8 calibration and Q/DQ writer (`qdq_writer`), checked by hand on a tiny
+1x1 Conv, and the precision check's near-tie rule for top-1 classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from trtgui.core.model import qdq_placement, qdq_writer
+from trtgui.core.predict.accuracy import _Pair, compare_pairs
+from trtgui.core.predict.decoders.base import ClassScore, Prediction
+
+# A 1x1 Conv, 2 input channels -> 2 output channels, by hand:
+# out[0] = 1.0*x0 + 0.5*x1 + 0.1, out[1] = -0.25*x0 + 0.0*x1 - 0.2
+WEIGHT = np.array([[[[1.0]], [[0.5]]], [[[-0.25]], [[0.0]]]], dtype=np.float32)
+BIAS = np.array([0.1, -0.2], dtype=np.float32)
+
+
+def _conv_model() -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv")],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2, 2, 2])],
+        [numpy_helper.from_array(WEIGHT, "w"), numpy_helper.from_array(BIAS, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    return model
+
+
+def _feeds() -> list[tuple[str, dict[str, np.ndarray]]]:
+    a = np.zeros((1, 2, 2, 2), np.float32)
+    a[0, 0, 0, 0] = 2.54  # the largest |value| of x over both images
+    b = np.full((1, 2, 2, 2), -1.0, np.float32)
+    b[0, 1, 1, 1] = 0.3
+    return [("a.png", {"x": a}), ("b.png", {"x": b})]
+
+
+def test_calibration_ranges_and_kept_outputs(tmp_path: Path) -> None:
+    model = _conv_model()
+    assert qdq_writer.activation_inputs(model, ["conv"]) == ("x",)
+    for batch in (1, 2):  # one image per run, or both in one run: the same figures
+        stats = qdq_writer.calibrate(
+            model, ["x"], iter(_feeds()), tmp_path / "aug.onnx", batch_images=batch
+        )
+        assert stats.images == 2 and stats.amax["x"] == np.float32(2.54)
+        # The FP32 outputs kept per image, with the digest of the very feed.
+        a_digest, a_outputs = stats.reference["a.png"]
+        assert a_digest == qdq_writer.feed_digest(_feeds()[0][1]["x"])
+        # By hand: at pixel (0,0) of image a, out[0] = 2.54 + 0.1, out[1] = -0.635 - 0.2.
+        np.testing.assert_allclose(a_outputs["y"][0, :, 0, 0], [2.64, -0.835], rtol=1e-6)
+        assert a_outputs["y"].shape == (1, 2, 2, 2)
+    assert list(tmp_path.iterdir()) == []  # the augmented model is removed
+
+
+def test_qdq_on_the_conv_inputs_by_hand(tmp_path: Path) -> None:
+    model = _conv_model()
+    done = qdq_writer.insert_qdq(model, ["conv"], {"x": 2.54})
+    assert done == ("conv",) and qdq_placement.quantized_nodes(model) == ("conv",)
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    # Activation: one symmetric scale, 2.54 / 127 = 0.02, zero point 0.
+    (x_scale,) = [v for k, v in inits.items() if k == "x_scale"]
+    assert np.isclose(x_scale, 0.02) and inits["x_zero_point"] == 0
+    # Weights: per output channel, max|w| / 127 -> 1/127 and 0.25/127; int8 by rounding.
+    w_scale = inits["w_axis0_scale"]
+    np.testing.assert_allclose(w_scale, [1 / 127, 0.25 / 127], rtol=1e-6)
+    np.testing.assert_array_equal(inits["w_axis0_quantized"].reshape(2, 2), [[127, 64], [-127, 0]])
+    assert "w" not in inits and inits["b"].dtype == np.float32  # the bias stays float
+    dq = next(n for n in model.graph.node if n.output == ["w_axis0_dequantized"])
+    assert helper.get_attribute_value(dq.attribute[0]) == 0  # per-channel axis 0
+    onnx.checker.check_model(model)
+    # ONNX Runtime on the Q/DQ model = the by-hand quantized arithmetic: x rounded to steps
+    # of 0.02, weights to 1/127 and 0.25/127 steps (0.5 -> 64/127).
+    x = _feeds()[0][1]["x"]
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"x": x})
+    xq = np.clip(np.rint(x / 0.02), -127, 127) * 0.02
+    wq = np.array([[1.0, 64 / 127], [-0.25, 0.0]], np.float32)
+    expected = np.einsum("oc,nchw->nohw", wq, xq) + BIAS[None, :, None, None]
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+
+
+def _classes(*scores: tuple[int, float]) -> Prediction:
+    return Prediction("classification", classes=tuple(ClassScore(i, f"c{i}", s) for i, s in scores))
+
+
+def test_a_near_tie_of_the_original_counts_as_agreement() -> None:
+    # The FP32 model's own top two within 0.01 (EfficientNet-Lite0 on chelsea.png: tiger cat
+    # 0.379, tabby 0.375, computed in the shared README's way): either pick agrees.
+    tie = _Pair("tie.png", _classes((282, 0.379), (285, 0.375)), _classes((285, 0.38)), {}, {})
+    # A clear winner (espresso 0.957): another class is a real disagreement.
+    clear = _Pair("cup.png", _classes((967, 0.957), (968, 0.014)), _classes((968, 0.6)), {}, {})
+    figures = compare_pairs([tie, clear], "INT8")
+    assert figures.metrics["top1_agreement"] == 0.5  # the tie agrees, the cup does not
+    assert figures.metrics["top1_identical"] == 0.0
+    assert "1 of them FP32 near-ties" in figures.summary
