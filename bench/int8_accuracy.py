@@ -26,12 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "models"
+# Wall-clock time (--cpu: this process's CPU time, all threads).
+CLOCK = time.perf_counter
 DEFAULT_MODELS = ("efficientnet_lite0_dynbatch.onnx", "yolov8n-doclaynet.onnx")
 
 
 def ort_inference_ms(model: Path, image: Path, runs: int = 5) -> float:
-    """Median ms of one ONNX Runtime FP32 inference of `model` on `image` (after a warm-up),
-    with the preprocessing `predict` would guess."""
+    """Median ms (CLOCK) of one ONNX Runtime FP32 inference of `model` on `image` (after a
+    warm-up), with the preprocessing `predict` would guess."""
     from trtgui.core.engine.runners import OrtRunner
     from trtgui.core.imaging import guess_preprocess, load_image, preprocess, resolve_spec
     from trtgui.core.model.onnx_model import inspect_onnx
@@ -44,17 +46,17 @@ def ort_inference_ms(model: Path, image: Path, runs: int = 5) -> float:
         runner.run({tensor.name: feed})
         times = []
         for _ in range(runs):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             runner.run({tensor.name: feed})
-            times.append((time.perf_counter() - t0) * 1000)
+            times.append((CLOCK() - t0) * 1000)
     return statistics.median(times)
 
 
 def calibration_marginal_ms(model: Path, images: Path, tmp: Path) -> tuple[float, float]:
-    """(marginal ms per calibration image, whole calibration ms per image at 8 images): the
-    same quantization on 4 and on 8 images (the 4 twice, under other names), best of two
-    each; the difference over 4 is what one more image costs, one-off costs (loading and
-    saving the model, one ORT session) cancel out."""
+    """(marginal ms per calibration image, whole calibration ms per image at 8
+    images): the same quantization on 4 and on 8 images (the 4 twice, under other names),
+    three interleaved rounds; the median difference over 4 is what one more image costs,
+    one-off costs (loading and saving the model, one ORT session) cancel out."""
     import shutil
 
     from trtgui.core.model.int8 import Calibration, quantize_int8
@@ -66,15 +68,14 @@ def calibration_marginal_ms(model: Path, images: Path, tmp: Path) -> tuple[float
         for copy in range(count // len(photos)):
             for photo in photos:
                 shutil.copy(photo, folder / f"{copy}-{photo.name}")
-    seconds: dict[int, float] = {}
-    for count, folder in folders.items():
-        runs = []
-        for _ in range(2):
-            started = time.perf_counter()
+    seconds: dict[int, list[float]] = {4: [], 8: []}
+    for _ in range(3):  # interleaved, so a slow spell of the machine hits both
+        for count, folder in folders.items():
+            started = CLOCK()
             quantize_int8(model, tmp / "calib.onnx", calibration=Calibration(str(folder)))
-            runs.append(time.perf_counter() - started)
-        seconds[count] = min(runs)
-    return (seconds[8] - seconds[4]) * 1000 / 4, seconds[8] * 1000 / 8
+            seconds[count].append(CLOCK() - started)
+    extra = [b - a for a, b in zip(seconds[4], seconds[8], strict=True)]
+    return statistics.median(extra) * 1000 / 4, statistics.median(seconds[8]) * 1000 / 8
 
 
 def int8_build(model: Path, images: Path, out: Path, check: bool = True) -> dict[str, float]:
@@ -133,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--images", type=Path, default=SHARED / "images")
+    parser.add_argument("--cpu", action="store_true", help="measure CPU time, not wall time")
     args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.cpu else time.perf_counter
+    unit = "CPU ms" if args.cpu else "ms"
     if not (SHARED / "onnx").is_dir():
         print(f"skipped: the shared models are not at {SHARED}")
         return 0
@@ -158,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             added = max(0.0, parts["build_s"] - plain["build_s"])
             share = added / parts["build_s"]
             print(
-                f"{name}: calibration {per_image_ms:.1f} ms/image (marginal; {whole_ms:.0f} ms "
-                f"per image of 8 with the one-off costs) vs ORT FP32 {ort_ms:.1f} ms "
+                f"{name}: calibration {per_image_ms:.1f} {unit}/image (marginal; {whole_ms:.0f} "
+                f"per image of 8 with the one-off costs) vs ORT FP32 {ort_ms:.1f} {unit} "
                 f"({ratio:.2f}x); the check ran {parts['check_s']:.2f} s beside TensorRT and "
                 f"added {added:.2f} s to {parts['build_s']:.2f} s ({share:.0%}; "
                 f"{plain['build_s']:.2f} s without it; verdict {parts['verdict']})"

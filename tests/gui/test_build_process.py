@@ -307,3 +307,44 @@ def test_build_job_runs_the_same_child_protocol(made_models, tmp_path) -> None: 
     )
     assert result.engine_path.is_file()
     assert lines and all(level >= 20 for level, _ in lines)
+
+
+def test_the_event_stream_buffers_partial_lines(made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real child's stdout read in 7-byte pieces (a pipe hands over any split) gives the
+    same events as read whole; a line that is not an event is logged, not fatal."""
+    pytest.importorskip("tensorrt_rtx")
+    from trtgui.core.build.events import BuildRequest, request_line
+    from trtgui.gui.build_stream import EventStream
+    from trtgui.gui.child_command import child_command
+
+    settings = BuildSettings(
+        onnx_path=str(made_models["static_conv"].path), output_path=str(tmp_path / "m.engine")
+    )
+    child = subprocess.Popen(
+        child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write((request_line(BuildRequest.of(settings, 20)) + "\n").encode())
+    child.stdin.flush()  # stdin stays open: closing it would cancel the build
+    out = child.stdout.read()
+    assert child.wait(60) == 0
+    child.stdin.close()
+
+    def read(pieces: list[bytes]) -> tuple[list[tuple[int, str]], EventStream]:
+        lines: list[tuple[int, str]] = []
+        stream = EventStream(lambda lv, m: lines.append((lv, m)), lambda event: None)
+        for piece in pieces:
+            stream.feed(piece)
+            stream.pump(3)
+        stream.close()
+        stream.pump()
+        return lines, stream
+
+    whole_lines, whole = read([out])
+    split_lines, split = read([out[i : i + 7] for i in range(0, len(out), 7)])
+    assert whole.final is not None and whole.final.event == "result"
+    assert split.final == whole.final and split_lines == whole_lines and split.events > 3
+    assert split.ready is not None and split.ready.pid == child.pid
+    noisy_lines, noisy = read([b"some library printed this\n", out])
+    assert noisy.protocol_error is not None and noisy.final == whole.final
+    assert noisy_lines[0][0] == 30 and "not an event" in noisy_lines[0][1]

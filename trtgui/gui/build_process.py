@@ -37,6 +37,7 @@ from trtgui.gui.build_child import (
 from trtgui.gui.build_stream import (
     CANCEL_GRACE_S,
     EXIT_GRACE_S,
+    BuildProcessError,
     ChildExit,
     EventStream,
     LogSink,
@@ -92,8 +93,7 @@ class BuildProcess(QObject):
         self.cancel_requested = False
         self.killed = False
         self.done = False
-        self.started_at = 0.0
-        self.reused_spare = False
+        self.reused_spare = False  # whether it took the idle child (benches, tests)
         self._latest: ProgressEvent | None = None
         self._shown_phases: tuple[str, ...] | None = None
         self._progress_timer = QTimer(self)
@@ -111,7 +111,6 @@ class BuildProcess(QObject):
 
     def start(self) -> None:
         """Hand the request to the idle child (or a new one); returns at once."""
-        self.started_at = time.perf_counter()
         self.reused_spare = build_child.has_spare()
         child = build_child.take()
         self.child = child
@@ -208,8 +207,6 @@ class BuildProcess(QObject):
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and not self.done:
             assert self.child is not None
-            from trtgui.gui.build_stream import BuildProcessError
-
             self._finish_with(
                 "failed",
                 error=BuildProcessError(

@@ -29,7 +29,37 @@ def child_environment(temp_dir: Path) -> dict[str, str]:
 
 
 def new_child_temp_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="trtgui-child-"))
+    """A new folder for one child's temporary files, named after this (the window's)
+    process. Those of windows that are gone (ended by `os._exit` after a stuck worker, or
+    killed) are removed first."""
+    _remove_orphaned_temp_dirs()
+    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
+
+
+_PREFIX = "trtgui-child-"
+
+
+def _remove_orphaned_temp_dirs() -> None:
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        owner = entry.name[len(_PREFIX) :].split("-", 1)[0]
+        if entry.name.startswith(_PREFIX) and owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would end the process there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def remove_child_temp_dir(folder: Path) -> None:

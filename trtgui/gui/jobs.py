@@ -4,7 +4,7 @@ A job is `job(ctx: JobContext) -> result`: a thin call into `trtgui.core` with t
 log and progress callbacks and cancel event. `trtgui.gui.workers` runs jobs in a QThread; tests
 (and the GPU check on a machine without Qt) call them directly. A build is the exception: the
 GUI builds in a child process (`trtgui.gui.build_process`), and `build_job` runs the same child
-protocol without Qt (`build_stream.run_build_child`).
+protocol without Qt (`build_subprocess.run_build_child`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def build_job(
 
     def job(ctx: JobContext) -> BuildResult:
         from trtgui.core.build.events import BuildRequest
-        from trtgui.gui.build_stream import run_build_child
+        from trtgui.gui.build_subprocess import run_build_child
 
         request = BuildRequest.of(settings, log_level, accept_accuracy_loss)
         return run_build_child(

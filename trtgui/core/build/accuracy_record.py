@@ -3,7 +3,8 @@
 The check itself compares outputs with the same decoding as `predict`, so it lives in the
 predict stage (`trtgui.core.predict.accuracy`); the build stage below it only defines the
 seam: `build_engine(..., check_conversion=fn)` calls `fn(ConversionSample)` after converting
-the model and before TensorRT builds, and keeps the `AccuracyReport` in the build record.
+the model, beside TensorRT's build and before anything is written (`accuracy_step`), and
+keeps the `AccuracyReport` in the build record.
 
 Verdict thresholds, one table (the README copies it). A metric is "higher is better" unless
 marked "lower": ok when it reaches the first figure, degraded when it reaches the second,

@@ -112,9 +112,9 @@ def build_engine(
     `trt_log.VERBOSE` for everything); `on_progress(event)` gets phase/step updates; set
     `cancel` to stop. Both callbacks run on TensorRT's threads and must be cheap.
     `check_conversion` (the predict stage's `accuracy.check_conversion`, injected: the build
-    stage does not import predict) compares a converted model with the original before
-    TensorRT builds; a broken verdict stops the build unless `accept_accuracy_loss` (or the
-    settings' `accept_accuracy_loss`).
+    stage does not import predict) compares a converted model with the original beside
+    TensorRT's build, before anything is written; a broken verdict stops the build (and
+    TensorRT) unless `accept_accuracy_loss` (or the settings' `accept_accuracy_loss`).
 
     Raises BuildCancelled, OnnxParseError, ProfileError, SettingsError, OutputPathError,
     EngineBuildError, ModelLoadError, BackendUnavailable.
@@ -324,7 +324,7 @@ def _check_accuracy(
             report,
             s.precision,
             details="The converted model was compared with the original by ONNX Runtime "
-            f"before TensorRT built; no engine was written.{kept}",
+            f"while TensorRT built; no engine was written.{kept}",
         )
     return report
 

@@ -266,7 +266,7 @@ def _quantize_modelopt(
         onnx_path=str(source),
         quantize_mode="int8",
         calibration_data={reader.input_name: np.concatenate(feeds, axis=0)},
-        calibration_method="max",
+        calibration_method=CALIBRATE_METHOD,
         calibration_eps=["cpu"],
         op_types_to_quantize=list(qdq_placement.COMPUTE_OPS),
         nodes_to_exclude=list(placement.excluded),

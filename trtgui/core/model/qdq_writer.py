@@ -106,7 +106,13 @@ def calibrate(
     reference: dict[str, tuple[str, dict[str, np.ndarray]]] = {}
     count = 0
     try:
-        session = ort.InferenceSession(str(scratch), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        # Its threads wait for the next image without spinning: the build's other work (the
+        # next image's preprocessing, TensorRT) gets the cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(
+            str(scratch), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         for group in _batches(_prefetched(feeds), batch_images):
             (input_name,) = group[0][1]
             arrays = [feed[input_name] for _image, feed in group]
