@@ -94,8 +94,15 @@ def test_ort_default_quantization_is_refused_and_the_retry_finds_the_fix(
     images = str(shared_models / "images")
     engine = tmp_path / "doc.int8.engine"
     base = ["build", str(source), "--precision", "int8", "--calib-dir", images, "--preset", "yolo"]
-    assert main([*base, "--backend", "rtx", "-o", str(engine)]) == 1
-    err = capsys.readouterr().err
+    assert main([*base, "--backend", "rtx", "-o", str(engine), "--json"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err
+    # --json: the figures and the retry for scripts, as the build record would hold them.
+    refused = json.loads(captured.out)["accuracy"]
+    assert refused["verdict"] == BROKEN and refused["metrics"]["detection_f1"] == 0.0
+    (retry,) = refused["retries"]
+    assert retry["verdict"] in ("ok", "degraded") and retry["what"].startswith("the 16 nodes")
+    assert "/model.22/Concat_3" in retry["patterns"] and retry["deciding_metric"] == "detection_f1"
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1, err
     line = lines[0]

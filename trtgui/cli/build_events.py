@@ -87,7 +87,7 @@ class EventSink:
         if self._due(event, names):
             self.writer.write(ProgressUpdateEvent.of(event))
         if self.crash is not None:
-            self.crash.at_phases(list(names))
+            self.crash.at_phases(list(names), self.writer)
 
     def _due(self, event: ProgressEvent, names: tuple[str, ...]) -> bool:
         """Every change of the open phases and every phase's last step is written; steps

@@ -75,6 +75,12 @@ def _run_text(args: argparse.Namespace) -> int:
         say(outcome.error.message)  # "The build was cancelled; nothing was written."
         return EXIT_CANCELLED
     if outcome.error is not None:
+        from trtgui.core.build.accuracy_record import ConversionRejected
+
+        if args.json and isinstance(outcome.error, ConversionRejected):
+            # A refused conversion's figures, and what the INT8 retry found, for scripts too.
+            refused = {"error": outcome.error.message, "accuracy": outcome.error.report.to_dict()}
+            print(json.dumps(refused, indent=2))
         raise outcome.error
     result = finish_build(outcome, settings, save_to, replacing, say)
     if args.json:

@@ -93,8 +93,11 @@ class CrashStandIn:
         if self.phase == "start":
             self._crash()
 
-    def at_phases(self, names: list[str]) -> None:
+    def at_phases(self, names: list[str], writer: EventWriter) -> None:
         if not self._fired and any(self.phase in name for name in names):
+            # Silence the stream first: other TensorRT threads keep reporting while the
+            # fault handler dumps the stacks, and the parent must see this phase last.
+            writer.closed = True
             self._crash()
 
     def _crash(self) -> None:

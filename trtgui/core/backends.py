@@ -176,6 +176,9 @@ _API_NAMES_BASE: tuple[str, ...] = (
     "ILogger",
     "ILogger.Severity",
     "ILogger.log",
+    # The built-in C++ logger (build/native_log.py): filters in C++, prints on fd 1.
+    "Logger",
+    "Logger.min_severity",
     "OnnxParser",
     "OnnxParser.parse_from_file",
     "OnnxParser.num_errors",

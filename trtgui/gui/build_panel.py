@@ -1,8 +1,9 @@
 """The Build panel: choose how to build, build in a child process, watch it, see the result.
 
 The settings form (`BuildForm`, with the shape-profile editor) on the left with Build /
-Cancel / Copy command; on the right a progress bar with the current phase, step and elapsed
-time, the log view and the result (`BuildResultView`). Errors go through the error funnel.
+Cancel / Copy command; on the right the build's status rows (`BuildStatus`: phase, step,
+elapsed time, progress bar), the log view and the result (`BuildResultView`). What is checked
+before a build starts is `build_preflight`'s. Errors go through the error funnel.
 
 The build itself runs in a child process (`trtgui.gui.build_process`, the build event
 protocol of `trtgui-cli build --events`); this panel never calls TensorRT, and a TensorRT
@@ -18,15 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -40,17 +38,18 @@ from trtgui.core.backends import BackendInfo
 from trtgui.core.build.accuracy_record import ConversionRejected
 from trtgui.core.build.events import BuildRequest
 from trtgui.core.build.progress import ProgressEvent
-from trtgui.core.build.result import BuildResult, check_build_outputs
+from trtgui.core.build.result import BuildResult
 from trtgui.core.build.settings import BuildSettings
-from trtgui.core.errors import OutputPathError, ProfileError, SettingsError, TrtGuiError
-from trtgui.core.model.profiles import Precision, validate_profiles
+from trtgui.core.errors import OutputPathError, TrtGuiError
+from trtgui.core.model.profiles import Precision
 from trtgui.gui import build_process
-from trtgui.gui.build_form import BuildForm, default_output_for
+from trtgui.gui.build_form import BuildForm
+from trtgui.gui.build_preflight import confirm_replace, settings_to_build
 from trtgui.gui.build_process import BuildProcess
 from trtgui.gui.build_result_view import BuildResultView
+from trtgui.gui.build_status import BuildStatus
 from trtgui.gui.errors import show_error
 from trtgui.gui.log_view import LogView
-from trtgui.gui.widgets import take_given_width
 
 if TYPE_CHECKING:  # onnx loads with the model, not with the panel
     from collections.abc import Callable
@@ -91,7 +90,6 @@ class BuildPanel(QWidget):
         # INT8 calibration preprocessing for a model (the Inference panel's form when it shows
         # the same model; set by the main window), or None: the guess from the model.
         self.calibration_spec: Callable[[Path], PreprocessSpec | None] | None = None
-        self._elapsed = QElapsedTimer()
         self._last_event: ProgressEvent | None = None
         self._cancelling = False
         self._succeeded = False
@@ -130,17 +128,11 @@ class BuildPanel(QWidget):
         left_layout.addWidget(scroll, 1)
         left_layout.addLayout(buttons)
 
-        # -- right: progress, log, result
-        self.phase_label = QLabel("Ready.")
-        self.phase_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        take_given_width(self.phase_label)
-        self.elapsed_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self._reset_progress()
-        prog_row = QHBoxLayout()
-        prog_row.addWidget(self.phase_label, 1)
-        prog_row.addWidget(self.elapsed_label)
+        # -- right: status, log, result
+        self.status = BuildStatus()
+        self.phase_label = self.status.phase_label  # what the user reads (tests, the window)
+        self.elapsed_label = self.status.elapsed_label
+        self.progress = self.status.progress
         self.log_view = LogView()
         self.result_view = BuildResultView()
         self.result_view.show_engine_requested.connect(self.show_engine_requested)
@@ -151,8 +143,7 @@ class BuildPanel(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(prog_row)
-        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.status)
         right_layout.addWidget(self.right_tabs, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -164,10 +155,6 @@ class BuildPanel(QWidget):
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-
-        self._tick = QTimer(self)
-        self._tick.setInterval(100)
-        self._tick.timeout.connect(self._update_elapsed)
         self._update_state()
 
     # -- model, backends, settings ------------------------------------------------------------
@@ -234,11 +221,7 @@ class BuildPanel(QWidget):
         self.result = None
         self._last_event = None
         self.steps_seen = 0
-        self._elapsed.invalidate()
-        self.phase_label.setText("Ready.")
-        self.phase_label.setToolTip("")
-        self.elapsed_label.setText("")
-        self._reset_progress()
+        self.status.clear()
         self.log_view.clear()
         self.result_view.clear()
         self.right_tabs.setCurrentIndex(0)
@@ -268,46 +251,20 @@ class BuildPanel(QWidget):
         """Start a build with the current settings (errors go to the funnel)."""
         if self.is_building():
             return
-        settings = self._settings_to_build()
-        if settings is None:
-            return
-        engine = Path(
-            settings.output_path or default_output_for(Path(settings.onnx_path), settings.precision)
-        )
-        settings = settings.with_changes(output_path=str(engine))
-        try:  # before asking to replace anything: never the model, a folder or a device
-            check_build_outputs(settings)
+        try:
+            settings = settings_to_build(self.form.model_info, self.settings)
         except OutputPathError as exc:
-            self.phase_label.setText("Not built: choose another engine file.")
+            self.status.say("Not built: choose another engine file.")
             show_error(self, exc)
             return
-        if engine.is_file() and not self._confirm_replace(engine):
-            self.phase_label.setText(f"Not built: {engine.name} was kept.")
+        except TrtGuiError as exc:
+            show_error(self, exc)
+            return
+        engine = Path(settings.output_path)
+        if engine.is_file() and not confirm_replace(self, engine):
+            self.status.say(f"Not built: {engine.name} was kept.")
             return
         self._start(settings, engine)
-
-    def _settings_to_build(self) -> BuildSettings | None:
-        """The settings, or None when they cannot be built (said through the funnel)."""
-        info = self.form.model_info
-        if info is None:
-            show_error(self, TrtGuiError("Open an ONNX model first (File > Open, Ctrl+O)."))
-            return None
-        try:
-            settings = self.settings()
-            validate_profiles(info, settings.profiles)
-        except (ProfileError, SettingsError) as exc:
-            show_error(self, exc)
-            return None
-        if settings.precision is Precision.INT8 and not settings.calibration_dir:
-            show_error(
-                self,
-                SettingsError(
-                    "INT8 needs calibration images: choose a calibration folder of images like "
-                    "the ones the model will see (INT8 calibration, Images)."
-                ),
-            )
-            return None
-        return settings
 
     def _start(self, settings: BuildSettings, engine: Path) -> None:
         self.result = None
@@ -317,14 +274,8 @@ class BuildPanel(QWidget):
         self._succeeded = False
         level = self.log_view.min_level()  # the one log control: what is recorded and shown
         self.log_view.sink(logging.INFO, f"Building {engine} …")
-        self.progress.setRange(0, 0)  # busy until the first progress event
-        self.progress.setFormat("")
-        self.phase_label.setText("Starting…")
-        self.phase_label.setToolTip("")
-        self.elapsed_label.setText("0.0 s")
+        self.status.start()
         self.right_tabs.setCurrentIndex(0)
-        self._elapsed.start()
-        self._tick.start()
         # The form's "Build even if the precision check fails" is in the settings (#13).
         request = BuildRequest.of(
             settings, log_level=level, accept_accuracy_loss=settings.accept_accuracy_loss
@@ -343,30 +294,14 @@ class BuildPanel(QWidget):
         self._update_state()
         self.busy_changed.emit(True)
 
-    def _confirm_replace(self, engine: Path) -> bool:
-        """Ask before a build replaces an existing engine file (No is the default)."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Replace the engine?",
-            f"{engine.name} already exists in {engine.parent}.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setInformativeText("Building replaces it. Choose another engine file to keep it.")
-        box.button(QMessageBox.StandardButton.Yes).setText("Replace")
-        box.button(QMessageBox.StandardButton.No).setText("Keep it")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        return box.exec() == QMessageBox.StandardButton.Yes
-
     def cancel_build(self) -> None:
         """Ask the build to stop; says so at once. The child stops at TensorRT's next
         progress check, or is killed when it has not ended within the grace period."""
         if self._process is not None and self.is_building() and not self._cancelling:
             self._cancelling = True
             self._process.cancel()
-            self.phase_label.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
-            self.phase_label.repaint()  # before the caller blocks (window close waits)
+            self.status.show_cancelling()
 
     def wait(self, timeout_ms: int = 60000) -> bool:
         """Block until the build's child has ended (tests); True when it has."""
@@ -389,47 +324,27 @@ class BuildPanel(QWidget):
 
     @Slot(object)
     def _on_progress(self, event: ProgressEvent) -> None:
-        phases = event.phases
         self._last_event = event
         self.steps_seen += 1
-        if not phases or self._cancelling:
-            return  # events already queued when Cancel was clicked keep "Cancelling…"
-        top = phases[0]
-        inner = phases[-1]
-        if top.num_steps > 0:
-            self.progress.setRange(0, top.num_steps)
-            self.progress.setValue(min(top.step, top.num_steps))
-            self.progress.setFormat(f"{top.name}: {top.step}/{top.num_steps}")
-        names = " › ".join(p.name for p in phases)
-        step = f"  (step {inner.step}/{inner.num_steps})" if inner.num_steps > 0 else ""
-        self.phase_label.setText(names + step)
-
-    def _update_elapsed(self) -> None:
-        if self._elapsed.isValid():
-            self.elapsed_label.setText(f"{self._elapsed.elapsed() / 1000:.1f} s")
+        if not self._cancelling:  # events queued before Cancel was clicked keep "Cancelling…"
+            self.status.show_progress(event)
 
     @Slot(object)
     def _on_succeeded(self, result: BuildResult) -> None:
         self.result = result
         self._succeeded = True
         self.show_result(result)
-        self.phase_label.setText(f"Built {result.engine_path.name}")
-        self.phase_label.setToolTip(str(result.engine_path))
+        self.status.show_built(result)
         self.log_view.sink(
             logging.INFO, f"Built {result.engine_path} in {result.build_seconds:.2f} s"
         )
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        self.progress.setFormat("done")
         self.build_succeeded.emit(result)
 
     @Slot(object)
     def _on_failed(self, err: BaseException) -> None:
         message = err.message if isinstance(err, TrtGuiError) else str(err)
-        self.phase_label.setText(f"Build failed: {message}")
-        self.phase_label.setToolTip(message)
+        self.status.show_failed(message)
         self.log_view.sink(logging.ERROR, f"Build failed: {message}")
-        self._reset_progress()
         if isinstance(err, ConversionRejected):  # the figures, in the Precision check card
             self.result_view.show_rejected(err.report)
             self.right_tabs.setCurrentIndex(RESULT_TAB)
@@ -438,9 +353,8 @@ class BuildPanel(QWidget):
 
     @Slot()
     def _on_cancelled(self) -> None:
-        self.phase_label.setText("Build cancelled: nothing was written.")
+        self.status.show_cancelled()
         self.log_view.sink(logging.WARNING, "Build cancelled by the user: nothing was written.")
-        self._reset_progress()
         self.build_cancelled.emit()
 
     @Slot()
@@ -448,8 +362,7 @@ class BuildPanel(QWidget):
         # build_finished must go out whatever happens here: callers (the main window, tests)
         # wait for it, and would hang on an exception in the panel's own clean-up.
         try:
-            self._tick.stop()
-            self._update_elapsed()
+            self.status.stop_clock()
             self._cancelling = False
             self.log_view.drain()
             if self._succeeded:  # the result, once the build is over (never mid-build)
@@ -462,11 +375,6 @@ class BuildPanel(QWidget):
         finally:
             self.busy_changed.emit(False)
             self.build_finished.emit()
-
-    def _reset_progress(self) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
 
     def show_result(self, result: BuildResult) -> None:
         """Show a BuildResult: summary, network I/O tensors and profiles."""

@@ -9,9 +9,11 @@ list for classifiers or a box list for detectors, timings, which runner ran and 
 when TensorRT and ONNX Runtime both ran — their comparison with a clear PASS/FAIL.
 
 The left column is `inference_controls.InferenceControls`, the right `inference_view.
-PredictionView`; this module holds the state and the flow between them. The work itself runs
-in `inference_jobs`; the Open dialogs and drops are `inference_files`'. Errors (a bad image, a
-failed run) go through the error funnel; the panel stays usable.
+PredictionView`. What the run runs on (the model, the image, the tensor preview, read in
+workers) is `inference_inputs.InferenceInputs`'; this module holds the run and the flow
+between them. The work itself runs in `inference_jobs`; the Open dialogs and drops are
+`inference_files`'. Errors (a bad image, a failed run) go through the error funnel; the panel
+stays usable.
 """
 
 from __future__ import annotations
@@ -19,16 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QWidget
 
-from trtgui.core import imaging
-from trtgui.core.errors import InferenceError
 from trtgui.core.imaging import PreprocessSpec
 from trtgui.core.model.onnx_model import ModelInfo
-from trtgui.core.predict.demo import Demo, load_demo
+from trtgui.core.predict.demo import Demo
 from trtgui.core.predict.report import PredictionReport
 from trtgui.gui.inference_controls import InferenceControls
 from trtgui.gui.inference_files import (
@@ -38,20 +37,11 @@ from trtgui.gui.inference_files import (
     drag_is_welcome,
     is_model_or_engine,
 )
-from trtgui.gui.inference_jobs import (
-    LoadedImage,
-    ModelChoice,
-    PredictionRequest,
-    ShownPrediction,
-    TensorPreview,
-    load_image_job,
-    model_job,
-    predict_and_draw,
-    preview_job,
-)
+from trtgui.gui.inference_inputs import InferenceInputs
+from trtgui.gui.inference_jobs import PredictionRequest, ShownPrediction, predict_and_draw
 from trtgui.gui.inference_view import PredictionView
-from trtgui.gui.widgets import dropped_path, show_file, splitter, vbox
-from trtgui.gui.workers import LatestOnly, WorkerHandle
+from trtgui.gui.widgets import dropped_path, splitter, vbox
+from trtgui.gui.workers import WorkerHandle
 
 
 class InferencePanel(QWidget):
@@ -59,7 +49,7 @@ class InferencePanel(QWidget):
 
     Every file read, decode, preprocessing and drawing runs in a worker (`LatestOnly`: the
     newest request wins), so a large photo or a slow file never freezes the window; the
-    results arrive through the slots below.
+    results arrive through the slots below and `self.inputs` (`InferenceInputs`).
 
     Signals:
         open_model_requested(): the user wants to choose a model or engine (the main window
@@ -89,43 +79,11 @@ class InferencePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
-        self._model_path: Path | None = None
-        self._onnx_path: Path | None = None
-        self._model_info: ModelInfo | None = None
-        self._image_path: Path | None = None
-        self._image: Image.Image | None = None
-        self._tensor: np.ndarray | None = None
         self._report: PredictionReport | None = None
         self._picture: ShownPrediction | None = None  # the last run's drawn picture
         self._handle: WorkerHandle | None = None
         self._last_error: BaseException | None = None
         self._run_pending = False  # Run asked for while the model or image was loading
-        # What set_model was asked to apply once the model is known.
-        self._model_before: set[Path] = set()
-        self._then_spec: PreprocessSpec | None = None
-        self._then_labels: Path | None = None
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(120)
-        self._preview_timer.timeout.connect(self.update_preview)
-        self._model_loader = LatestOnly(
-            "open model", self._on_model_ready, self._on_model_failed, self
-        )
-        self._image_loader = LatestOnly(
-            "load image", self._on_image_loaded, self._on_image_failed, self
-        )
-        self._preview_loader = LatestOnly(
-            "preview tensor", self._on_preview, self._on_preview_failed, self
-        )
-        self._demo_loader = LatestOnly("open demo", self.show_demo, self._on_demo_failed, self)
-        self._loaders = (
-            self._model_loader,
-            self._image_loader,
-            self._preview_loader,
-            self._demo_loader,
-        )
-        for loader in self._loaders:
-            loader.idle.connect(self._loader_idle)
 
         self.controls = InferenceControls()
         self.results = PredictionView()
@@ -133,9 +91,17 @@ class InferencePanel(QWidget):
         controls.model_button.clicked.connect(self._ask_model)
         controls.image_button.clicked.connect(self._choose_image)
         controls.run_button.clicked.connect(self.run)
-        controls.guess_button.clicked.connect(self.reset_spec_to_guess)
         controls.labels_button.clicked.connect(self._choose_labels)
-        controls.form.spec_changed.connect(self._spec_changed)
+        self.inputs = InferenceInputs(controls, self.results.view, self)
+        inputs = self.inputs
+        inputs.cleared.connect(self._clear_results)
+        inputs.changed.connect(self._update_run_state)
+        inputs.failed.connect(self._report_error)
+        inputs.idle.connect(self._loader_idle)
+        inputs.model_ready.connect(self.model_ready)
+        inputs.image_loaded.connect(self.image_loaded)
+        inputs.image_failed.connect(self.image_failed)
+        inputs.preview_updated.connect(self.preview_updated)
         self.splitter = splitter(
             Qt.Orientation.Horizontal,
             controls,
@@ -150,10 +116,10 @@ class InferencePanel(QWidget):
     # -- public API -------------------------------------------------------------------------
 
     def model_path(self) -> Path | None:
-        return self._model_path
+        return self.inputs.model_path
 
     def image_path(self) -> Path | None:
-        return self._image_path
+        return self.inputs.image_path
 
     def spec(self) -> PreprocessSpec:
         return self.controls.form.spec()
@@ -168,7 +134,7 @@ class InferencePanel(QWidget):
     def input_tensor(self) -> np.ndarray | None:
         """The preprocessed tensor of the current image and spec (None without an image, or
         while it is being made)."""
-        return self._tensor
+        return self.inputs.tensor
 
     def is_busy(self) -> bool:
         """A run is going."""
@@ -176,23 +142,16 @@ class InferencePanel(QWidget):
 
     def is_loading(self) -> bool:
         """A model, image, demo or tensor preview is being read or made in a worker."""
-        return any(loader.is_busy() for loader in self._loaders)
-
-    def _inputs_loading(self) -> bool:
-        return any(
-            loader.is_busy()
-            for loader in (self._model_loader, self._image_loader, self._demo_loader)
-        )
+        return self.inputs.is_loading()
 
     def wait(self, timeout_ms: int = 60000) -> bool:
         """Block until the run's and the loaders' threads have stopped (shutdown, tests)."""
         done = self._handle.wait(timeout_ms) if self._handle is not None else True
-        return all([loader.wait(timeout_ms) for loader in self._loaders]) and done
+        return self.inputs.wait(timeout_ms) and done
 
     def cancel(self) -> None:
         """Ask every loader to stop (window close); a run ends with its current step."""
-        for loader in self._loaders:
-            loader.drop()
+        self.inputs.cancel()
         if self._handle is not None:
             self._handle.cancel()
 
@@ -213,124 +172,25 @@ class InferencePanel(QWidget):
         preprocessing is pre-filled with the guess (or `spec`, fitted to the input) and
         `labels` fills the Labels field; `model_ready` says when.
         """
-        path = Path(path)
-        self._model_before = {p for p in (self._model_path, self._onnx_path) if p is not None}
-        self._model_path = path
-        self._onnx_path = Path(onnx_path) if onnx_path else None
-        self._then_spec = spec
-        self._then_labels = labels
-        show_file(self.controls.model_label, path, "", separator=" &nbsp; ")
-        self._clear_results()
-        self._update_run_state()
-        self._model_loader.request(model_job(path, self._onnx_path, model_info))
-
-    @Slot(object)
-    def _on_model_ready(self, choice: ModelChoice) -> None:
-        if choice.path != self._model_path:
-            return
-        if not self._model_before & ({choice.path, choice.onnx_path} - {None}):
-            # Another model (not this model's engine or ONNX twin): the labels, kind and
-            # threshold chosen for the last one do not belong to it.
-            self.controls.reset_choices()
-        self._onnx_path = choice.onnx_path
-        self._model_info = choice.info
-        twin = choice.onnx_path if choice.onnx_path != choice.path else None
-        twin_text = f"ONNX: {twin.name}" if twin is not None else ""
-        show_file(self.controls.model_label, choice.path, twin_text, separator=" &nbsp; ")
-        self.controls.show_labels_default(choice.labels_source)
-        self.reset_spec_to_guess()
-        if self._then_spec is not None:
-            self.controls.form.set_spec(self.controls.form.fitted(self._then_spec))
-        if self._then_labels is not None:
-            self.controls.labels_edit.setText(str(self._then_labels))
-        self._then_spec = self._then_labels = None
-        self._update_run_state()
-        self.model_ready.emit()
-
-    @Slot(object)
-    def _on_model_failed(self, err: BaseException) -> None:
-        self._report_error(err)
-
-    @Slot()
-    def reset_spec_to_guess(self) -> None:
-        """Preprocessing back to `imaging.guess_preprocess(model)`."""
-        info = self._model_info
-        if info is None:
-            return
-        image_input = imaging.image_input(info)
-        form = self.controls.form
-        form.set_input(
-            image_input.shape if image_input is not None else None,
-            image_input.dtype if image_input is not None else None,
-        )
-        form.set_spec(imaging.guess_preprocess(info))
-        self.controls.show_preset_guess(imaging.guess_preset(info))
+        self.inputs.set_model(Path(path), onnx_path, model_info, spec=spec, labels=labels)
 
     def open_image(self, path: str | Path) -> bool:
         """Read, decode and show an image in a worker; `image_loaded` or `image_failed` (the
         error goes to the funnel) tells how it went. True: the load started."""
-        self._image_loader.request(load_image_job(Path(path)))
-        self._update_run_state()
+        self.inputs.open_image(Path(path))
         return True
-
-    @Slot(object)
-    def _on_image_loaded(self, loaded: LoadedImage) -> None:
-        image = loaded.image
-        self._image_path = loaded.path
-        self._image = image
-        show_file(
-            self.controls.image_label,
-            loaded.path,
-            f"{image.width}×{image.height}",
-            separator=" &nbsp; ",
-        )
-        self.results.view.set_image(loaded.preview, source_size=image.size)
-        self._clear_results()
-        self.update_preview()
-        self._update_run_state()
-        self.image_loaded.emit(str(loaded.path))
-
-    @Slot(object)
-    def _on_image_failed(self, err: BaseException) -> None:
-        self._report_error(err)
-        self._update_run_state()
-        self.image_failed.emit(err)
-
-    @Slot()
-    def update_preview(self) -> None:
-        """Preprocess the current image with the current spec in a worker; the shape, the
-        statistics and a thumbnail follow (`preview_updated`)."""
-        self._tensor = None
-        if self._image is None:
-            self.controls.show_no_image()
-            return
-        self._preview_loader.request(preview_job(self._image, self.controls.form.spec()))
-
-    @Slot(object)
-    def _on_preview(self, preview: TensorPreview) -> None:
-        self._tensor = preview.tensor
-        self.controls.show_tensor_preview(preview.text, preview.picture)
-        self._update_run_state()
-        self.preview_updated.emit()
-
-    @Slot(object)
-    def _on_preview_failed(self, err: BaseException) -> None:
-        if isinstance(err, MemoryError):
-            err = InferenceError("Not enough memory to make the input tensor.")
-        self.controls.show_tensor_error(str(err))
-        self._update_run_state()
-        self.preview_updated.emit()
 
     def request(self) -> PredictionRequest | None:
         """The run the current settings describe, or None when something is missing."""
-        controls = self.controls
-        if self._model_path is None or self._image_path is None or controls.form.error():
+        controls, inputs = self.controls, self.inputs
+        model, image = inputs.model_path, inputs.image_path
+        if model is None or image is None or controls.form.error():
             return None
         return PredictionRequest(
-            model_path=self._model_path,
-            image_path=self._image_path,
+            model_path=model,
+            image_path=image,
             spec=controls.form.spec(),
-            onnx_path=self._onnx_path if self._onnx_path != self._model_path else None,
+            onnx_path=inputs.onnx_path if inputs.onnx_path != model else None,
             kind=controls.kind(),
             labels_path=controls.labels_path(),
             top_k=controls.top_k.value(),
@@ -343,7 +203,7 @@ class InferencePanel(QWidget):
         the model or image is still loading, it runs once they are there."""
         from trtgui.gui.workers import call_job, start_worker
 
-        if self._inputs_loading():
+        if self.inputs.inputs_loading():
             self._run_pending = True
             return
         self._run_pending = False
@@ -375,52 +235,32 @@ class InferencePanel(QWidget):
         """The shipped demo (resources/demo, or `folder` with a demo.json): its model, labels,
         preprocessing and first photo, read in a worker (`show_demo` follows). Errors go to
         the error funnel. True: the load started."""
-        root = Path(folder) if folder is not None else None
-        self._demo_loader.request(lambda ctx: load_demo(root))
+        self.inputs.open_demo(Path(folder) if folder is not None else None)
         return True
 
-    @Slot(object)
     def show_demo(self, demo: Demo) -> None:
         """Use a demo already read (`load_demo`): its model, labels, preprocessing and photo."""
-        self.set_model(demo.model, spec=demo.spec, labels=demo.labels)
-        if not demo.labels:
-            self.controls.labels_edit.setText("")
-        if demo.images:
-            preferred = [p for p in demo.images if "coffee" in p.name]
-            self.open_image((preferred or list(demo.images))[0])
-
-    @Slot(object)
-    def _on_demo_failed(self, err: BaseException) -> None:
-        self._report_error(err)
+        self.inputs.show_demo(demo)
 
     # -- helpers ----------------------------------------------------------------------------
 
+    @Slot()
     def _clear_results(self) -> None:
         self._report = None
         self._picture = None
         self.results.clear()
 
+    @Slot()
     def _update_run_state(self) -> None:
-        missing = []
-        if self._model_path is None:
-            missing.append("choose a model")
-        if self._image_path is None:
-            loading = self._image_loader.is_busy() or self._demo_loader.is_busy()
-            missing.append("wait for the image to load" if loading else "drop or open an image")
-        elif self._image_loader.is_busy():
-            missing.append("wait for the image to load")
-        if self._model_loader.is_busy():
-            missing.append("wait for the model to open")
-        if self.controls.form.error():
-            missing.append("fix the preprocessing")
-        self.controls.show_run_state(missing, self.is_busy())
+        self.controls.show_run_state(self.inputs.missing(), self.is_busy())
 
     @Slot()
     def _loader_idle(self) -> None:
         self._update_run_state()
-        if self._run_pending and not self._inputs_loading():
+        if self._run_pending and not self.inputs.inputs_loading():
             self.run()
 
+    @Slot(object)
     def _report_error(self, err: BaseException) -> None:
         from trtgui.gui.errors import show_error
 
@@ -429,29 +269,24 @@ class InferencePanel(QWidget):
 
     # -- slots ------------------------------------------------------------------------------
 
-    @Slot(object)
-    def _spec_changed(self, spec: PreprocessSpec) -> None:
-        self._preview_timer.start()
-        self._update_run_state()
-
     @Slot()
     def _ask_model(self) -> None:
         if self.receivers("2open_model_requested()") > 0:  # the main window chooses
             self.open_model_requested.emit()
             return
-        path = ask_model(self, self._model_path)
+        path = ask_model(self, self.inputs.model_path)
         if path is not None:
             self.set_model(path)
 
     @Slot()
     def _choose_labels(self) -> None:
-        path = ask_labels(self, self.controls.labels_path(), self._model_path)
+        path = ask_labels(self, self.controls.labels_path(), self.inputs.model_path)
         if path is not None:
             self.controls.labels_edit.setText(str(path))
 
     @Slot()
     def _choose_image(self) -> None:
-        path = ask_image(self, self._image_path)
+        path = ask_image(self, self.inputs.image_path)
         if path is not None:
             self.open_image(path)
 

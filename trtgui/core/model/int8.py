@@ -62,10 +62,6 @@ CALIBRATE_METHOD = "max"
 # With this many calibration images or fewer, all of them serve the check too (too few to
 # split); with more, every fourth is held back from calibration.
 FEW_IMAGES = 8
-# A model with a dynamic batch calibrates on up to this many images per ONNX Runtime run
-# (and this much input): one run of 8 costs less than 8 runs of 1.
-CALIBRATION_BATCH = 8
-CALIBRATION_BATCH_BYTES = 256 << 20
 
 
 def held_back(
@@ -172,7 +168,6 @@ def quantize_int8(
     phase = f"Calibrating INT8 on {len(images)} image(s)"
     report_phase(on_phase, phase, len(images))
     reader = _ImageReader(images, input_name, spec, batch, cancel, on_step, phase)
-    reader.dynamic_batch = not isinstance(input_shape[0], int)
     reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = {}
     scratch = out.with_name(f"{source.stem}.fp32-for-int8.onnx")
     try:
@@ -241,9 +236,7 @@ def _quantize_builtin(
     images, few enough not to hold any back)."""
     tensors = qdq_writer.activation_inputs(model, placement.quantize)
     keep = found <= FEW_IMAGES
-    stats = qdq_writer.calibrate(
-        model, tensors, reader.feeds(), scratch, lambda _image: keep, reader.batch_images
-    )
+    stats = qdq_writer.calibrate(model, tensors, reader.feeds(), scratch, lambda _image: keep)
     check_cancel(reader.cancel)
     qdq_writer.insert_qdq(model, placement.quantize, stats.amax)
     save_model(model, out)
@@ -388,17 +381,6 @@ class _ImageReader:
         self._phase = phase
         self.count = 0
         self.current: Path | None = None  # the image of the last batch
-        self.dynamic_batch = False  # set by the caller that knows the model's input
-
-    @property
-    def batch_images(self) -> int:
-        """How many images one calibration run may take: several when the model's batch is
-        dynamic (and each image is a batch of 1), at most CALIBRATION_BATCH_BYTES of input."""
-        if not self.dynamic_batch or self._batch != 1:
-            return 1
-        h, w = self._spec.height, self._spec.width
-        per_image = 3 * max(1, h or 1) * max(1, w or 1) * 4
-        return max(1, min(CALIBRATION_BATCH, CALIBRATION_BATCH_BYTES // per_image))
 
     def feeds(self) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
         """(image path, feed) for each image, until they run out."""
