@@ -13,7 +13,13 @@ import onnx
 import pytest
 
 from trtgui.cli.main import main
-from trtgui.core.build.accuracy_record import BROKEN, OK, AccuracyReport, RetryAttempt
+from trtgui.core.build.accuracy_record import (
+    BROKEN,
+    OK,
+    AccuracyReport,
+    ConversionSample,
+    RetryAttempt,
+)
 from trtgui.core.model import int8, qdq_placement
 
 
@@ -141,4 +147,60 @@ def test_a_broken_verdict_stops_tensorrt_at_once(shared_models: Path, tmp_path: 
     # The refusal is the answer, not TensorRT's "cancelled" (seen in its log).
     assert caught.value.message.startswith("FP16 agrees on 0 of 4 images (0.00): ")
     assert any("BuildCanceled" in line for line in lines)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_retry_plans_name_only_what_was_quantized(shared_models: Path) -> None:
+    """With trtgui's own placement the tail is float already: the only retry worth trying is
+    the last compute layers; with ONNX Runtime's default the tail comes first."""
+    from trtgui.core.build.accuracy_step import _retry_plans
+    from trtgui.core.model.precision import PreparedModel
+
+    source = shared_models / "onnx" / "yolov8n-doclaynet.onnx"
+    convs = ("/model.22/cv3.0/cv3.0.2/Conv", "/model.22/dfl/conv/Conv")
+    ours = PreparedModel(source, True, "x", int8_quantized=convs)
+    ((what, names),) = _retry_plans(source, ours)
+    assert what == "the 4 last Conv layers and the 16 nodes after them" and names == convs
+    theirs = PreparedModel(source, True, "x", int8_quantized=(*convs, "/model.22/Concat_3"))
+    first, second = _retry_plans(source, theirs)
+    assert first == ("the 16 nodes after the last Conv", ("/model.22/Concat_3",))
+    assert second[1] == ("/model.22/Concat_3", *convs)
+
+
+def test_a_cancelled_build_abandons_the_running_check(shared_models: Path, tmp_path: Path) -> None:
+    """Cancel while TensorRT builds and the check runs beside it: the check stops before its
+    next image (it is not waited for to the end), and nothing is written."""
+    pytest.importorskip("tensorrt_rtx")
+    import threading
+
+    from tests.core.test_accuracy import _fp16_settings
+    from trtgui.core.build.builder import build_engine
+    from trtgui.core.build.progress import ProgressEvent
+    from trtgui.core.errors import BuildCancelled
+    from trtgui.core.predict.accuracy import check_conversion
+
+    seen: list[AccuracyReport] = []
+
+    def check_after_cancel(sample: ConversionSample) -> AccuracyReport:
+        # A stand-in that starts the real check only once the build has given up on it.
+        sample.abandon.wait(120)
+        seen.append(check_conversion(sample))
+        return seen[-1]
+
+    cancel = threading.Event()
+
+    def on_progress(event: ProgressEvent) -> None:
+        if any(p.name == "Building engine" for p in event.phases):
+            cancel.set()  # as the user's Cancel does, while TensorRT builds
+
+    source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
+    with pytest.raises(BuildCancelled):
+        build_engine(
+            _fp16_settings(source, tmp_path / "e.engine"),
+            on_progress=on_progress,
+            cancel=cancel,
+            check_conversion=check_after_cancel,
+        )
+    (report,) = seen
+    assert report.verdict == "not checked" and "the build stopped" in report.reason
     assert list(tmp_path.iterdir()) == []

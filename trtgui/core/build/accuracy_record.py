@@ -74,6 +74,9 @@ class ConversionSample:
     # The original's outputs that INT8 calibration computed on these images: image path ->
     # (digest of the feed, outputs by name). Reused when the check feeds the same input.
     reference_outputs: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    # Set when the build no longer wants the answer (cancelled, or TensorRT failed): the
+    # check stops before its next input (a threading.Event).
+    abandon: Any = None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ class PendingCheck:
         tracker: ProgressTracker,
         stop_when_broken: bool,
     ) -> None:
-        self.sample = sample
+        self._abandon = threading.Event()
+        self.sample = replace(sample, abandon=self._abandon)
         self.check = check
         self._tracker = tracker
         self._stop_when_broken = stop_when_broken
@@ -122,7 +123,9 @@ class PendingCheck:
     def __enter__(self) -> PendingCheck:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # cancelled, or TensorRT failed: the answer is not wanted
+            self._abandon.set()
         self._thread.join()  # never leave it running past the build (its files go)
 
 
@@ -194,7 +197,8 @@ def _retry_plans(source: Path, prepared: PreparedModel) -> list[tuple[str, tuple
     if after:
         plans.append((f"the {count} nodes after the last {op}", after))
     if last:
-        layers = f"{len(tail.last_compute)} last {op} layer{'s' if len(last) != 1 else ''}"
+        n = len(tail.last_compute)
+        layers = f"{n} last {op} layer{'s' if n != 1 else ''}"
         what = f"the {layers} and the {count} nodes after them" if count else f"the {layers}"
         plans.append((what, after + last))
     return plans

@@ -135,6 +135,8 @@ def _run_pairs(sample: ConversionSample) -> tuple[list[_Pair], str]:
         pairs = []
         kind: str | None = None
         for key, (name, picture) in zip(keys, pictures, strict=True):
+            if sample.abandon is not None and sample.abandon.is_set():
+                raise _CannotRun("the build stopped before the check ended")
             feed, box = preprocess_image(picture, used)
             feeds = {tensor.name: _batched(feed, tensor.shape)}
             # INT8: calibration ran the original on these very inputs; its outputs are reused.
