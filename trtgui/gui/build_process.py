@@ -61,7 +61,7 @@ log = logging.getLogger("trtgui.gui")
 # A burst of lines (TensorRT's VERBOSE log ends with thousands in a few ms) is parsed in
 # slices of at most this long (~25 µs a line on a loaded 2-core machine), each its own turn of
 # the event loop, so the window keeps answering.
-SLICE_SECONDS = 0.002
+SLICE_SECONDS = 0.001
 LINES_PER_CHECK = 16
 PROGRESS_INTERVAL_MS = 50  # progress within one phase reaches the panel at most this often
 

@@ -41,9 +41,10 @@ MAX_LINES = 20_000
 DRAIN_INTERVAL_MS = 50
 # TensorRT emits bursts (thousands of lines in a few ms at the end of a VERBOSE build);
 # appending a burst in one go stalls the event loop for tens of ms. Append at most this many
-# lines per drain and come back through the event loop for the rest: 250 lines take ~3 ms
-# on a loaded 2-core machine (600 took 7-9 ms, above the 8 ms heartbeat target of #15).
-DRAIN_CHUNK = 250
+# lines per drain and come back through the event loop for the rest. On the 2-core machine,
+# during a VERBOSE build in the child: 250 lines per drain gave a heartbeat p99 of 17.5 ms,
+# 80 lines (with 1 ms parsing slices) 13.1 ms, 40 lines no better (bench/ui_responsiveness.py).
+DRAIN_CHUNK = 80
 
 _TAGS = {logging.ERROR: "E", logging.WARNING: "W", logging.INFO: "I", logging.DEBUG: "V"}
 SEVERITIES: tuple[tuple[str, int], ...] = (
