@@ -38,6 +38,9 @@ def _keep_app_alive_when_windows_close() -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.setQuitOnLastWindowClosed(False)
+            from trtgui.gui import gc_guard
+
+            gc_guard.install(app)  # as the app does: no garbage collection in worker threads
 
 
 @pytest.fixture(autouse=True)

@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("trtgui")
     app.setApplicationDisplayName("trtgui")
     app.setDesktopFileName("io.github.trtgui.trtgui")
+    from trtgui.gui import gc_guard
+
+    gc_guard.install(app)  # cycles are collected on this thread only (see gc_guard)
 
     from trtgui.gui.errors import install_excepthooks
     from trtgui.gui.main_window import MainWindow

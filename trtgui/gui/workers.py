@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from trtgui.core.build.progress import ProgressCallback, ProgressEvent
 from trtgui.core.errors import BuildCancelled
@@ -38,14 +38,26 @@ _PROGRESS_INTERVAL_S = 0.05
 
 
 class Worker(QObject):
-    """Runs one job in its thread. Signals are emitted from the worker thread (queued)."""
+    """Runs one job in its thread and reports it through typed signals in the GUI thread.
+
+    Nothing that carries a Python object is queued across threads: the worker thread stores
+    the outcome (or the latest progress event) on the Worker and emits an argument-less
+    signal; a `_GuiRelay` made in the GUI thread receives it there and emits `succeeded`,
+    `failed`, `cancelled`, `finished` (last, always) and `progress` with the stored objects,
+    so every slot runs in the GUI thread with objects no other thread touches any more. (A
+    queued `Signal(object)` from a worker thread coincided with rare SIGSEGVs inside Qt's
+    event loop in CI.)
+    """
 
     progress = Signal(object)  # the latest core progress event (throttled)
-    log = Signal(int, str)  # the worker's own few messages (start, outcome)
+    log = Signal(int, str)  # the worker's own few messages (start, outcome): plain data
     succeeded = Signal(object)  # the job's result
     failed = Signal(object)  # the exception
     cancelled = Signal()
     finished = Signal()  # always last
+    # Emitted in the worker thread, received by the relay in the GUI thread: no arguments.
+    ended = Signal()
+    progressed = Signal()
 
     def __init__(
         self, job: Job[object], log_sink: LogSink | None = None, name: str = "job"
@@ -58,6 +70,11 @@ class Worker(QObject):
         self._last_progress = 0.0
         self._last_phases: tuple[str, ...] | None = None
         self.started_at: float | None = None
+        self._lock = threading.Lock()
+        self.outcome: tuple[str, object] | None = (
+            None  # ("succeeded" | "failed" | "cancelled", value)
+        )
+        self.latest_progress: ProgressEvent | None = None
 
     def cancel(self) -> None:
         """Ask the job to stop. Safe from any thread; the job sees `ctx.cancel`."""
@@ -68,39 +85,94 @@ class Worker(QObject):
         return JobContext(on_log=sink, on_progress=self._on_progress, cancel=self.cancel_event)
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        # Called on TensorRT's thread, hundreds of times a second: emit only on a phase
-        # change or every 50 ms so the GUI thread is not flooded.
+        # May be called hundreds of times a second: pass on only a phase change or one event
+        # every 50 ms, so the GUI thread is not flooded.
         now = time.perf_counter()
         phases = tuple(p.name for p in event.phases)
         if phases != self._last_phases or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_phases = phases
             self._last_progress = now
-            self.progress.emit(event)
+            with self._lock:
+                self.latest_progress = event
+            self.progressed.emit()
+
+    def take_progress(self) -> ProgressEvent | None:
+        with self._lock:
+            event, self.latest_progress = self.latest_progress, None
+        return event
 
     @Slot()
     def run(self) -> None:
         self.started_at = time.perf_counter()
         self.log.emit(logging.INFO, f"{self.name} started")
+        outcome: tuple[str, object]
         try:
             result = self.job(self.context())
         except BuildCancelled:
             self.log.emit(logging.WARNING, f"{self.name} cancelled")
-            self.cancelled.emit()
+            outcome = ("cancelled", None)
         except BaseException as exc:
             if self.cancel_event.is_set() and not isinstance(exc, Exception):
-                self.cancelled.emit()
+                outcome = ("cancelled", None)
             else:
                 self.log.emit(logging.ERROR, f"{self.name} failed: {exc}")
-                self.failed.emit(exc)
+                outcome = ("failed", exc)
         else:
             if self.cancel_event.is_set() and result is None:
-                self.cancelled.emit()
+                outcome = ("cancelled", None)
             else:
                 elapsed = time.perf_counter() - self.started_at
                 self.log.emit(logging.INFO, f"{self.name} finished in {elapsed:.2f} s")
-                self.succeeded.emit(result)
+                outcome = ("succeeded", result)
+        with self._lock:
+            self.outcome = outcome
+        self.ended.emit()
+
+
+# Relays kept alive until the event loop has left their slot: a slot whose callbacks drop
+# the last reference (LatestOnly forgets its handle in `finished`) would otherwise delete
+# the relay inside its own event handler, a use-after-free in Qt (seen as SIGSEGV in CI).
+_live_relays: set[QObject] = set()
+
+
+def _release_later(relay: QObject) -> None:
+    QTimer.singleShot(0, lambda: _live_relays.discard(relay))
+
+
+class _GuiRelay(QObject):
+    """Made in the GUI thread: turns a Worker's argument-less cross-thread signals into its
+    typed signals, emitted here, so their slots run in the GUI thread (see `Worker`)."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__()
+        self._worker = worker
+        _live_relays.add(self)
+        worker.ended.connect(self.ended)
+        worker.progressed.connect(self.progressed)
+
+    @Slot()
+    def progressed(self) -> None:
+        event = self._worker.take_progress()
+        if event is not None:
+            self._worker.progress.emit(event)
+
+    @Slot()
+    def ended(self) -> None:
+        worker = self._worker
+        outcome = worker.outcome
+        kind, value = outcome if outcome is not None else ("cancelled", None)
+        try:
+            if kind == "succeeded":
+                worker.succeeded.emit(value)
+            elif kind == "failed":
+                worker.failed.emit(value)
+            else:
+                worker.cancelled.emit()
         finally:
-            self.finished.emit()
+            try:
+                worker.finished.emit()
+            finally:
+                _release_later(self)
 
 
 class WorkerHandle:
@@ -111,6 +183,7 @@ class WorkerHandle:
         self.thread = thread
         self.started = False
         self.relay: _FinishedRelay | None = None
+        self.gui_relay = _GuiRelay(worker)  # made here, in the GUI thread
 
     def start(self) -> None:
         self.started = True
@@ -142,11 +215,15 @@ class _FinishedRelay(QObject):
         super().__init__()  # created in the calling (GUI) thread, so `relay` runs there
         self._handle = handle
         self._on_finished = on_finished
+        _live_relays.add(self)
 
     @Slot()
     def relay(self) -> None:
-        self._handle.wait(5000)
-        self._on_finished()
+        try:
+            self._handle.wait(5000)
+            self._on_finished()
+        finally:
+            _release_later(self)
 
 
 _handles: list[WorkerHandle] = []
@@ -160,7 +237,9 @@ def _is_running(thread: QThread) -> bool:
 
 
 def _prune() -> None:
-    _handles[:] = [h for h in _handles if not h.started or h.is_running()]
+    # Only a thread that has fully ended (`wait(0)`: joined) lets go of its wrappers; one
+    # that has just left `run` may still be in Qt's own end-of-thread code.
+    _handles[:] = [h for h in _handles if not h.started or not h.wait(0)]
 
 
 def running_threads() -> list[QThread]:
@@ -191,8 +270,9 @@ def start_worker(
     thread = QThread()
     thread.setObjectName(f"trtgui-{name}")
     worker = Worker(job, log_sink=log_sink, name=name)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
+    # The Worker stays in the GUI thread (so signals emitted there by its relay reach plain
+    # callables directly); only `run` executes in the new thread, called from its `started`.
+    thread.started.connect(worker.run, Qt.ConnectionType.DirectConnection)
     for signal, slot in (
         (worker.progress, on_progress),
         (worker.log, on_log),
@@ -202,9 +282,9 @@ def start_worker(
     ):
         if slot is not None:
             signal.connect(slot)
-    # quit() is thread-safe: call it directly in the worker thread, so a GUI thread blocked in
-    # wait() (window close) still sees the thread end. Connected after the user's slots.
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    # quit() is thread-safe: call it directly in the worker thread as the job ends, so a GUI
+    # thread blocked in wait() (window close) still sees the thread end.
+    worker.ended.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     handle = WorkerHandle(worker, thread)
     if on_finished is not None:
         relay = _FinishedRelay(handle, on_finished)
