@@ -39,7 +39,7 @@ def test_one_batch_per_drain(qtbot) -> None:
         view.sink(logging.INFO, f"line {i}")
     assert view.flush() == 5000
     assert batches == [5000]
-    assert view.text.document().blockCount() == 5000
+    assert view.text.line_count() == 5000
     assert view.plain_text().splitlines()[-1] == "[I] line 4999"
 
 
@@ -99,7 +99,7 @@ def test_find_copy_save_clear(qtbot, tmp_path: Path) -> None:
     view.drain()
     view.search.setText("layer 7")
     assert view.find_next()
-    assert view.text.textCursor().selectedText() == "layer 7"
+    assert view.text.selected_text() == "layer 7"
     view.copy()
     assert QApplication.clipboard().text() == "layer 7"
     view.search.setText("absent")
@@ -117,7 +117,7 @@ def test_line_cap(qtbot) -> None:
     for i in range(1000):
         view.sink(logging.INFO, f"{i}")
     view.flush()
-    assert view.text.document().blockCount() <= 100
+    assert view.text.line_count() <= 100
     assert view.plain_text().splitlines()[-1] == "[I] 999"
 
 
@@ -152,3 +152,147 @@ def test_level_chooser_maps_any_level_to_the_entry_that_shows_it(qtbot) -> None:
         logging.ERROR: ("Errors", logging.ERROR),
         logging.CRITICAL: ("Errors", logging.ERROR),
     }
+
+
+def _settled(qtbot, view: LogView) -> None:  # type: ignore[no-untyped-def]
+    view.flush()
+    qtbot.waitUntil(lambda: not view.text.repainting(), timeout=2000)
+
+
+def test_follows_the_tail_unless_scrolled_up(qtbot) -> None:
+    view = LogView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    view.timer.stop()
+    for i in range(500):
+        view.sink(logging.INFO, f"line {i}")
+    _settled(qtbot, view)
+    bar = view.text.verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0
+    assert view.text.painted_lines()[-1] == "[I] line 499"  # the tail is in sight
+    bar.setValue(10)  # the user scrolls up to read
+    _settled(qtbot, view)
+    in_sight = view.text.painted_lines()
+    assert in_sight[0] == "[I] line 10"
+    for i in range(500, 900):
+        view.sink(logging.INFO, f"line {i}")
+    _settled(qtbot, view)
+    assert bar.value() == 10 and view.text.painted_lines() == in_sight  # left where they were
+    bar.setValue(bar.maximum())  # back at the end: follows again
+    for i in range(900, 950):
+        view.sink(logging.INFO, f"line {i}")
+    _settled(qtbot, view)
+    assert view.text.painted_lines()[-1] == "[I] line 949"
+
+
+def test_the_cap_keeps_the_rows_being_read_in_place(qtbot) -> None:
+    view = LogView(max_lines=300)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    view.timer.stop()
+    for i in range(300):
+        view.sink(logging.INFO, f"line {i}")
+    _settled(qtbot, view)
+    view.text.verticalScrollBar().setValue(100)
+    _settled(qtbot, view)
+    assert view.text.painted_lines()[0] == "[I] line 100"
+    for i in range(300, 350):  # 50 lines fall off the start
+        view.sink(logging.INFO, f"line {i}")
+    _settled(qtbot, view)
+    assert view.text.line_count() == 300
+    assert view.text.painted_lines()[0] == "[I] line 100"
+
+
+def test_find_selects_the_match_past_tabs_and_wraps_around(qtbot) -> None:
+    view = LogView()
+    qtbot.addWidget(view)
+    view.sink(logging.INFO, "one\tneedle here")
+    view.sink(logging.INFO, "two")
+    view.sink(logging.INFO, "x\t\tNEEDLE again")
+    view.flush()
+    view.search.setText("needle")
+    assert view.find_next() and view.text.selected_text() == "needle"
+    assert view.find_next() and view.text.selected_text() == "NEEDLE"  # case-insensitive
+    assert view.find_next() and view.text.selected_text() == "needle"  # wrapped to the top
+    view.copy()
+    assert QApplication.clipboard().text() == "needle"
+
+
+def test_mouse_drag_selects_characters_and_ctrl_c_copies_them(qtbot) -> None:
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QFontMetricsF
+
+    from trtgui.gui.log_lines import MARGIN
+
+    view = LogView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    for i in range(3):
+        view.sink(logging.INFO, f"row\t{i} text")
+    _settled(qtbot, view)
+    lines = view.text
+    advance = QFontMetricsF(lines.font()).horizontalAdvance("M")
+    row_h = lines.fontMetrics().lineSpacing()
+
+    def at(row: int, col: int) -> QPoint:  # col in shown columns: "[I] row" then a tab to 8
+        return QPoint(int(MARGIN + col * advance), int(MARGIN + row * row_h + row_h / 2))
+
+    qtbot.mousePress(lines.viewport(), Qt.MouseButton.LeftButton, pos=at(0, 8))
+    qtbot.mouseMove(lines.viewport(), at(1, 7))
+    qtbot.mouseRelease(lines.viewport(), Qt.MouseButton.LeftButton, pos=at(1, 7))
+    assert lines.selected_text() == "0 text\n[I] row"
+    qtbot.keyClick(lines, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == "0 text\n[I] row"
+    qtbot.keyClick(lines, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert (
+        lines.selected_text()
+        == view.plain_text()
+        == "\n".join(f"[I] row\t{i} text" for i in range(3))
+    )  # tabs come back in a copy
+
+
+def test_shown_columns_and_character_indexes_agree_across_tabs() -> None:
+    from trtgui.gui.log_lines import shown, to_index, to_shown_col
+
+    line = "ab\tc\t\td"
+    # by hand: "ab" then a tab to column 8, "c" at 8, tabs to 16 and 24, "d" at 24
+    assert shown(line) == "ab      c       " + " " * 8 + "d"
+    assert [to_shown_col(line, i) for i in range(len(line) + 1)] == [0, 1, 2, 8, 9, 16, 24, 25]
+    assert [to_index(line, c) for c in (0, 2, 5, 8, 24, 99)] == [0, 2, 3, 3, 6, 7]
+
+
+def test_a_20000_character_line_and_the_placeholder_paint(qtbot) -> None:
+    view = LogView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    empty = view.text.viewport().grab().toImage()
+    first_row = {empty.pixel(x, y) for x in range(0, 300) for y in range(0, 20)}
+    assert len(first_row) > 1  # the placeholder is drawn on the background
+    view.sink(5, "t" * 20_000)  # 5: TensorRT's VERBOSE (trtgui.core.build.trt_log)
+    view.set_min_level(1)
+    _settled(qtbot, view)
+    painted = view.text.painted_lines()
+    assert len(painted) == 1 and len(painted[0]) < 200  # only the columns in sight
+    assert view.text.horizontalScrollBar().maximum() > 100_000
+
+
+def test_find_scrolls_a_match_far_right_into_sight(qtbot) -> None:
+    view = LogView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    for i in range(200):
+        view.sink(logging.INFO, f"line {i}")
+    view.sink(logging.INFO, "x" * 500 + "needle")
+    for i in range(200):
+        view.sink(logging.INFO, f"more {i}")
+    _settled(qtbot, view)
+    view.search.setText("needle")
+    assert view.find_next()
+    _settled(qtbot, view)
+    assert view.text.horizontalScrollBar().value() > 0
+    assert any("needle" in row for row in view.text.painted_lines())  # in sight, not clipped

@@ -241,7 +241,7 @@ class BuildPanel(QWidget):
         # The first build should not wait for Python and TensorRT to import: start the idle
         # child once the panel is on screen.
         if not self._shut_down:
-            QTimer.singleShot(0, self._prestart)
+            QTimer.singleShot(0, self, self._prestart)
 
     def _prestart(self) -> None:
         if not self._shut_down and not self.is_building():
@@ -369,7 +369,7 @@ class BuildPanel(QWidget):
                 self.right_tabs.setCurrentIndex(RESULT_TAB)
             self._update_state()
             if not self._shut_down:  # the next build's child imports while the user looks
-                QTimer.singleShot(0, self._prestart)
+                QTimer.singleShot(0, self, self._prestart)
         except Exception as exc:  # shown to the user; the signals below still go out
             show_error(self, exc)
         finally:

@@ -3,8 +3,9 @@
 Producers (TensorRT's logger callback on its own thread, the `trtgui` stdlib loggers) only
 call `LogView.sink`, which formats the line and appends it to a lock-protected list in the
 producer's thread. A 50 ms timer in the GUI thread swaps that list out and appends it to the
-QPlainTextEdit in ONE call (bursts in chunks of DRAIN_CHUNK lines). One signal or one append
+`LogLines` view in ONE call (bursts in chunks of DRAIN_CHUNK lines). One signal or one append
 per line freezes the UI above ~5,000 lines/s (FACTS.md); TensorRT's VERBOSE log exceeds that.
+`LogLines` paints only the rows in sight, so an append costs next to nothing whatever its size.
 
 The severity chooser is the one control for how much of the log there is: it filters what is
 shown, and the Build panel asks it (`min_level`) which TensorRT messages a build records.
@@ -20,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QTextDocument
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -36,15 +35,15 @@ from PySide6.QtWidgets import (
 
 from trtgui.core.errors import TrtGuiError
 from trtgui.core.files import check_output_path, write_atomic, write_failure
+from trtgui.gui.log_lines import LogLines
 
 MAX_LINES = 20_000
 DRAIN_INTERVAL_MS = 50
-# TensorRT emits bursts (thousands of lines in a few ms at the end of a VERBOSE build);
-# appending a burst in one go stalls the event loop for tens of ms. Append at most this many
-# lines per drain and come back through the event loop for the rest. On the 2-core machine,
-# during a VERBOSE build in the child: 250 lines per drain gave a heartbeat p99 of 17.5 ms,
-# 80 lines (with 1 ms parsing slices) 13.1 ms, 40 lines no better (bench/ui_responsiveness.py).
-DRAIN_CHUNK = 80
+# TensorRT emits bursts (thousands of lines in a few ms at the end of a VERBOSE build). An
+# append to `LogLines` is a list extend whatever its size and the repaint draws only the rows
+# in sight, so a drain takes everything a timer tick found; the cap only bounds the Python
+# work of one turn for a burst larger than that (the rest follows through the event loop).
+DRAIN_CHUNK = 2000
 
 _TAGS = {logging.ERROR: "E", logging.WARNING: "W", logging.INFO: "I", logging.DEBUG: "V"}
 SEVERITIES: tuple[tuple[str, int], ...] = (
@@ -114,11 +113,11 @@ class BufferHandler(logging.Handler):
 
 
 class LogView(QWidget):
-    """Severity filter, find, copy, save, clear over a capped, batched QPlainTextEdit.
+    """Severity filter, find, copy, save, clear over a capped, batched `LogLines` view.
 
     `sink(level, message)` runs in the producer's thread and does the per-line work there
-    (formatting, filtering, keeping the record): the GUI thread then only swaps a list, joins
-    it in C and appends the text. Per-line Python in the GUI thread would compete for the GIL
+    (formatting, filtering, keeping the record): the GUI thread then only swaps a list and
+    hands it to the view. Per-line Python in the GUI thread would compete for the GIL
     with TensorRT's callback thread on every line.
     """
 
@@ -156,13 +155,9 @@ class LogView(QWidget):
         self.clear_button = _tool_button("Clear", "Clear the log", self.clear)
         self.status = QLabel()
 
-        self.text = QPlainTextEdit()
-        self.text.setReadOnly(True)
-        self.text.setUndoRedoEnabled(False)  # the undo stack would copy every appended batch
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.text.setMaximumBlockCount(max_lines)
-        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.text.setPlaceholderText("Build messages appear here.")
+        self.text = LogLines(max_lines)
+        self.text.placeholder = "Build messages appear here."
+        self.text.on_copy = self.copy
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show:"))
@@ -222,16 +217,12 @@ class LogView(QWidget):
             batch = batch[:limit]
             if not self._catching_up:
                 self._catching_up = True
-                QTimer.singleShot(0, self._catch_up)
+                QTimer.singleShot(0, self, self._catch_up)
         self._append_batch(batch)
         return len(batch)
 
     def _append_batch(self, lines: list[str]) -> None:
-        bar = self.text.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 2
-        self.text.appendPlainText("\n".join(lines))
-        if at_bottom:  # follow the tail, but leave the user where they scrolled to
-            bar.setValue(bar.maximum())
+        self.text.append_lines(lines)  # follows the tail unless the user scrolled up
         self.lines_displayed += len(lines)
         self.lines_shown.emit(len(lines))
 
@@ -261,33 +252,26 @@ class LogView(QWidget):
             visible = [line for lv, line in self._records if lv >= level]
             self._visible = []
         self._backlog = []
-        self.text.clear()
-        if visible:
-            self.text.appendPlainText("\n".join(visible))
+        self.text.set_lines(visible)
         self._set_status("")
 
     def plain_text(self) -> str:
-        return self.text.toPlainText()
+        return self.text.plain_text()
 
     def find_next(self) -> bool:
         """Select the next occurrence of the search text, wrapping around; False if none."""
         needle = self.search.text()
         if not needle:
             return False
-        if self.text.find(needle):
-            self._set_status("")
-            return True
-        cursor = self.text.textCursor()
-        cursor.movePosition(cursor.MoveOperation.Start)
-        self.text.setTextCursor(cursor)
-        found = self.text.find(needle, QTextDocument.FindFlag(0))
+        found = find_in_lines(self.text.lines, needle.lower(), self.text.selection_end())
+        if found is not None:
+            row, index = found
+            self.text.select(row, index, index + len(needle))
         self._set_status("" if found else "not found")
-        return bool(found)
+        return found is not None
 
     def copy(self) -> None:
-        cursor = self.text.textCursor()
-        text = cursor.selectedText().replace("\u2029", "\n") if cursor.hasSelection() else ""
-        QApplication.clipboard().setText(text or self.plain_text())
+        QApplication.clipboard().setText(self.text.selected_text() or self.plain_text())
 
     def save(self, path: str | Path) -> None:
         """Write every line received (all severities) to `path`, atomically. Raises
@@ -324,6 +308,23 @@ class LogView(QWidget):
 
     def _set_status(self, text: str) -> None:
         self.status.setText(text)
+
+
+def find_in_lines(
+    lines: list[str], needle: str, after: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """(row, index) of the next case-insensitive match of `needle` (lower case) after
+    (row, index) `after`, wrapping around to the top; None when there is none."""
+    row, start = after if after is not None else (0, 0)
+    count = len(lines)
+    for step in range(count + 1):
+        r = (row + step) % count if count else 0
+        if r >= count:
+            break
+        index = lines[r].lower().find(needle, start if step == 0 else 0)
+        if index >= 0:
+            return r, index
+    return None
 
 
 def _tool_button(text: str, tip: str, slot: Callable[[], object]) -> QToolButton:

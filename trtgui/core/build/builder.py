@@ -433,6 +433,13 @@ def _build_serialized(
     if calibration is not None:
         images = calibration.images
         notes.append(f"TensorRT calibrated INT8 in {calibration.batches} batch(es) of images.")
+        # Nothing converted to compare: say so rather than let silence read as "checked".
+        notes.append(
+            "The precision check did not run: TensorRT's calibrator quantizes inside the "
+            "engine, so there is no converted model for ONNX Runtime to compare. Compare the "
+            "engine on a GPU (trtgui-cli run ENGINE --compare-onnx MODEL), or use the default "
+            "INT8 method, which is checked."
+        )
     return _Built(serialized, seconds, tuple(notes), images)
 
 
