@@ -274,8 +274,12 @@ def test_int8_efficientnet_is_not_broken_with_the_default_placement(
         ["build", str(source), "--precision", "int8", "--calib-dir", images, "-o", str(out)]
     )
     assert code == 0, capsys.readouterr().err
-    accuracy = json.loads((tmp_path / "e8.engine.json").read_text())["accuracy"]
+    record = json.loads((tmp_path / "e8.engine.json").read_text())
+    accuracy = record["accuracy"]
     assert accuracy["verdict"] in (OK, "degraded"), accuracy["summary"]
+    # That placement keeps 16 compute layers in float between INT8 ones; on the H200 the
+    # engine was slower than FP16 (0.778 vs 0.250 ms, README): the build says it may be.
+    assert any("slower than FP16" in note for note in record["notes"]), record["notes"]
     # The shared README: coffee.png is espresso at 0.957 in FP32, so no near-tie: must agree.
     assert accuracy["worst_images"] == [] or "coffee.png" not in dict(accuracy["worst_images"])
     assert accuracy["metrics"]["top1_agreement"] >= 0.9

@@ -101,6 +101,7 @@ class Int8Result:
     # The FP32 model's outputs for each calibration image (by path), with a digest of its
     # feed: the precision check's reference when it checks on the same images.
     reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
+    float_compute_nodes: tuple[str, ...] = ()  # compute layers the placement kept in float
 
 
 def list_calibration_images(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -197,7 +198,16 @@ def quantize_int8(
         save_model(written, out)
     quantized = qdq_placement.quantized_nodes(written)
     del written
-    return Int8Result(out, reader.count, spec, placement.excluded, quantized, method, reference)
+    return Int8Result(
+        out,
+        reader.count,
+        spec,
+        placement.excluded,
+        quantized,
+        method,
+        reference,
+        float_compute_nodes=placement.keep_float,
+    )
 
 
 # Per-channel DequantizeLinear (its `axis`) came with opset 13.
