@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMessageBox, QWidget
 
-from trtgui.core.backends import available_backends
+from tests.gui import build_support
 from trtgui.core.build.settings import BuildSettings
 from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.core.model.profiles import Precision
@@ -20,20 +20,8 @@ from trtgui.gui.build_panel import BuildPanel
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture
-def panel(qtbot):  # type: ignore[no-untyped-def]
-    pytest.importorskip("tensorrt_rtx")
-    p = BuildPanel()
-    qtbot.addWidget(p)
-    p.set_backends(available_backends())
-    p.show()
-    yield p
-    p.shutdown()
-
-
-def _model(panel: BuildPanel, path: Path, tmp_path: Path) -> None:
-    panel.set_model(inspect_onnx(path))
-    panel.form.output_edit.setText(str(tmp_path / "out.engine"))
+panel = build_support.panel  # the shared fixture
+_model = build_support.load_model
 
 
 def test_build_shows_result(qtbot, panel, made_models, tmp_path) -> None:  # type: ignore[no-untyped-def]

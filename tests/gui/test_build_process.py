@@ -13,16 +13,13 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from trtgui.core.backends import available_backends
+from tests.gui import build_support
 from trtgui.core.build.settings import BuildSettings
-from trtgui.core.model.onnx_model import inspect_onnx
 from trtgui.gui import build_child, build_process, errors
-from trtgui.gui.build_panel import BuildPanel
 from trtgui.gui.build_stream import BuildProcessError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -45,20 +42,8 @@ def _no_child_left(qtbot):  # type: ignore[no-untyped-def]
     assert not left, "a build child process was left running"
 
 
-@pytest.fixture
-def panel(qtbot):  # type: ignore[no-untyped-def]
-    pytest.importorskip("tensorrt_rtx")
-    p = BuildPanel()
-    qtbot.addWidget(p)
-    p.set_backends(available_backends())
-    p.show()
-    yield p
-    p.shutdown()
-
-
-def _model(panel: BuildPanel, path: Path, out: Path) -> None:
-    panel.set_model(inspect_onnx(path))
-    panel.form.output_edit.setText(str(out / "out.engine"))
+panel = build_support.panel  # the shared fixture
+_model = build_support.load_model
 
 
 def _child_gone(pid: int) -> bool:

@@ -7,30 +7,18 @@ generated conv net so it stays fast.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests import onnx_factory
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "cancel_stress.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trtgui_bench_cancel_stress", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_loader import load_bench
 
 
 @pytest.fixture(scope="module")
 def stress() -> ModuleType:
-    return _bench()
+    return load_bench("cancel_stress")
 
 
 @pytest.fixture(scope="module")

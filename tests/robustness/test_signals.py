@@ -10,7 +10,6 @@ thread was still inside TensorRT.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import signal
@@ -24,24 +23,15 @@ from typing import Any
 import pytest
 
 from tests import onnx_factory
+from tests.bench_loader import load_bench
 from trtgui.core import files
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "robustness.py"
 CLI = (sys.executable, "-m", "trtgui.cli.main")
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trtgui_bench_robustness", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _bench()
+    return load_bench("robustness")
 
 
 @pytest.fixture(scope="module")

@@ -115,9 +115,10 @@ def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | T
     from trtgui.core.engine.runners import OrtRunner
     from trtgui.core.engine.trt_runner import TrtRunner
     from trtgui.core.errors import BackendUnavailable, InferenceError
+    from trtgui.core.predict.runner_choice import is_onnx
 
     path = Path(args.model)
-    if _is_onnx(path):
+    if is_onnx(path):
         return OrtRunner(path)
     try:
         return TrtRunner(path, cuda_api=args.cuda_api)
@@ -140,14 +141,11 @@ def open_runner_for(args: argparse.Namespace, notes: list[str]) -> OrtRunner | T
     return OrtRunner(onnx)
 
 
-def _is_onnx(path: Path) -> bool:
-    return path.suffix.lower() == ".onnx"
-
-
 def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str, ShapeProfile]]:
     """Profiles whose opt shapes fill unset dynamic dims, the --settings file's first."""
     from trtgui.core.build.settings import BuildSettings
     from trtgui.core.engine.default_shapes import record_profile
+    from trtgui.core.predict.runner_choice import is_onnx
 
     profiles: list[tuple[str, ShapeProfile]] = []
     if args.settings:
@@ -156,7 +154,7 @@ def _profiles_for(args: argparse.Namespace, notes: list[str]) -> list[tuple[str,
             profiles.append(
                 (f"the first profile in {Path(args.settings).name}", settings.profiles[0])
             )
-    if not _is_onnx(Path(args.model)):
+    if not is_onnx(Path(args.model)):
         profile, problem = record_profile(args.model)
         if profile is not None:
             profiles.append(("the engine's build record", profile))
