@@ -78,7 +78,14 @@ def calibration_marginal_ms(model: Path, images: Path, tmp: Path) -> tuple[float
     return statistics.median(extra) * 1000 / 4, statistics.median(seconds[8]) * 1000 / 8
 
 
-def int8_build(model: Path, images: Path, out: Path, check: bool = True) -> dict[str, float]:
+def int8_build(
+    model: Path,
+    images: Path,
+    out: Path,
+    check: bool = True,
+    backend: str = "rtx",
+    timing_cache: str | None = None,
+) -> dict[str, float]:
     """One INT8 build, with the precision check or without; the seconds of its parts."""
     from trtgui.core.build.accuracy_record import AccuracyReport, ConversionSample
     from trtgui.core.build.builder import build_engine
@@ -109,7 +116,8 @@ def int8_build(model: Path, images: Path, out: Path, check: bool = True) -> dict
     settings = BuildSettings(
         onnx_path=str(model),
         output_path=str(out),
-        backend="rtx",
+        backend=backend,
+        timing_cache_path=timing_cache,
         precision=Precision.INT8,
         calibration_dir=str(images),
         profiles=suggest_profiles(inspect_onnx(model)),
@@ -134,28 +142,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--images", type=Path, default=SHARED / "images")
+    parser.add_argument("--model-dir", type=Path, default=SHARED / "onnx")
+    parser.add_argument("--backend", default="rtx", help="tensorrt on a GPU machine")
+    parser.add_argument("--timing-cache", default=None, help="TensorRT timing cache file")
+    parser.add_argument("--builds", type=int, default=2, help="builds each way (best kept)")
     parser.add_argument("--cpu", action="store_true", help="measure CPU time, not wall time")
     args = parser.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.cpu else time.perf_counter
     unit = "CPU ms" if args.cpu else "ms"
-    if not (SHARED / "onnx").is_dir():
-        print(f"skipped: the shared models are not at {SHARED}")
+    if not args.model_dir.is_dir():
+        print(f"skipped: the shared models are not at {args.model_dir}")
         return 0
     figures = []
     with tempfile.TemporaryDirectory(prefix="bench-int8-") as tmp:
         for name in args.models:
-            model = SHARED / "onnx" / name
+            model = args.model_dir / name
             ort_ms = ort_inference_ms(model, args.images / "coffee.png")
             engine = Path(tmp) / f"{model.stem}.int8.engine"
+
+            def build(check: bool, model: Path = model, engine: Path = engine) -> dict[str, float]:
+                return int8_build(
+                    model, args.images, engine, check, args.backend, args.timing_cache
+                )
+
             # The check runs beside TensorRT: its share is the time it adds to the build,
             # measured against the same build without it (best of two each, this machine).
             plain = min(
-                (int8_build(model, args.images, engine, check=False) for _ in range(2)),
+                (build(check=False) for _ in range(args.builds)),
                 key=lambda p: p["build_s"],
             )
             parts = min(
-                (int8_build(model, args.images, engine) for _ in range(2)),
+                (build(check=True) for _ in range(args.builds)),
                 key=lambda p: p["build_s"],
             )
             per_image_ms, whole_ms = calibration_marginal_ms(model, args.images, Path(tmp))

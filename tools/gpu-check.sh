@@ -5,6 +5,8 @@
 #     a: EfficientNet-Lite0 (~5 min), b: PP-OCRv4 det with two profiles (~6 min), c: doclaynet
 #     FP16 + INT8, p: pycuda with part a's engines; each fits one device call. PYTEST ARGS
 #     (e.g. -k bench) narrow a part for a short re-run.
+#   bash tools/gpu-check.sh x SCRIPT [ARGS]: a bench script (bench/int8_placement_gpu.py,
+#     bench/int8_accuracy.py --backend tensorrt) in the same environment.
 #
 # On the device, after ../shared/tools/trt86's install.sh put TensorRT 8.6 in /tmp/trt86/pkg:
 # installs the few wheels the device lacks (.trt86/gpu-a/wheels, git-ignored) into /tmp/site,
@@ -30,7 +32,8 @@ case "$part" in
   b) tests=(tests/gpu/test_trt86_detectors.py -k ppocr) ;;
   c) tests=(tests/gpu/test_trt86_detectors.py -k doclaynet) ;;
   p) tests=(tests/gpu/test_trt86_pycuda.py tests/gpu/test_cuda_gpu.py) ;;
-  *) echo "usage: $0 a|b|c|p [PYTEST ARGS...]" >&2; exit 2 ;;
+  x) tests=() ;;  # x SCRIPT ARGS: a bench script in the same environment, not pytest
+  *) echo "usage: $0 a|b|c|p [PYTEST ARGS...] | x SCRIPT [ARGS...]" >&2; exit 2 ;;
 esac
 tests+=("${@:2}")  # e.g. -k bench: a part's tests narrowed for a short re-run
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,9 +78,13 @@ EOF
 } 2>&1 | tee "$out/test_$part.log"
 
 set -o pipefail
-timeout "${BUDGET:-480}" "$py" -m pytest -p no:cacheprovider -q -rA --timeout=420 "${tests[@]}" \
-  2>&1 | tee -a "$out/test_$part.log"
+if [ "$part" = x ]; then
+  timeout "${BUDGET:-480}" "$py" "${tests[@]}" 2>&1 | tee -a "$out/test_$part.log"
+else
+  timeout "${BUDGET:-480}" "$py" -m pytest -p no:cacheprovider -q -rA --timeout=420 "${tests[@]}" \
+    2>&1 | tee -a "$out/test_$part.log"
+fi
 rc=$?
 cp "$TRTGUI_GPU_WORK/timing.cache" "$out/timing.cache" 2>/dev/null || true
-echo "== pytest exit $rc" | tee -a "$out/test_$part.log"
+echo "== exit $rc" | tee -a "$out/test_$part.log"
 exit $rc

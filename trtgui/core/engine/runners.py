@@ -176,6 +176,7 @@ class OrtRunner(ClosesOnExit):
         onnx_path: str | Path,
         providers: Sequence[str] | None = None,
         intra_op_threads: int | None = None,
+        session_config: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(onnx_path)
         self.ir_lowered_from: int | None = None  # original IR version when it was lowered
@@ -202,6 +203,8 @@ class OrtRunner(ClosesOnExit):
         options.log_severity_level = 4
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
+        for key, value in (session_config or {}).items():
+            options.add_session_config_entry(key, value)
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=wanted)
         except Exception as exc:  # ORT raises its own pybind exception types

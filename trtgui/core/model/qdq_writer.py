@@ -6,11 +6,11 @@ Why not ONNX Runtime's `quantize_static`: its calibrator records the range of *e
 hides the FP32 outputs it computed. TensorRT needs ranges only at the inputs of the compute
 layers it runs in INT8, so:
 
-- `calibrate(...)`: one ONNX Runtime session of the FP32 model with a ReduceMax and a
-  ReduceMin output per quantized input, run once per image (the next image is read while
-  it runs): the symmetric range of each input (max calibration), and the model's own
-  outputs for each image, which the precision check reuses as its reference (the same
-  images, the same preprocessing: no second FP32 run).
+- `calibrate(...)`: one ONNX Runtime session of the FP32 model with a range probe per
+  quantized input (`range_probes`: the cheapest exact way to read max|x|), run once per
+  image (the next image is read while it runs): the symmetric range of each input (max
+  calibration), and the model's own outputs for each image, which the precision check
+  reuses as its reference (the same images, the same preprocessing: no second FP32 run).
 - `insert_qdq(...)`: QuantizeLinear/DequantizeLinear pairs on exactly those inputs, as
   TensorRT's explicit quantization wants them: activations per tensor, weights per output
   channel (Conv axis 0, ConvTranspose axis 1, Gemm by its transB), both symmetric INT8 with
@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtgui.core.model.qdq_placement import node_label
+from trtgui.core.model.range_probes import add_range_probes
 
 if TYPE_CHECKING:  # numpy and onnx load with the first INT8 build, not with the CLI
     import numpy as np
     import onnx
 
 INT8_MAX = 127  # symmetric: -127..127, as TensorRT expects
-_AMAX_SUFFIX = "__trtgui_absmax"
 
 
 @dataclass(frozen=True)
@@ -81,24 +81,16 @@ def calibrate(
     added as outputs. `scratch` is a file path for the augmented model (removed after).
     One image per run: batching them measured no faster on the CPU (EfficientNet-Lite0:
     32 ms per image at batch 1, 32 at batch 8)."""
-    import numpy as np
     import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper
 
     from trtgui.core.model.convert_base import companion_files, save_model
 
     augmented = onnx.ModelProto()
     augmented.CopyFrom(model)
-    graph = augmented.graph
-    outputs = [o.name for o in graph.output]
-    for name in tensors:
-        # max and min rather than max(|x|): Abs would copy every tensor (measured: 3x the
-        # inference time on EfficientNet-Lite0, against 2x for the two reductions).
-        for op in ("ReduceMax", "ReduceMin"):
-            out = f"{name}{_AMAX_SUFFIX}_{op}"
-            graph.node.append(helper.make_node(op, [name], [out], keepdims=0))
-            graph.output.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, []))
+    outputs = [o.name for o in augmented.graph.output]
+    probes = add_range_probes(augmented, tensors)
+    probe_outputs = [o.name for o in augmented.graph.output[len(outputs) :]]
     save_model(augmented, scratch)
     del augmented
     amax = dict.fromkeys(tensors, 0.0)
@@ -114,10 +106,9 @@ def calibrate(
         )
         for image, feed in _prefetched(feeds):
             values = session.run(None, feed)
-            ranges = values[len(outputs) :]
-            for i, name in enumerate(tensors):
-                high, low = float(np.asarray(ranges[2 * i])), float(np.asarray(ranges[2 * i + 1]))
-                amax[name] = max(amax[name], high, -low)
+            ranges = dict(zip(probe_outputs, values[len(outputs) :], strict=True))
+            for probe in probes:
+                amax[probe.tensor] = max(amax[probe.tensor], probe.amax(ranges))
             if keep_reference(image):
                 (array,) = feed.values()
                 results = dict(zip(outputs, values[: len(outputs)], strict=True))
