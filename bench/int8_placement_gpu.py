@@ -87,44 +87,48 @@ def measure(engine: Path, photos: np.ndarray, reference: np.ndarray, name: str) 
             feed = {name: np.repeat(photos[:1], batch, axis=0)}
             stats = time_runner(runner, feed, warmup_ms=200, iterations=500, batch=batch)
             entry[f"compute_ms_b{batch}"] = round(stats.phases["GPU Compute Time"].median, 4)
-    layers = _cli("engine", str(engine))
-    entry["layers"] = layers.get("num_layers")
-    entry["precisions"] = layers.get("precision_summary")
+    found = _cli("engine", str(engine), "--layers").get("engine") or {}
+    entry["layers"] = found.get("num_layers")
+    entry["precisions"] = found.get("precision_summary")
+    entry["layer_list"] = [
+        [layer.get("type"), layer.get("precision"), str(layer.get("name"))[:90]]
+        for layer in found.get("layers") or []
+    ]
     return entry
 
 
 def make_variants(original: Path, images: Path, work: Path) -> list[Path]:
-    """The placements compared, written with trtgui's own quantizer on `images`:
-    v0 the default (compute layers reading a depthwise Conv's output kept float), v1 those and
-    the depthwise Convs they read kept float, v2 every compute layer in INT8."""
-    import onnx
+    """The placements compared, written with trtgui's own quantizer on `images` (v0 the old
+    default, with the compute layers that read a depthwise Conv's output kept float, and v1
+    with those depthwise Convs too, were measured on 2026-12-01 17:41, results in
+    bench/results/gpu_int8_placement.json):
+    v2 every compute layer in INT8; v4 v2 and the skip input of residual Adds quantized;
+    v5 v4 with Q/DQ before zero Pads instead of after them."""
+    from contextlib import ExitStack
+    from unittest import mock
 
-    from trtgui.core.model import qdq_placement
+    from trtgui.core.model import int8, qdq_placement
     from trtgui.core.model.int8 import Calibration, quantize_int8
 
-    calibration = Calibration(str(images))
-    model = onnx.load(str(original), load_external_data=False)
-    nodes = list(model.graph.node)
-    kept = set(qdq_placement.plan_placement(model, [], original.name).keep_float)
-    producer = {out: (node, i) for i, node in enumerate(nodes) for out in node.output}
-    depthwise = []
-    for i, node in enumerate(nodes):
-        if qdq_placement.node_label(node, i) in kept:
-            source = node.input[0]
-            while source in producer and producer[source][0].op_type != "Conv":
-                source = producer[source][0].input[0]
-            if source in producer:
-                depthwise.append(qdq_placement.node_label(*producer[source]))
-    paths = [work / f"{original.stem}.{v}.onnx" for v in ("v0", "v1", "v2")]
-    quantize_int8(original, paths[0], calibration=calibration)
-    quantize_int8(original, paths[1], calibration=calibration, exclude=depthwise)
-    default_rule = qdq_placement._reads_depthwise
-    qdq_placement._reads_depthwise = lambda _model: set()  # v2: no layer kept float
-    try:
-        quantize_int8(original, paths[2], calibration=calibration)
-    finally:
-        qdq_placement._reads_depthwise = default_rule
-    return [paths[2], paths[1], paths[0]]  # the likely fastest first: a run cut short
+    plan = qdq_placement.plan_placement
+    paths = []
+    for name, residual, hoist in (("v2", False, False), ("v4", True, False), ("v5", True, True)):
+        path = work / f"{original.stem}.{name}.onnx"
+        with ExitStack() as stack:
+            stack.enter_context(
+                mock.patch.object(qdq_placement, "_reads_depthwise", lambda _m: set())
+            )
+            stack.enter_context(
+                mock.patch.object(
+                    qdq_placement,
+                    "plan_placement",
+                    lambda m, p, n, residual=residual: plan(m, p, n, residual=residual),
+                )
+            )
+            stack.enter_context(mock.patch.object(int8, "HOIST_PADS", hoist))
+            quantize_int8(original, path, calibration=Calibration(str(images)))
+        paths.append(path)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

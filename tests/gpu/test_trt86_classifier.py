@@ -227,9 +227,9 @@ def test_03_gui_worker_job_builds_fp16_with_progress_from_the_log(
 
 def test_04_cli_builds_int8_by_qdq(work: Path, results: Results) -> None:
     """INT8 by trtgui's Q/DQ quantizer, without --accept-accuracy-loss: with the default
-    placement (layers reading a depthwise Conv's output stay in float, issue #13) the precision
-    check judges EfficientNet-Lite0 "ok" on the 5 photos (a CPU rehearsal with TensorRT-RTX:
-    top-1 kept on 5 of 5). If it refuses, the engine is built anyway with the flag, so that
+    placement (every compute layer and the residual Adds' skip inputs quantized, issue #13)
+    the precision check judges EfficientNet-Lite0 "ok" on the 5 photos (a CPU rehearsal with
+    TensorRT-RTX: top-1 kept on 5 of 5). If it refuses, the engine is built anyway with the flag, so that
     the later tests still measure it against its Q/DQ ONNX, and this test fails."""
     calib = find("images", "coffee.png").parent
     args = ("--calib-dir", str(calib), "--int8-method", "qdq", "--keep-onnx")
@@ -248,7 +248,7 @@ def test_04_cli_builds_int8_by_qdq(work: Path, results: Results) -> None:
     assert not refused, refused
     assert accuracy["verdict"] == "ok", accuracy["summary"]
     assert not accuracy["accepted_loss"]
-    assert accuracy["excluded_nodes"], "the depthwise consumers stay in float by default"
+    assert accuracy["excluded_nodes"] == [], "nothing stays in float by default"
 
 
 def test_05_cli_builds_int8_by_tensorrt_calibrator(work: Path, results: Results) -> None:

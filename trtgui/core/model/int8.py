@@ -102,6 +102,13 @@ class Int8Result:
     # feed: the precision check's reference when it checks on the same images.
     reference: Mapping[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
     float_compute_nodes: tuple[str, ...] = ()  # compute layers the placement kept in float
+    residual_adds: tuple[str, ...] = ()  # of quantized_nodes, the residual Adds (not compute)
+
+    @property
+    def quantized_compute(self) -> tuple[str, ...]:
+        """The compute layers among `quantized_nodes`."""
+        adds = set(self.residual_adds)
+        return tuple(n for n in self.quantized_nodes if n not in adds)
 
 
 def list_calibration_images(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -194,7 +201,9 @@ def quantize_int8(
             leftover.unlink(missing_ok=True)
     check_cancel(cancel)
     written = load_model(out, with_weights=True)
-    if qdq_placement.unquantize_non_compute(written):
+    # ModelOpt's writer may share one DequantizeLinear among every reader of a tensor; trtgui's
+    # own gives Q/DQ to exactly the inputs the placement chose (residual Adds included).
+    if method == "modelopt" and qdq_placement.unquantize_non_compute(written):
         save_model(written, out)
     quantized = qdq_placement.quantized_nodes(written)
     del written
@@ -207,6 +216,7 @@ def quantize_int8(
         method,
         reference,
         float_compute_nodes=placement.keep_float,
+        residual_adds=tuple(a for a, _ in placement.residual if a in quantized),
     )
 
 
@@ -244,11 +254,11 @@ def _quantize_builtin(
     """trtgui's own calibration and Q/DQ writer (`qdq_writer`) with TensorRT's placement.
     The FP32 outputs are kept for the check when it reuses the calibration images (`found`
     images, few enough not to hold any back)."""
-    tensors = qdq_writer.activation_inputs(model, placement.quantize)
+    tensors = qdq_writer.activation_inputs(model, placement.quantize, placement.residual)
     keep = found <= FEW_IMAGES
     stats = qdq_writer.calibrate(model, tensors, reader.feeds(), scratch, lambda _image: keep)
     check_cancel(reader.cancel)
-    qdq_writer.insert_qdq(model, placement.quantize, stats.amax)
+    qdq_writer.insert_qdq(model, placement.quantize, stats.amax, placement.residual)
     save_model(model, out)
     return stats
 

@@ -39,7 +39,7 @@ from trtgui.core.model.convert_base import (
     report_step,
     save_model,
 )
-from trtgui.core.model.int8 import Calibration, quantize_int8
+from trtgui.core.model.int8 import Calibration, Int8Result, quantize_int8
 from trtgui.core.model.profiles import Precision
 
 if TYPE_CHECKING:  # numpy and onnx load lazily: an FP32 build needs neither
@@ -160,8 +160,8 @@ def prepare_model(
             "modelopt QDQ int8" if result.method == "modelopt" else "onnxruntime QDQ int8",
             note=f"Calibrated on {result.images} image(s) from {calibration.folder} with "
             f"preprocessing: {describe_spec(result.preprocess)}; "
-            f"{len(result.quantized_nodes)} layer(s) quantized, {kept} node(s) kept in float."
-            + _speed_caution(len(result.quantized_nodes), len(result.float_compute_nodes)),
+            f"{_quantized_words(result)}, {kept} node(s) kept in float."
+            + _speed_caution(len(result.quantized_compute), len(result.float_compute_nodes)),
             calibration_images=result.images,
             has_qdq=True,
             files=companion_files(result.path),
@@ -173,12 +173,20 @@ def prepare_model(
     raise SettingsError(f"Unknown precision {precision!r}.")
 
 
+def _quantized_words(result: Int8Result) -> str:
+    words = f"{len(result.quantized_compute)} compute layer(s)"
+    if result.residual_adds:
+        words += f" and {len(result.residual_adds)} residual Add(s)"
+    return words + " quantized"
+
+
 def _speed_caution(quantized: int, float_compute: int) -> str:
     """A warning when many compute layers between INT8 ones stay float: TensorRT converts
     between INT8 and float around each, and the engine can end up slower than FP16. On the
     H200 (TensorRT 8.6) EfficientNet-Lite0 with 16 of its 50 compute layers in float computed
-    in 0.778 ms at batch 1 against 0.250 ms for FP16 and 0.308 ms for FP32 (README, "What has
-    run on real hardware"). trtgui cannot time an engine without a GPU, so it says so."""
+    in 0.93 ms at batch 1 against 0.30 ms for FP16 and 0.29 ms with all 50 in INT8
+    (bench/results/gpu_int8_placement.json). trtgui cannot time an engine without a GPU, so it
+    says so."""
     total = quantized + float_compute
     if float_compute < 4 or float_compute < 0.2 * total:
         return ""
