@@ -114,7 +114,10 @@ def test_ort_default_quantization_is_refused_and_the_retry_finds_the_fix(
     line = lines[0]
     # The message: the figure first, then what it would take.
     assert line.startswith("error: INT8 keeps 0 of ") and "(F1 0.00)" in line
-    assert "when the 16 nodes after the last Conv stay in float: use --int8-exclude" in line
+    assert (
+        "when the 16 nodes after the last Conv (4 of them float already) stay in float: "
+        "use --int8-exclude" in line
+    )
     assert "/model.22/Concat_3" in line and line.endswith("(--accept-accuracy-loss builds anyway)")
     assert list(tmp_path.iterdir()) == []  # no engine, no record, no converted model
     # The options it gives rebuild an INT8 model the check passes: the engine is written.
@@ -163,7 +166,11 @@ def test_retry_plans_name_only_what_was_quantized(shared_models: Path) -> None:
     assert what == "the 4 last Conv layers and the 16 nodes after them" and names == convs
     theirs = PreparedModel(source, True, "x", int8_quantized=(*convs, "/model.22/Concat_3"))
     first, second = _retry_plans(source, theirs)
-    assert first == ("the 16 nodes after the last Conv", ("/model.22/Concat_3",))
+    # The words match the flags: 1 node named, the other 15 of the tail are float already.
+    assert first == (
+        "the 16 nodes after the last Conv (15 of them float already)",
+        ("/model.22/Concat_3",),
+    )
     assert second[1] == ("/model.22/Concat_3", *convs)
 
 

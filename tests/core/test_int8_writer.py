@@ -156,8 +156,9 @@ def test_the_skip_input_of_a_residual_add_is_quantized(tmp_path: Path) -> None:
 def test_the_check_runs_qdq_as_the_onnx_operators_define_it(
     tmp_path: Path, shared_models: Path
 ) -> None:
-    """The precision check's ONNX Runtime sessions (accuracy.CHECK_SESSION) must compute a
-    Q/DQ model as its operators define it, which is what TensorRT computes. The independent
+    """trtgui's ONNX Runtime sessions (OrtRunner: the precision check, and predict/run on an
+    INT8 engine's Q/DQ model) must compute a Q/DQ model as its operators define it, which is
+    what TensorRT computes. The independent
     reference is ONNX Runtime with every graph optimization off: each QuantizeLinear,
     DequantizeLinear and Conv runs its own reference kernel. (ONNX Runtime's default session
     fuses Q/DQ into its own INT8 kernels; on this project's CPU machines that moved

@@ -195,7 +195,10 @@ def _retry_plans(source: Path, prepared: PreparedModel) -> list[tuple[str, tuple
     op = tail.last_op
     plans: list[tuple[str, tuple[str, ...]]] = []
     if after:
-        plans.append((f"the {count} nodes after the last {op}", after))
+        # The flags name only the quantized ones: say how many of the tail are float already.
+        already = count - len(after)
+        note = f" ({already} of them float already)" if already else ""
+        plans.append((f"the {count} nodes after the last {op}{note}", after))
     if last:
         n = len(tail.last_compute)
         layers = f"{n} last {op} layer{'s' if n != 1 else ''}"

@@ -203,7 +203,12 @@ class OrtRunner(ClosesOnExit):
         options.log_severity_level = 4
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
-        for key, value in (session_config or {}).items():
+        # Q/DQ pairs run as the ONNX operators define them, as TensorRT computes them, not
+        # fused into ONNX Runtime's own INT8 kernels: those put an INT8 EfficientNet-Lite0's
+        # logits at cosine 0.68-0.80 from the operators' arithmetic on this project's CPUs
+        # (predict/accuracy.py). A no-op for models without Q/DQ.
+        config = {"session.disable_quant_qdq": "1", **(session_config or {})}
+        for key, value in config.items():
             options.add_session_config_entry(key, value)
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=wanted)

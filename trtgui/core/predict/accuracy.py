@@ -100,18 +100,13 @@ def check_conversion(sample: ConversionSample) -> AccuracyReport:
 
 
 # The check runs beside TensorRT's build: ONNX Runtime's threads sleep between images instead
-# of spinning on cores the build needs. And Q/DQ pairs run as the plain operators the ONNX
-# standard defines (DequantizeLinear(QuantizeLinear(x)) in float), which is what TensorRT
-# computes: ONNX Runtime's default session fuses them into its own INT8 kernels, which on this
-# project's CPU machines put EfficientNet-Lite0's logits at cosine 0.68-0.80 from the
-# operators' own arithmetic (0.999-1.000 with this setting) and made a good INT8 model look
-# broken; TensorRT's engine of it on the H200 kept cosine 0.977-0.98 to FP32
-# (tests/core/test_int8_writer.py, bench/results/gpu_int8_placement.json). Faster too:
-# 42 -> 24 ms per image for that model.
-CHECK_SESSION = {
-    "session.intra_op.allow_spinning": "0",
-    "session.disable_quant_qdq": "1",
-}
+# of spinning on cores the build needs. (Every OrtRunner runs Q/DQ as the ONNX operators define
+# them, which is what TensorRT computes: ONNX Runtime's default session fuses them into its own
+# INT8 kernels, which on this project's CPU machines put EfficientNet-Lite0's INT8 logits at
+# cosine 0.68-0.80 from the operators' arithmetic and made a good INT8 model look broken;
+# TensorRT's engine of it on the H200 kept cosine 0.977-0.98 to FP32: runners.OrtRunner,
+# tests/core/test_int8_writer.py, bench/results/gpu_int8_placement.json.)
+CHECK_SESSION = {"session.intra_op.allow_spinning": "0"}
 
 
 class _CannotRun(Exception):
