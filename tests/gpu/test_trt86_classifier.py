@@ -229,8 +229,9 @@ def test_04_cli_builds_int8_by_qdq(work: Path, results: Results) -> None:
     """INT8 by trtgui's Q/DQ quantizer, without --accept-accuracy-loss: with the default
     placement (every compute layer and the residual Adds' skip inputs quantized, issue #13)
     the precision check judges EfficientNet-Lite0 "ok" on the 5 photos (a CPU rehearsal with
-    TensorRT-RTX: top-1 kept on 5 of 5). If it refuses, the engine is built anyway with the flag, so that
-    the later tests still measure it against its Q/DQ ONNX, and this test fails."""
+    TensorRT-RTX: top-1 kept on 5 of 5). If it refuses, the engine is built anyway with the
+    flag, so that the later tests still measure it against its Q/DQ ONNX, and this test
+    fails."""
     calib = find("images", "coffee.png").parent
     args = ("--calib-dir", str(calib), "--int8-method", "qdq", "--keep-onnx")
     refused = ""

@@ -64,6 +64,10 @@ log = logging.getLogger("trtgui.gui")
 SLICE_SECONDS = 0.001
 LINES_PER_CHECK = 16
 READ_DELAY_MS = 10
+# Between parsing slices, and between reading and parsing: at least 1 ms, so the window's
+# other timers and paints get a turn (with 0, Qt ran slices back to back: 3-4 ms of parsing
+# in one heartbeat gap).
+PUMP_GAP_MS = 1
 PROGRESS_INTERVAL_MS = 50  # progress within one phase reaches the panel at most this often
 
 
@@ -169,7 +173,8 @@ class BuildProcess(QObject):
             return
         self.stream.feed(bytes(self.child.process.readAllStandardOutput().data()))
         if not self._pumping:  # else the queued slice will get to the new lines
-            self._pump()
+            self._pumping = True
+            QTimer.singleShot(PUMP_GAP_MS, self, self._pump)
 
     def _pump(self) -> None:
         self._pumping = False
@@ -179,7 +184,7 @@ class BuildProcess(QObject):
             left = self.stream.pump(LINES_PER_CHECK)
         if left and not self._pumping:
             self._pumping = True
-            QTimer.singleShot(0, self, self._pump)
+            QTimer.singleShot(PUMP_GAP_MS, self, self._pump)
         if self.stream.final is not None and not self.done:
             # The child's last word decides; it only has to exit now (`retire`).
             self._conclude(ChildExit())
