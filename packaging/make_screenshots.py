@@ -136,13 +136,17 @@ def precision_shots(out: Path) -> None:
     """The Build result view's Precision check card for a real ok FP16 build and a real
     refused INT8 conversion (`precision-ok.png`, `precision-broken.png`): the card's own test
     builds both (with the shared models) and saves them when TRTGUI_SCREENSHOTS=1."""
-    import shutil
     import subprocess
 
     if not (SHARED / "onnx").is_dir():
         print(f"skipped the precision card: {SHARED} is not there")
         return
-    env = {**os.environ, "TRTGUI_SCREENSHOTS": "1", "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "TRTGUI_SCREENSHOTS": "1",
+        "TRTGUI_SCREENSHOTS_DIR": str(out.resolve()),  # --out elsewhere leaves the repo's alone
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     test = ROOT / "tests" / "gui" / "test_precision_card.py"
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test), "-k", "card"],
@@ -151,9 +155,6 @@ def precision_shots(out: Path) -> None:
         check=True,
     )
     for name in ("precision-ok.png", "precision-broken.png"):
-        made = ROOT / "packaging" / "screenshots" / name
-        if out.resolve() != made.parent.resolve():
-            shutil.copy(made, out / name)
         print(f"saved {out / name}")
 
 

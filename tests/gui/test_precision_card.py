@@ -1,7 +1,8 @@
 """The Build result view's "Precision check" card (#13), for a real FP16 build that is ok
 and for a real broken INT8 conversion the check refused (with its retry); the Build form's
 switch that builds anyway. With TRTGUI_SCREENSHOTS=1 the
-cards are saved as packaging/screenshots/precision-ok.png and precision-broken.png."""
+cards are saved as packaging/screenshots/precision-ok.png and precision-broken.png, or in
+the folder TRTGUI_SCREENSHOTS_DIR names (packaging/make_screenshots.py --out)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "packaging" / "screenshots"
 
 def _grab(view: QWidget, name: str) -> None:
     if os.environ.get("TRTGUI_SCREENSHOTS") == "1":
-        view.grab().save(str(SCREENSHOTS / name))
+        folder = Path(os.environ.get("TRTGUI_SCREENSHOTS_DIR") or SCREENSHOTS)
+        view.grab().save(str(folder / name))
 
 
 def test_card_of_an_ok_fp16_build(qtbot, shared_models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
