@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from trtgui.core.model import qdq_placement, qdq_writer
@@ -188,3 +189,33 @@ def test_the_check_runs_qdq_as_the_onnx_operators_define_it(
     cosine = float((logits * reference).sum() / np.linalg.norm(logits) / np.linalg.norm(reference))
     assert cosine >= 0.998, cosine
     assert int(np.argmax(logits)) == int(np.argmax(reference))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_calibration_images_are_read_in_order_however_many_threads_read_them(
+    workers: int, tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several threads read the calibration images ahead where cores are to spare
+    (`int8.decode_workers`): the feeds come in the folder's order, each the image's own
+    preprocessing (checked against reading it alone), and a broken image still stops
+    calibration with its name."""
+    from trtgui.core import imaging
+    from trtgui.core.errors import SettingsError
+    from trtgui.core.model import int8
+
+    monkeypatch.setattr(int8, "decode_workers", lambda: workers)
+    photos = sorted(p for p in (shared_models / "images").iterdir())
+    spec = imaging.resolve_spec(imaging.PRESETS["tflite"], (1, 3, 224, 224), "float32")
+    steps: list[int] = []
+    reader = int8._ImageReader(photos, "x", spec, 1, None, lambda _p, n: steps.append(n), "c")
+    got = list(reader.feeds())
+    assert [name for name, _ in got] == [str(p) for p in photos]
+    assert steps == list(range(len(photos))) and reader.count == len(photos)
+    for photo, (_name, feed) in zip(photos, got, strict=True):
+        alone, _ = imaging.preprocess(imaging.load_image(photo), spec)
+        np.testing.assert_array_equal(feed["x"], alone.reshape(feed["x"].shape))
+    broken = tmp_path / "b.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    reader = int8._ImageReader([*photos[:2], broken, photos[3]], "x", spec, 1, None, None, "c")
+    with pytest.raises(SettingsError, match=r"cannot use b\.png from the calibration folder"):
+        list(reader.feeds())
