@@ -39,11 +39,6 @@ MARGIN = 4  # pixels left of and above the text, as a text edit has
 # band per turn of the event loop: drawing ~45 rows of text takes 1-3 ms on the 2-core
 # machine, too long for one turn when the window must answer within a few ms.
 BAND_ROWS = 12
-# And after one sweep of the rows in sight, the next (more lines came in meanwhile) waits this
-# long: a VERBOSE build sends ~4,000 lines a second, which would otherwise keep the view
-# painting back to back (~25 % of the window's time, and the paints that land in one turn with
-# the parsing made the longest heartbeat gaps). 25 refreshes a second still read as live.
-SWEEP_GAP_MS = 40
 
 Pos = tuple[int, int]  # (row, column in the shown text, tabs expanded)
 Row = tuple[str, int, int]  # a row's text in sight, and the selected columns [start, end) of it
@@ -88,7 +83,6 @@ class LogLines(QAbstractScrollArea):
         self._frame_x = float(MARGIN)
         self._sweep: int | None = None  # the next band's first row; None: no sweep under way
         self._sweep_again = False  # more came in during the sweep: another one follows
-        self._sweep_waiting = False  # the next sweep waits SWEEP_GAP_MS after the last one
         self._band_queued = False
         self._appending = False  # scroll-bar moves of our own: no full repaint
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -151,8 +145,8 @@ class LogLines(QAbstractScrollArea):
         return [text for text, _, _ in self._frame]
 
     def repainting(self) -> bool:
-        """Whether a repaint band by band is under way (or waits its turn)."""
-        return self._sweep is not None or self._sweep_waiting
+        """Whether a repaint band by band is under way."""
+        return self._sweep is not None
 
     # -- selection ----------------------------------------------------------------------------
 
@@ -287,19 +281,9 @@ class LogLines(QAbstractScrollArea):
         if self._sweep is not None:
             self._sweep_again = True
             return
-        if self._sweep_waiting:
-            return  # the waiting sweep takes the rows in sight when it starts
         self._take_frame()
         self._sweep = 0
         self._next_band()
-
-    def _sweep_after_gap(self) -> None:
-        self._sweep_waiting = True
-        QTimer.singleShot(SWEEP_GAP_MS, self, self._start_waiting_sweep)
-
-    def _start_waiting_sweep(self) -> None:
-        self._sweep_waiting = False
-        self._refresh_in_bands()
 
     def _next_band(self) -> None:
         # Called from the previous band's paintEvent through a zero timer: one band per turn.
@@ -310,7 +294,7 @@ class LogLines(QAbstractScrollArea):
             self._sweep = None
             if self._sweep_again:
                 self._sweep_again = False
-                self._sweep_after_gap()
+                self._refresh_in_bands()
             return
         self.viewport().update(
             QRect(
