@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trtgui.core.model.qdq_placement import node_label
+from trtgui.core.model.qdq_placement import COMPUTE_OPS, node_label
 from trtgui.core.model.range_probes import add_range_probes
 
 if TYPE_CHECKING:  # numpy and onnx load with the first INT8 build, not with the CLI
@@ -215,7 +215,7 @@ def insert_qdq(
             source = node.input[position]
             weight = initializers.get(source)
             if weight is not None:
-                if node.op_type not in COMPUTE_WEIGHTS or weight.data_type != TensorProto.FLOAT:
+                if node.op_type not in COMPUTE_OPS or weight.data_type != TensorProto.FLOAT:
                     continue
                 node.input[position] = _weight_dq(
                     node, position, weight, dequantized, added, ordered
@@ -234,10 +234,6 @@ def insert_qdq(
     graph.initializer.extend(added)
     _drop_unread_initializers(model)
     return tuple(done)
-
-
-# The ops whose weights (input 1) are quantized per output channel.
-COMPUTE_WEIGHTS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})
 
 
 def _weight_dq(

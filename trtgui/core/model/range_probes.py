@@ -20,7 +20,7 @@ what the calibration pass costs against one plain inference (bench/int8_accuracy
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def add_range_probes(model: onnx.ModelProto, tensors: Sequence[str]) -> tuple[Ra
                         helper.make_tensor_value_info(output, TensorProto.FLOAT, [])
                     )
             by_source[source] = probe
-        probes.append(RangeProbe(name, *_outputs(by_source[source])))
+        probes.append(replace(by_source[source], tensor=name))
     return tuple(probes)
 
 
@@ -103,10 +103,6 @@ def _pooled_max(source: str, out: str) -> list[onnx.NodeProto]:
         helper.make_node("GlobalMaxPool", [source], [f"{out}_pooled"]),
         helper.make_node("ReduceMax", [f"{out}_pooled"], [out], keepdims=0),
     ]
-
-
-def _outputs(probe: RangeProbe) -> tuple[str, str | None, str | None]:
-    return probe.high, probe.negated_high, probe.low
 
 
 def _range_source(
