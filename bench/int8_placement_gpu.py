@@ -60,21 +60,8 @@ def _photos(images: Path, model: Path) -> np.ndarray:
     return np.concatenate([a if a.ndim == 4 else a[None] for a in arrays])
 
 
-def agreement(ref: np.ndarray, cand: np.ndarray) -> dict[str, float]:
-    r, c = ref.astype(np.float64), cand.astype(np.float64)
-    top5_r = np.argsort(-r, axis=1, kind="stable")[:, :5]
-    top5_c = np.argsort(-c, axis=1, kind="stable")[:, :5]
-    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(top5_r, top5_c, strict=True)]
-    cos = (r * c).sum(axis=1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(c, axis=1))
-    return {
-        "top1_agreement": float(np.mean(top5_r[:, 0] == top5_c[:, 0])),
-        "top5_overlap": float(np.mean(overlap)),
-        "cosine_min": float(cos.min()),
-        "cosine_mean": float(cos.mean()),
-    }
-
-
 def measure(engine: Path, photos: np.ndarray, reference: np.ndarray, name: str) -> dict[str, Any]:
+    from tests.gpu.trt86_support import agreement  # NumPy only, shared with the GPU tests
     from trtgui.core.engine.bench import time_runner
     from trtgui.core.engine.trt_runner import TrtRunner
 
@@ -98,43 +85,31 @@ def measure(engine: Path, photos: np.ndarray, reference: np.ndarray, name: str) 
 
 
 def make_variants(original: Path, images: Path, work: Path) -> list[Path]:
-    """The placements compared, written with trtgui's own quantizer on `images` (v0 the old
-    default, with the compute layers that read a depthwise Conv's output kept float, and v1
-    with those depthwise Convs too, were measured on 2026-12-01 17:41, results in
-    bench/results/gpu_int8_placement.json):
-    v2 every compute layer in INT8; v4 v2 and the skip input of residual Adds quantized;
-    v5 v4 with Q/DQ before zero Pads instead of after them."""
-    from contextlib import ExitStack
+    """The placements compared, written with trtgui's own quantizer on `images`: v2 every
+    compute layer in INT8, v4 the default (v2 and the residual Adds' skip inputs). Measured
+    before and no longer written (bench/results/gpu_int8_placement.json): v0, the compute
+    layers that read a depthwise Conv's output kept float; v1, those depthwise Convs too;
+    v5, Q/DQ before zero Pads."""
     from unittest import mock
 
-    from trtgui.core.model import int8, qdq_placement
+    from trtgui.core.model import qdq_placement
     from trtgui.core.model.int8 import Calibration, quantize_int8
 
     plan = qdq_placement.plan_placement
-    paths = []
-    for name, residual, hoist in (("v2", False, False), ("v4", True, False), ("v5", True, True)):
-        path = work / f"{original.stem}.{name}.onnx"
-        with ExitStack() as stack:
-            stack.enter_context(
-                mock.patch.object(qdq_placement, "_reads_depthwise", lambda _m: set())
-            )
-            stack.enter_context(
-                mock.patch.object(
-                    qdq_placement,
-                    "plan_placement",
-                    lambda m, p, n, residual=residual: plan(m, p, n, residual=residual),
-                )
-            )
-            stack.enter_context(mock.patch.object(int8, "HOIST_PADS", hoist))
-            quantize_int8(original, path, calibration=Calibration(str(images)))
-        paths.append(path)
-    return paths
+    v2, v4 = (work / f"{original.stem}.{name}.onnx" for name in ("v2", "v4"))
+    without_residual = mock.patch.object(
+        qdq_placement, "plan_placement", lambda m, p, n: plan(m, p, n, residual=False)
+    )
+    with without_residual:
+        quantize_int8(original, v2, calibration=Calibration(str(images)))
+    quantize_int8(original, v4, calibration=Calibration(str(images)))
+    return [v2, v4]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", type=Path)
-    parser.add_argument("--make-variants", action="store_true", help="v0, v1, v2 (see above)")
+    parser.add_argument("--make-variants", action="store_true", help="v2 and v4 (see above)")
     parser.add_argument("--original", type=Path, required=True)
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)

@@ -4,8 +4,10 @@ decoded by predict's decoders, before TensorRT builds; a broken one writes no en
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -265,25 +267,51 @@ def test_an_engine_that_fails_at_its_own_min_shape_is_not_written(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_int8_efficientnet_is_not_broken_with_the_default_placement(
-    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # The default placement quantizes all 50 compute layers and the 9 residual Adds' skip
-    # inputs (qdq_placement): on the H200 that engine computed in 0.289 ms at batch 1 against
-    # 0.296 ms for FP16 (bench/results/gpu_int8_placement.json), and the build is not refused.
+def _efficientnet_int8_record(
+    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> dict[str, Any]:
+    """`trtgui-cli build` of EfficientNet-Lite0 in INT8 on the shared photos: its record."""
     source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
     images = str(shared_models / "images")
     out = tmp_path / "e8.engine"
-    code = main(
-        ["build", str(source), "--precision", "int8", "--calib-dir", images, "-o", str(out)]
-    )
-    assert code == 0, capsys.readouterr().err
-    record = json.loads((tmp_path / "e8.engine.json").read_text())
+    argv = ["build", str(source), "--precision", "int8", "--calib-dir", images, "-o", str(out)]
+    assert main([*argv, *extra]) == 0, capsys.readouterr().err
+    record: dict[str, Any] = json.loads((tmp_path / "e8.engine.json").read_text())
+    return record
+
+
+def _graph_counts(shared_models: Path) -> Counter[str]:
+    """EfficientNet-Lite0's own graph, read with onnx (not trtgui): its op types, and how
+    many of its nodes are the blocks' projection Convs."""
+    import onnx
+
+    graph = onnx.load(
+        str(shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"), load_external_data=False
+    ).graph
+    counts = Counter(node.op_type for node in graph.node)
+    counts["project_conv"] = sum(node.name.endswith("_project_conv/Conv") for node in graph.node)
+    return counts
+
+
+def test_int8_efficientnet_is_not_broken_with_the_default_placement(
+    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The default placement quantizes every compute layer and the residual Adds' skip inputs
+    # (qdq_placement): on the H200 that engine computed in 0.289 ms at batch 1 against
+    # 0.296 ms for FP16 (bench/results/gpu_int8_placement.json), and the build is not refused.
+    record = _efficientnet_int8_record(shared_models, tmp_path, capsys)
     accuracy = record["accuracy"]
     assert accuracy["verdict"] in (OK, "degraded"), accuracy["summary"]
     assert accuracy["excluded_nodes"] == []
+    # The counts come from the graph itself: 49 Convs + 1 Gemm, and 9 Adds, all of them the
+    # residual Adds of EfficientNet-Lite0's blocks (each adds a block's input to its output).
+    counts = _graph_counts(shared_models)
+    compute, adds = counts["Conv"] + counts["Gemm"], counts["Add"]
+    assert (compute, adds) == (50, 9)
     (note,) = [n for n in record["notes"] if n.startswith("Calibrated on")]
-    assert "50 compute layer(s) and 9 residual Add(s) quantized, 0 node(s) kept" in note
+    assert (
+        f"{compute} compute layer(s) and {adds} residual Add(s) quantized, 0 node(s) kept" in note
+    )
     assert not any("slower than FP16" in n for n in record["notes"]), record["notes"]
     # The shared README: coffee.png is espresso at 0.957 in FP32, so no near-tie: must agree.
     assert accuracy["worst_images"] == [] or "coffee.png" not in dict(accuracy["worst_images"])
@@ -297,14 +325,14 @@ def test_int8_with_many_compute_layers_kept_float_says_it_may_be_slow(
     # The 16 projection Convs kept in float by the user: on the H200 that placement computed
     # in 0.932 ms at batch 1 against 0.296 ms for FP16 (bench/results/gpu_int8_placement.json,
     # variant v0): the build says the engine may be slower than FP16.
-    source = shared_models / "onnx" / "efficientnet_lite0_dynbatch.onnx"
-    images = str(shared_models / "images")
-    out = tmp_path / "e8.engine"
-    argv = ["build", str(source), "--precision", "int8", "--calib-dir", images, "-o", str(out)]
-    assert main([*argv, "--int8-exclude", "*_project_conv/Conv"]) == 0, capsys.readouterr().err
-    record = json.loads((tmp_path / "e8.engine.json").read_text())
+    record = _efficientnet_int8_record(
+        shared_models, tmp_path, capsys, "--int8-exclude", "*_project_conv/Conv"
+    )
+    counts = _graph_counts(shared_models)  # 16 blocks, one projection Conv each
+    kept, compute = counts["project_conv"], counts["Conv"] + counts["Gemm"]
+    assert (kept, compute) == (16, 50)
     (caution,) = [n for n in record["notes"] if "slower than FP16" in n]
-    assert "16 of 50 compute layers stay in float between INT8 ones" in caution
+    assert f"{kept} of {compute} compute layers stay in float between INT8 ones" in caution
     assert "/_blocks.15/_project_conv/Conv" in record["accuracy"]["excluded_nodes"]
 
 

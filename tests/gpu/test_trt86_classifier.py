@@ -25,6 +25,7 @@ import pytest
 
 from tests.gpu.trt86_support import (
     Results,
+    agreement,
     bench_against_bare_loop,
     cli,
     cli_json,
@@ -105,24 +106,6 @@ def _tensor(photo: str, preset: str = "tflite") -> np.ndarray:
 
 def _top5(logits: np.ndarray) -> list[int]:
     return [int(i) for i in np.argsort(-logits[0], kind="stable")[:5]]
-
-
-def agreement(ref: np.ndarray, cand: np.ndarray) -> dict[str, float]:
-    """Per-image classifier agreement, computed here with numpy alone (not trtgui's compare):
-    the share of rows with the same top-1, the mean top-5 overlap, and the cosine of the
-    logits (lowest and mean over rows)."""
-    r, c = ref.astype(np.float64), cand.astype(np.float64)
-    top5_r = np.argsort(-r, axis=1, kind="stable")[:, :5]
-    top5_c = np.argsort(-c, axis=1, kind="stable")[:, :5]
-    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(top5_r, top5_c, strict=True)]
-    cos = (r * c).sum(axis=1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(c, axis=1))
-    return {
-        "rows": int(r.shape[0]),
-        "top1_agreement": float(np.mean(top5_r[:, 0] == top5_c[:, 0])),
-        "top5_overlap": float(np.mean(overlap)),
-        "cosine_min": float(cos.min()),
-        "cosine_mean": float(cos.mean()),
-    }
 
 
 def _softmax_top1(logits: np.ndarray) -> float:

@@ -16,8 +16,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.gpu.test_trt86_classifier import ESPRESSO, MODEL, PHOTOS, _tensor, _top5, agreement
-from tests.gpu.trt86_support import Results, bench_against_bare_loop, find, require_tensorrt
+from tests.gpu.test_trt86_classifier import ESPRESSO, MODEL, PHOTOS, _tensor, _top5
+from tests.gpu.trt86_support import (
+    Results,
+    agreement,
+    bench_against_bare_loop,
+    find,
+    require_tensorrt,
+)
 
 pytestmark = [pytest.mark.gpu, pytest.mark.timeout(300)]
 

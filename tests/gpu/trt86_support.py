@@ -261,3 +261,21 @@ def median(values: list[float]) -> float:
 def images(names: list[str]) -> Iterator[Path]:
     for name in names:
         yield find("images", name)
+
+
+def agreement(ref: np.ndarray, cand: np.ndarray) -> dict[str, float]:
+    """Per-image classifier agreement, computed here with numpy alone (not trtgui's compare):
+    the share of rows with the same top-1, the mean top-5 overlap, and the cosine of the
+    logits (lowest and mean over rows)."""
+    r, c = ref.astype(np.float64), cand.astype(np.float64)
+    top5_r = np.argsort(-r, axis=1, kind="stable")[:, :5]
+    top5_c = np.argsort(-c, axis=1, kind="stable")[:, :5]
+    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(top5_r, top5_c, strict=True)]
+    cos = (r * c).sum(axis=1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(c, axis=1))
+    return {
+        "rows": int(r.shape[0]),
+        "top1_agreement": float(np.mean(top5_r[:, 0] == top5_c[:, 0])),
+        "top5_overlap": float(np.mean(overlap)),
+        "cosine_min": float(cos.min()),
+        "cosine_mean": float(cos.mean()),
+    }

@@ -154,16 +154,22 @@ def test_level_chooser_maps_any_level_to_the_entry_that_shows_it(qtbot) -> None:
     }
 
 
+def _shown_view(qtbot) -> LogView:  # type: ignore[no-untyped-def]
+    """A log view on screen at 600x300, closed with the test."""
+    view = LogView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    return view
+
+
 def _settled(qtbot, view: LogView) -> None:  # type: ignore[no-untyped-def]
     view.flush()
     qtbot.waitUntil(lambda: not view.text.repainting(), timeout=2000)
 
 
 def test_follows_the_tail_unless_scrolled_up(qtbot) -> None:
-    view = LogView()
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
+    view = _shown_view(qtbot)
     view.timer.stop()
     for i in range(500):
         view.sink(logging.INFO, f"line {i}")
@@ -226,10 +232,7 @@ def test_mouse_drag_selects_characters_and_ctrl_c_copies_them(qtbot) -> None:
 
     from trtgui.gui.log_lines import MARGIN
 
-    view = LogView()
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
+    view = _shown_view(qtbot)
     for i in range(3):
         view.sink(logging.INFO, f"row\t{i} text")
     _settled(qtbot, view)
@@ -265,10 +268,7 @@ def test_shown_columns_and_character_indexes_agree_across_tabs() -> None:
 
 
 def test_a_20000_character_line_and_the_placeholder_paint(qtbot) -> None:
-    view = LogView()
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
+    view = _shown_view(qtbot)
     empty = view.text.viewport().grab().toImage()
     first_row = {empty.pixel(x, y) for x in range(0, 300) for y in range(0, 20)}
     assert len(first_row) > 1  # the placeholder is drawn on the background
@@ -281,10 +281,7 @@ def test_a_20000_character_line_and_the_placeholder_paint(qtbot) -> None:
 
 
 def test_find_scrolls_a_match_far_right_into_sight(qtbot) -> None:
-    view = LogView()
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
+    view = _shown_view(qtbot)
     for i in range(200):
         view.sink(logging.INFO, f"line {i}")
     view.sink(logging.INFO, "x" * 500 + "needle")

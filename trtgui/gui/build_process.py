@@ -103,7 +103,6 @@ class BuildProcess(QObject):
         self._shown_phases: tuple[str, ...] | None = None
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(PROGRESS_INTERVAL_MS)
         self._progress_timer.timeout.connect(self._emit_latest_progress)
         self._pumping = False
         self._read_queued = False
